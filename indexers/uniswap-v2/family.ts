@@ -1,0 +1,126 @@
+import type { Address } from 'viem'
+import type { RawLog } from '../../src/domain/log.ts'
+import type { DexRef, PoolInfo } from '../../src/domain/types.ts'
+import { priceFromReserves, toUnits } from '../../src/domain/price-math.ts'
+import type { DecodeContext, Family, PoolLogResult } from '../../src/indexer/family.ts'
+import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
+import { addressWord, isHexData, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
+import { V2_PAIR_CREATED_TOPIC, V2_SWAP_TOPIC, V2_SYNC_TOPIC } from './abi.ts'
+
+type Sync = { txHash: string; logIndex: number; reserve0: bigint; reserve1: bigint }
+
+/**
+ * Uniswap V2 and its forks. A pair emits Sync (reserves after the change) right before Swap, so a
+ * Swap carries the reserves of the Sync at logIndex − 1 in the same transaction, and every Sync is
+ * a price observation of token0 in token1 (mid price from reserves).
+ */
+export const uniswapV2: Family = {
+  family: 'uniswap-v2',
+  poolCreatedTopic: V2_PAIR_CREATED_TOPIC,
+  poolTopics: [V2_SWAP_TOPIC, V2_SYNC_TOPIC],
+
+  decodePoolCreated(log: RawLog, dex: DexRef, chainId: number): PoolInfo {
+    const token0 = topicAddress(log.topics[1])
+    const token1 = topicAddress(log.topics[2])
+    if (!token0 || !token1 || !isHexData(log.data) || wordCount(log.data) !== 2)
+      throw decodeError('undecodable PairCreated', log, chainId)
+    return {
+      chainId,
+      dex,
+      address: addressWord(log.data, 0),
+      token0,
+      token1,
+      fee: null,
+      createdBlock: log.blockNumber,
+    }
+  },
+
+  decodePoolLog(log, pool, ctx, state): PoolLogResult {
+    const topic0 = log.topics[0]
+    if (topic0 === V2_SYNC_TOPIC) return decodeSync(log, pool, ctx, state)
+    if (topic0 === V2_SWAP_TOPIC) return decodeSwap(log, pool, ctx, state)
+    return {}
+  },
+}
+
+function decodeSync(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<string, unknown>): PoolLogResult {
+  if (log.topics.length !== 1 || !isHexData(log.data) || wordCount(log.data) !== 2)
+    throw decodeError('undecodable Sync', log, ctx.chainId)
+  const reserve0 = uintWord(log.data, 0)
+  const reserve1 = uintWord(log.data, 1)
+  state.set(pool.address, { txHash: log.transactionHash, logIndex: log.logIndex, reserve0, reserve1 } satisfies Sync)
+  const d0 = ctx.token(pool.token0)?.decimals
+  const d1 = ctx.token(pool.token1)?.decimals
+  const time = ctx.blockTime(log.blockNumber)
+  if (d0 == null || d1 == null || time === undefined || reserve0 === 0n || reserve1 === 0n) return {}
+  return {
+    price: {
+      chainId: ctx.chainId,
+      pool: pool.address,
+      blockNumber: log.blockNumber,
+      blockTime: time,
+      txHash: log.transactionHash,
+      logIndex: log.logIndex,
+      base: pool.token0,
+      quote: pool.token1,
+      price: priceFromReserves(reserve0, reserve1, d0, d1),
+      quoteDepth: toUnits(reserve1, d1),
+    },
+  }
+}
+
+function decodeSwap(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<string, unknown>): PoolLogResult {
+  const sender = topicAddress(log.topics[1])
+  const to = topicAddress(log.topics[2])
+  if (!sender || !to || log.topics.length !== 3 || !isHexData(log.data) || wordCount(log.data) !== 4)
+    throw decodeError('undecodable Swap', log, ctx.chainId)
+  const net0 = uintWord(log.data, 0) - uintWord(log.data, 2)
+  const net1 = uintWord(log.data, 1) - uintWord(log.data, 3)
+  // The pool's net flows: what it received on one side and paid on the other. A log with both
+  // sides in or both out is not a trade (a flash-swap repayment with a surplus, a donation).
+  let tokenIn: Address, tokenOut: Address, amountIn: bigint, amountOut: bigint
+  if (net0 > 0n && net1 <= 0n) {
+    tokenIn = pool.token0
+    tokenOut = pool.token1
+    amountIn = net0
+    amountOut = -net1
+  } else if (net1 > 0n && net0 <= 0n) {
+    tokenIn = pool.token1
+    tokenOut = pool.token0
+    amountIn = net1
+    amountOut = -net0
+  } else {
+    return {}
+  }
+  const trader = ctx.txFrom(log.transactionHash)
+  const blockTime = ctx.blockTime(log.blockNumber)
+  if (!trader || blockTime === undefined)
+    throw decodeError('no transaction sender or block time for Swap', log, ctx.chainId)
+  const sync = state.get(pool.address) as Sync | undefined
+  const reserves =
+    sync && sync.txHash === log.transactionHash && sync.logIndex === log.logIndex - 1
+      ? { reserve0: sync.reserve0, reserve1: sync.reserve1 }
+      : {}
+  return {
+    swap: {
+      chainId: ctx.chainId,
+      dex: pool.dex,
+      pool: pool.address,
+      blockNumber: log.blockNumber,
+      blockHash: log.blockHash,
+      blockTime,
+      txHash: log.transactionHash,
+      logIndex: log.logIndex,
+      trader,
+      sender,
+      recipient: to,
+      tokenIn,
+      tokenOut,
+      amountIn,
+      amountOut,
+      decimalsIn: ctx.token(tokenIn)?.decimals ?? null,
+      decimalsOut: ctx.token(tokenOut)?.decimals ?? null,
+      ...reserves,
+    },
+  }
+}

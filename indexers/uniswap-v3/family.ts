@@ -1,0 +1,111 @@
+import type { Address } from 'viem'
+import type { RawLog } from '../../src/domain/log.ts'
+import type { DexRef, PoolInfo, PriceObservation } from '../../src/domain/types.ts'
+import { priceFromSqrtX96 } from '../../src/domain/price-math.ts'
+import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
+import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
+import { addressWord, intWord, isHexData, smallIntWord, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
+import { V3_POOL_CREATED_TOPIC, V3_SWAP_TOPIC } from './abi.ts'
+
+/**
+ * Uniswap V3 and its exact forks. Swap amounts are signed from the pool's side: positive = the pool
+ * received that token. Every Swap is also a price observation (sqrtPriceX96 after the swap).
+ */
+export const uniswapV3: Family = {
+  family: 'uniswap-v3',
+  poolCreatedTopic: V3_POOL_CREATED_TOPIC,
+  poolTopics: [V3_SWAP_TOPIC],
+
+  decodePoolCreated(log: RawLog, dex: DexRef, chainId: number): PoolInfo {
+    const token0 = topicAddress(log.topics[1])
+    const token1 = topicAddress(log.topics[2])
+    const feeTopic = log.topics[3]
+    if (!token0 || !token1 || !feeTopic || !isHexData(log.data) || wordCount(log.data) !== 2)
+      throw decodeError('undecodable PoolCreated', log, chainId)
+    return {
+      chainId,
+      dex,
+      address: addressWord(log.data, 1),
+      token0,
+      token1,
+      fee: Number(BigInt(feeTopic)),
+      createdBlock: log.blockNumber,
+    }
+  },
+
+  decodePoolLog(log, pool, ctx): PoolLogResult {
+    if (log.topics[0] !== V3_SWAP_TOPIC) return {}
+    const sender = topicAddress(log.topics[1])
+    const recipient = topicAddress(log.topics[2])
+    if (!sender || !recipient || log.topics.length !== 3 || !isHexData(log.data) || wordCount(log.data) !== 5)
+      throw decodeError('undecodable Swap', log, ctx.chainId)
+    const amount0 = intWord(log.data, 0)
+    const amount1 = intWord(log.data, 1)
+    const sqrtPriceX96 = uintWord(log.data, 2)
+    const liquidity = uintWord(log.data, 3)
+    const tick = smallIntWord(log.data, 4)
+    const blockTime = ctx.blockTime(log.blockNumber)
+    const d0 = ctx.token(pool.token0)?.decimals ?? null
+    const d1 = ctx.token(pool.token1)?.decimals ?? null
+    if (blockTime === undefined) throw decodeError('no block time for Swap', log, ctx.chainId)
+
+    let price: PriceObservation | undefined
+    if (d0 !== null && d1 !== null && sqrtPriceX96 > 0n) {
+      price = {
+        chainId: ctx.chainId,
+        pool: pool.address,
+        blockNumber: log.blockNumber,
+        blockTime,
+        txHash: log.transactionHash,
+        logIndex: log.logIndex,
+        base: pool.token0,
+        quote: pool.token1,
+        price: priceFromSqrtX96(sqrtPriceX96, d0, d1),
+        quoteDepth: null,
+      }
+    }
+
+    let tokenIn: Address, tokenOut: Address, amountIn: bigint, amountOut: bigint
+    if (amount0 > 0n && amount1 <= 0n) {
+      tokenIn = pool.token0
+      tokenOut = pool.token1
+      amountIn = amount0
+      amountOut = -amount1
+    } else if (amount1 > 0n && amount0 <= 0n) {
+      tokenIn = pool.token1
+      tokenOut = pool.token0
+      amountIn = amount1
+      amountOut = -amount0
+    } else {
+      // Nothing received by the pool: no trade (a zero-amount swap).
+      return price ? { price } : {}
+    }
+    const trader = ctx.txFrom(log.transactionHash)
+    if (!trader) throw decodeError('no transaction sender for Swap', log, ctx.chainId)
+    return {
+      price,
+      swap: {
+        chainId: ctx.chainId,
+        dex: pool.dex,
+        pool: pool.address,
+        blockNumber: log.blockNumber,
+        blockHash: log.blockHash,
+        blockTime,
+        txHash: log.transactionHash,
+        logIndex: log.logIndex,
+        trader,
+        sender,
+        recipient,
+        tokenIn,
+        tokenOut,
+        amountIn,
+        amountOut,
+        decimalsIn: tokenIn === pool.token0 ? d0 : d1,
+        decimalsOut: tokenOut === pool.token0 ? d0 : d1,
+        sqrtPriceX96,
+        liquidity,
+        tick,
+      },
+    }
+  },
+}

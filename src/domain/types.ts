@@ -1,0 +1,87 @@
+import type { Address, Hex } from 'viem'
+
+/** A DEX family: one event layout and decoder in `indexers/<family>`. */
+export type DexFamily = 'uniswap-v2' | 'uniswap-v3'
+
+/** A deployment of a DEX family on a chain (forks such as SushiSwap are config). */
+export type DexRef = { family: DexFamily; name: string }
+
+/**
+ * The normalized swap: the contract between indexers and everything else (design.md, last section).
+ * Identity is (chainId, txHash, logIndex); blockHash is kept for reorgs.
+ * Maps onto Dune's dex.trades: tokenOut/amountOut = token_bought_*, tokenIn/amountIn = token_sold_*,
+ * trader = taker (transaction sender), txHash = tx_hash, logIndex = evt_index.
+ */
+export type NormalizedSwap = {
+  chainId: number
+  dex: DexRef
+  pool: Address
+  blockNumber: bigint
+  blockHash: Hex
+  /** Block timestamp, unix seconds. */
+  blockTime: number
+  txHash: Hex
+  logIndex: number
+  /** Transaction sender (`tx.from`): whose risk this swap is. */
+  trader: Address
+  /** The event's own `sender` (usually a router). */
+  sender: Address
+  /** The event's own recipient (`to` in V2, `recipient` in V3). */
+  recipient: Address
+  /** Token the pool received. */
+  tokenIn: Address
+  /** Token the pool paid out. */
+  tokenOut: Address
+  /** Raw amounts, in the token's smallest unit. */
+  amountIn: bigint
+  amountOut: bigint
+  /** null when the token's `decimals()` reverts or is missing. */
+  decimalsIn: number | null
+  decimalsOut: number | null
+  /** V3: pool state after the swap. */
+  sqrtPriceX96?: bigint
+  liquidity?: bigint
+  tick?: number
+  /** V2: reserves after the swap (from the Sync event emitted just before Swap). */
+  reserve0?: bigint
+  reserve1?: bigint
+}
+
+/**
+ * A price observation: the pool's marginal price of `base` in units of `quote`, decimal-adjusted,
+ * after the event at (blockNumber, logIndex). Ordered by (blockNumber, logIndex) within a chain.
+ */
+export type PriceObservation = {
+  chainId: number
+  pool: Address
+  blockNumber: bigint
+  blockTime: number
+  txHash: Hex
+  logIndex: number
+  base: Address
+  quote: Address
+  /** quote units per 1 base unit (float64; rounding named: decimal adjustment of a bigint ratio). */
+  price: number
+  /** Liquidity measure of the pool in quote units, for guards (V2: quote reserve; V3: null). */
+  quoteDepth: number | null
+}
+
+/** A pool known from its factory's creation event. */
+export type PoolInfo = {
+  chainId: number
+  dex: DexRef
+  address: Address
+  token0: Address
+  token1: Address
+  /** V3 fee in hundredths of a bip; null for V2. */
+  fee: number | null
+  createdBlock: bigint
+}
+
+/** Token metadata, read once and cached. decimals is null when `decimals()` reverts. */
+export type TokenInfo = {
+  chainId: number
+  address: Address
+  decimals: number | null
+  symbol: string | null
+}

@@ -1,0 +1,200 @@
+import type pg from 'pg'
+import type { Address, Hex, PublicClient } from 'viem'
+import type { Common } from '../common.ts'
+import type { ChainConfig } from '../config/schema.ts'
+import type { RawLog } from '../domain/log.ts'
+import { BaseError, ConfigError, RetryableError } from '../errors.ts'
+import type { BatchPublisher } from '../queue/publisher.ts'
+import { retry, sleep } from '../retry.ts'
+import { createChainClient } from '../chain/create-chain-client.ts'
+import { decodeRange, discoverPools, poolLogs, watchedTopics, type FactoryRef } from './decode-range.ts'
+import { families } from './families.ts'
+import { fetchLogs } from './fetch-logs.ts'
+import { loadPoolRegistry, type PoolRegistry } from './pool-registry.ts'
+import { createTokenCache, type TokenCache } from './token-cache.ts'
+
+export type IndexerOptions = {
+  common: Common
+  chain: ChainConfig
+  pool: pg.Pool
+  publisher: BatchPublisher
+  /** Stop following once this block is processed (backfill-style runs, tests). Default: follow forever. */
+  untilBlock?: bigint
+}
+
+export type Indexer = {
+  chainId: number
+  /** Last block published. */
+  cursor(): bigint
+  /** Resolves when the loop ends (closed, or untilBlock reached); rejects on a fatal error. */
+  done: Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * Follows one chain: for each range of confirmed blocks, read the logs of every configured DEX,
+ * discover pools, decode swaps and prices, and publish one batch per shard. The cursor only moves
+ * after a range is published; any failure retries the same range (never skips a block).
+ */
+export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
+  const { common, chain, pool, publisher } = opts
+  const log = common.log.child({ chain: chain.name, chainId: chain.id })
+  const client = createChainClient(chain)
+  const controller = new AbortController()
+  const signal = controller.signal
+  const retryOpts = {
+    retryable: (err: unknown) => !(err instanceof BaseError) || err instanceof RetryableError,
+    aborted: () => signal.aborted,
+    onRetry: (err: unknown, attempt: number, delay: number) =>
+      log.warn({ err: firstLine(err), attempt, delay }, 'indexer step failed, retrying the same range'),
+  }
+
+  const rpcChainId = await retry(() => client.getChainId(), retryOpts)
+  if (rpcChainId !== chain.id)
+    throw new ConfigError(`RPC answers chain id ${rpcChainId}, config says ${chain.id}`, { context: { field: `chains.${chain.name}.id` } })
+
+  const factories = new Map<Address, FactoryRef>(
+    chain.dexes.map((d) => [d.factory, { dex: { family: d.family, name: d.name ?? d.family }, family: families[d.family] }]),
+  )
+  const startBlock = chain.startBlock ?? chain.dexes.reduce((m, d) => (d.startBlock < m ? d.startBlock : m), chain.dexes[0]!.startBlock)
+  const shards = common.config.shards
+  let cursor = await retry(() => seedCheckpoints(pool, chain.id, shards, startBlock - 1n), retryOpts)
+  const registry = await retry(() => loadPoolRegistry(pool, chain.id), retryOpts)
+  const tokens = await retry(() => createTokenCache({ pool, client, chainId: chain.id, log }), retryOpts)
+  await retry(() => scanFactories(), retryOpts)
+  log.info({ from: (cursor + 1n).toString(), pools: registry.pools.size }, 'indexer started')
+
+  /** Pools created before the indexing start: scan their factories once, resumably. */
+  async function scanFactories(): Promise<void> {
+    for (const dex of chain.dexes) {
+      const r = await pool.query<{ scanned_to: string }>('SELECT scanned_to FROM factory_scans WHERE chain_id = $1 AND factory = $2', [chain.id, dex.factory])
+      let from = r.rows[0] ? BigInt(r.rows[0].scanned_to) + 1n : dex.startBlock
+      while (from <= cursor) {
+        const to = min(cursor, from + BigInt(chain.maxBlockRange) - 1n)
+        const logs = await fetchLogs(client, { fromBlock: from, toBlock: to, topics: [families[dex.family].poolCreatedTopic], address: [dex.factory] })
+        await registry.add(discoverPools(logs, factories, chain.id))
+        await pool.query(
+          `INSERT INTO factory_scans (chain_id, factory, scanned_to) VALUES ($1, $2, $3)
+           ON CONFLICT (chain_id, factory) DO UPDATE SET scanned_to = EXCLUDED.scanned_to`,
+          [chain.id, dex.factory, to.toString()],
+        )
+        from = to + 1n
+      }
+    }
+  }
+
+  async function processRange(fromBlock: bigint, toBlock: bigint): Promise<void> {
+    const logs = await fetchLogs(client, { fromBlock, toBlock, topics: watchedTopics() })
+    await registry.add(discoverPools(logs, factories, chain.id))
+    const mine = poolLogs(logs, registry.pools)
+    const tokenSet = new Set<Address>()
+    for (const l of mine) {
+      const p = registry.pools.get(l.address)!
+      tokenSet.add(p.token0)
+      tokenSet.add(p.token1)
+    }
+    await tokens.ensure(tokenSet, toBlock)
+    const blocks = await readBlocks(client, chain.id, mine, toBlock)
+    const decoded = decodeRange(mine, registry.pools, {
+      chainId: chain.id,
+      token: (a) => tokens.get(a),
+      txFrom: (h) => blocks.txFrom.get(h),
+      blockTime: (n) => blocks.time.get(n),
+    })
+    if (decoded.rejected.length > 0) await keepRejected(pool, chain.id, decoded.rejected)
+    for (const r of decoded.rejected) log.error({ err: r.error.message }, 'undecodable log kept in rejected_logs')
+    await publisher.publish({ chainId: chain.id, fromBlock, toBlock, toBlockHash: blocks.toBlockHash, swaps: decoded.swaps, prices: decoded.prices })
+    log.debug({ from: fromBlock.toString(), to: toBlock.toString(), swaps: decoded.swaps.length }, 'range published')
+  }
+
+  const loop = async (): Promise<void> => {
+    while (!signal.aborted) {
+      const head = await retry(() => client.getBlockNumber({ cacheTime: 0 }), retryOpts)
+      let safe = head - BigInt(chain.confirmations)
+      if (opts.untilBlock !== undefined && safe > opts.untilBlock) safe = opts.untilBlock
+      while (cursor < safe && !signal.aborted) {
+        const from = cursor + 1n
+        const to = min(safe, cursor + BigInt(chain.maxBlockRange))
+        await retry(() => processRange(from, to), retryOpts)
+        cursor = to
+      }
+      if (opts.untilBlock !== undefined && cursor >= opts.untilBlock) return
+      await sleep(chain.pollIntervalMs, signal)
+    }
+  }
+  const done = loop().catch((err: unknown) => {
+    if (signal.aborted) return
+    log.fatal({ err: firstLine(err) }, 'indexer stopped')
+    throw err
+  })
+  done.catch(() => {})
+
+  return {
+    chainId: chain.id,
+    cursor: () => cursor,
+    done,
+    async close() {
+      controller.abort()
+      await done.catch(() => {})
+    },
+  }
+}
+
+/** Creates each shard's checkpoint at the block before the start (once); returns the resume point. */
+async function seedCheckpoints(pool: pg.Pool, chainId: number, shards: number, before: bigint): Promise<bigint> {
+  await pool.query(
+    `INSERT INTO checkpoints (shard, chain_id, last_block) SELECT s, $1, $2 FROM generate_series(0, $3 - 1) AS s
+     ON CONFLICT (shard, chain_id) DO NOTHING`,
+    [chainId, before.toString(), shards],
+  )
+  const r = await pool.query<{ min: string }>('SELECT min(last_block)::text AS min FROM checkpoints WHERE chain_id = $1 AND shard < $2', [chainId, shards])
+  return BigInt(r.rows[0]!.min)
+}
+
+type BlockData = { time: Map<bigint, number>; txFrom: Map<Hex, Address>; toBlockHash: Hex | null }
+
+/**
+ * Timestamps and transaction senders of the blocks holding pool logs (one batched request per
+ * range), checked against the logs' block hashes: a mismatch means a reorg under our feet, and the
+ * range is read again.
+ */
+async function readBlocks(client: PublicClient, chainId: number, logs: RawLog[], toBlock: bigint): Promise<BlockData> {
+  const numbers = [...new Set(logs.map((l) => l.blockNumber))]
+  const [blocks, last] = await Promise.all([
+    Promise.all(numbers.map((n) => client.getBlock({ blockNumber: n, includeTransactions: true }))),
+    client.getBlock({ blockNumber: toBlock }),
+  ])
+  const time = new Map<bigint, number>()
+  const hash = new Map<bigint, Hex>()
+  const txFrom = new Map<Hex, Address>()
+  for (const b of blocks) {
+    if (b.number === null || b.hash === null) continue
+    time.set(b.number, Number(b.timestamp))
+    hash.set(b.number, b.hash)
+    for (const tx of b.transactions) txFrom.set(tx.hash, tx.from.toLowerCase() as Address)
+  }
+  for (const l of logs) {
+    if (hash.get(l.blockNumber) !== l.blockHash)
+      throw new RetryableError('block hash changed while reading the range (reorg)', { context: { chainId, block: l.blockNumber, tx: l.transactionHash } })
+  }
+  return { time, txFrom, toBlockHash: last.hash }
+}
+
+async function keepRejected(pool: pg.Pool, chainId: number, rejected: { log: RawLog; error: Error }[]): Promise<void> {
+  for (const { log, error } of rejected) {
+    await pool.query(
+      `INSERT INTO rejected_logs (chain_id, block_number, block_hash, tx_hash, log_index, address, topics, data, reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
+      [chainId, log.blockNumber.toString(), log.blockHash, log.transactionHash, log.logIndex, log.address, log.topics, log.data, error.message],
+    )
+  }
+}
+
+function min(a: bigint, b: bigint): bigint {
+  return a < b ? a : b
+}
+
+function firstLine(err: unknown): string {
+  const s = err instanceof Error ? err.message : String(err)
+  return s.split('\n')[0] ?? s
+}

@@ -1,0 +1,10 @@
+import { uniswapV2 } from '../../indexers/uniswap-v2/family.ts'
+import { uniswapV3 } from '../../indexers/uniswap-v3/family.ts'
+import type { DexFamily } from '../domain/types.ts'
+import type { Family } from './family.ts'
+
+/** Every DEX family dexrisk decodes, by name. */
+export const families: Record<DexFamily, Family> = {
+  'uniswap-v2': uniswapV2,
+  'uniswap-v3': uniswapV3,
+}

@@ -1,0 +1,67 @@
+import type { Address, Hex } from 'viem'
+import { describe, expect, it } from 'vitest'
+import { V3_POOL_CREATED_TOPIC, V3_SWAP_TOPIC, uniswapV3Abi } from '../../indexers/uniswap-v3/abi.ts'
+import { uniswapV3 } from '../../indexers/uniswap-v3/family.ts'
+import type { PoolInfo, TokenInfo } from '../../src/domain/types.ts'
+import { decodeRange } from '../../src/indexer/decode-range.ts'
+import type { DecodeContext } from '../../src/indexer/family.ts'
+import { encodeLog } from '../setup/logs.ts'
+
+const POOL = '0x88e6a0c2ddd26feeb64f039a2c41296fcb3f5640' as Address // USDC/WETH 0.05% on mainnet
+const USDC = '0xa0b86991c6218b36c1d19d4a2e9eb0ce3606eb48' as Address
+const WETH = '0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2' as Address
+const ROUTER = '0xe592427a0aece92de3edee1f18e0157c05861564' as Address
+const TRADER = '0x2222222222222222222222222222222222222222' as Address
+const pool: PoolInfo = { chainId: 1, dex: { family: 'uniswap-v3', name: 'uniswap-v3' }, address: POOL, token0: USDC, token1: WETH, fee: 500, createdBlock: 12376729n }
+const tokens = new Map<Address, TokenInfo>([
+  [USDC, { chainId: 1, address: USDC, decimals: 6, symbol: 'USDC' }],
+  [WETH, { chainId: 1, address: WETH, decimals: 18, symbol: 'WETH' }],
+])
+const ctx = (txFrom: Map<Hex, Address>): DecodeContext => ({ chainId: 1, token: (a) => tokens.get(a), txFrom: (h) => txFrom.get(h), blockTime: () => 1_700_000_000 })
+
+describe('uniswap-v3 family', () => {
+  it('has the event selectors of the Uniswap V3 pool and factory', () => {
+    expect(V3_SWAP_TOPIC).toBe('0xc42079f94a6350d7e6235f29174924f928cc2ac818eb64fed8004e115fbcca67')
+    expect(V3_POOL_CREATED_TOPIC).toBe('0x783cca1c0412dd0d695e784568c96da2e9c22ff989357a2e8b1d9b2b4e6b7118')
+  })
+
+  it('decodes PoolCreated with its fee', () => {
+    const log = encodeLog({ abi: uniswapV3Abi, eventName: 'PoolCreated', args: { token0: USDC, token1: WETH, fee: 500, tickSpacing: 10, pool: POOL }, address: '0x1f98431c8ad98523631ae4a59f267346ea31f984', blockNumber: 12376729n })
+    expect(uniswapV3.decodePoolCreated(log, pool.dex, 1)).toEqual(pool)
+  })
+
+  it('decodes a Swap with signed amounts from the pool side, and its sqrtPriceX96 price', () => {
+    // Pool receives 1 WETH (amount1 > 0) and pays 2,999.5 USDC (amount0 < 0); negative tick.
+    const sqrtPriceX96 = 1446501726624926496477173928077148n // ≈ 3000 USDC per WETH
+    const swap = encodeLog({
+      abi: uniswapV3Abi,
+      eventName: 'Swap',
+      args: { sender: ROUTER, recipient: TRADER, amount0: -2_999_500_000n, amount1: 10n ** 18n, sqrtPriceX96, liquidity: 12_345_678_901_234_567n, tick: -195_000 },
+      address: POOL,
+      logIndex: 7,
+    })
+    const r = decodeRange([swap], new Map([[POOL, pool]]), ctx(new Map([[swap.transactionHash, TRADER]])))
+    expect(r.swaps).toHaveLength(1)
+    expect(r.swaps[0]).toMatchObject({
+      tokenIn: WETH,
+      amountIn: 10n ** 18n,
+      tokenOut: USDC,
+      amountOut: 2_999_500_000n,
+      decimalsIn: 18,
+      decimalsOut: 6,
+      sqrtPriceX96,
+      liquidity: 12_345_678_901_234_567n,
+      tick: -195_000,
+      trader: TRADER,
+      sender: ROUTER,
+      recipient: TRADER,
+    })
+    const p = r.prices[0]!
+    expect(p.base).toBe(USDC)
+    expect(p.quote).toBe(WETH)
+    const expected = (Number(sqrtPriceX96) / 2 ** 96) ** 2 * 1e-12
+    expect(p.price).toBe(expected)
+    expect(1 / p.price).toBeGreaterThan(2999)
+    expect(1 / p.price).toBeLessThan(3001)
+  })
+})

@@ -1,0 +1,149 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq'
+import { Redis } from 'ioredis'
+import type pg from 'pg'
+import type { Address } from 'viem'
+import type { Common } from '../../src/common.ts'
+import { chainList } from '../../src/config/load-config.ts'
+import { withTransaction } from '../../src/db/pool.ts'
+import { BatchError, isTransientError } from '../../src/errors.ts'
+import { decodeBatch, type EncodedBatch } from '../../src/queue/batch.ts'
+import { bullConnection } from '../../src/queue/connection.ts'
+import { shardQueueName } from '../../src/queue/shard-of.ts'
+import { retry } from '../../src/retry.ts'
+import { commitEffects, computeBatch, type ShardState } from './apply-batch.ts'
+import { PriceCache, type ChainPricing } from './price-cache.ts'
+import { publishSummaries, summarizeAccount } from './read-model.ts'
+import { loadShardState, writeBatchEffects } from './store.ts'
+
+export type RiskWorkerOptions = {
+  common: Common
+  shard: number
+  pool: pg.Pool
+  redisUrl: string
+  /** Called once when the shard stops on a batch it cannot apply (the batch is kept as failed). */
+  onFatal?: (err: Error) => void
+}
+
+export type RiskWorker = {
+  shard: number
+  state(): ShardState
+  /** Resolves when the worker is consuming. */
+  ready(): Promise<void>
+  /** Idempotent; waits for the batch in flight. */
+  close(): Promise<void>
+}
+
+/**
+ * The risk worker of one shard: the single consumer (concurrency 1) of its queue, so batches apply
+ * in order. Each batch is written in one transaction together with the shard's checkpoint; batches
+ * at or below the checkpoint are skipped, so redelivery never counts a swap twice (design.md 2).
+ */
+export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWorker> {
+  const { common, shard, pool } = opts
+  const log = common.log.child({ shard })
+  const prefix = common.config.queue.prefix
+  const pricing = pricingByChain(common)
+  const pricingOf = (chainId: number): ChainPricing => pricing.get(chainId) ?? { stablecoins: new Set(), pivots: new Set() }
+  const newCache = (chainId: number): PriceCache => new PriceCache(pricingOf(chainId))
+
+  const state = await retry(() => loadShardState(pool, shard, pricingOf), {
+    onRetry: (err, attempt, delay) => log.warn({ err: String(err), attempt, delay }, 'loading shard state: database unavailable, retrying'),
+  })
+  const decimals = await loadDecimals(pool)
+  log.info({ accounts: state.positions.size, checkpoints: Object.fromEntries([...state.checkpoints].map(([c, b]) => [c, b.toString()])) }, 'shard state loaded')
+
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false })
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis (read model) connection error'))
+  let closing = false
+  let fatal = false
+
+  const processor = async (job: Job<EncodedBatch>): Promise<{ applied: boolean; swaps: number }> => {
+    const batch = decodeBatch(job.data)
+    let result
+    try {
+      result = computeBatch(state, batch, newCache)
+    } catch (err) {
+      throw stop(err as Error, job)
+    }
+    if (result.kind === 'skip') {
+      log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString() }, 'batch at or below checkpoint: skipped')
+      return { applied: false, swaps: 0 }
+    }
+    const effects = result.effects
+    for (const s of effects.swaps) {
+      if (s.decimalsIn !== null) decimals.set(`${s.chainId}:${s.tokenIn}`, s.decimalsIn)
+      if (s.decimalsOut !== null) decimals.set(`${s.chainId}:${s.tokenOut}`, s.decimalsOut)
+    }
+    try {
+      await retry(() => withTransaction(pool, (client) => writeBatchEffects(client, shard, effects)), {
+        onRetry: (err, attempt, delay) =>
+          log.warn({ chain: batch.chainId, block: batch.fromBlock.toString(), err: String(err), attempt, delay }, 'writing batch: database unavailable, retrying'),
+      })
+    } catch (err) {
+      throw stop(err as Error, job)
+    }
+    commitEffects(state, effects)
+    const accounts = [...new Set(effects.positions.map((p) => p.account))]
+    const now = Date.now()
+    const summaries = accounts.map((a) => summarizeAccount(state, a, (c, t) => decimals.get(`${c}:${t}`) ?? null, now))
+    // The read model is derived state: if Redis is down the write retries; the database already holds the truth.
+    await retry(() => publishSummaries(redis, prefix, summaries), {
+      retryable: () => !closing,
+      maxDelayMs: 5_000,
+      onRetry: (err, attempt) => log.warn({ err: String(err), attempt }, 'publishing read model: redis unavailable, retrying'),
+    }).catch((err: unknown) => log.warn({ err: String(err) }, 'read model not updated'))
+    log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString(), swaps: effects.swaps.length }, 'batch applied')
+    return { applied: true, swaps: effects.swaps.length }
+  }
+
+  function stop(err: Error, job: Job<EncodedBatch>): Error {
+    if (isTransientError(err)) return err
+    fatal = true
+    const message = err instanceof BatchError ? err.message : `batch cannot be applied: ${err.message}`
+    log.fatal({ job: job.id, err: message }, 'shard stopped: the batch is kept in the failed set of its queue')
+    void worker.pause(true)
+    opts.onFatal?.(err)
+    return new UnrecoverableError(message)
+  }
+
+  const worker = new Worker<EncodedBatch>(shardQueueName(shard), processor, {
+    connection: bullConnection(opts.redisUrl),
+    prefix,
+    concurrency: 1,
+    autorun: true,
+    // A batch may wait on a database that is down for a while; the lock is renewed meanwhile.
+    lockDuration: 60_000,
+    maxStalledCount: 1_000,
+    removeOnComplete: { count: 1_000 },
+    // Failed batches are kept (BullMQ's default): a shard stops on one, and it waits there for an operator.
+  })
+  worker.on('error', (err) => {
+    if (!closing) log.warn({ err: err.message }, 'queue connection error')
+  })
+
+  let closed: Promise<void> | undefined
+  return {
+    shard,
+    state: () => state,
+    ready: () => worker.waitUntilReady().then(() => undefined),
+    close: () =>
+      (closed ??= (async () => {
+        closing = true
+        await worker.close()
+        redis.disconnect()
+        log.info({ fatal }, 'risk worker closed')
+      })()),
+  }
+}
+
+function pricingByChain(common: Common): Map<number, ChainPricing> {
+  const m = new Map<number, ChainPricing>()
+  for (const c of chainList(common.config))
+    m.set(c.id, { stablecoins: new Set(c.stablecoins as Address[]), pivots: new Set(c.pivots as Address[]) })
+  return m
+}
+
+async function loadDecimals(pool: pg.Pool): Promise<Map<string, number | null>> {
+  const r = await retry(() => pool.query<{ chain_id: number; address: string; decimals: number | null }>('SELECT chain_id, address, decimals FROM tokens'))
+  return new Map(r.rows.map((t) => [`${t.chain_id}:${t.address}`, t.decimals]))
+}

@@ -1,0 +1,202 @@
+import type pg from 'pg'
+import type { Address } from 'viem'
+import type { BatchEffects, ShardState } from './apply-batch.ts'
+import { positionKey } from './apply-batch.ts'
+import type { Position } from './position.ts'
+import { PriceCache, type ChainPricing } from './price-cache.ts'
+
+type Queryable = Pick<pg.PoolClient, 'query'>
+
+/**
+ * Writes one batch's effects: swaps, trades, prices (shard 0 writes the prices every shard sees),
+ * position snapshots, current positions and the checkpoint. The caller runs it in one transaction,
+ * so a batch is applied entirely or not at all. Every insert is idempotent on its key.
+ */
+export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+  if (e.swaps.length > 0) await insertSwaps(db, shard, e)
+  const trades = e.swaps.filter((s) => s.account !== null)
+  if (trades.length > 0) await insertTrades(db, shard, e, trades)
+  if (shard === 0 && e.prices.length > 0) await insertPrices(db, e)
+  if (e.positions.length > 0) await upsertPositions(db, shard, e)
+  await db.query(
+    `INSERT INTO checkpoints (shard, chain_id, last_block, last_block_hash, price_cache, updated_at)
+     VALUES ($1, $2, $3, $4, $5, now())
+     ON CONFLICT (shard, chain_id) DO UPDATE
+       SET last_block = EXCLUDED.last_block, last_block_hash = EXCLUDED.last_block_hash,
+           price_cache = EXCLUDED.price_cache, updated_at = now()`,
+    [shard, e.chainId, e.toBlock.toString(), e.toBlockHash, JSON.stringify(e.priceCache.toJSON())],
+  )
+}
+
+async function insertSwaps(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+  const s = e.swaps
+  await db.query(
+    `INSERT INTO swaps (block_time, chain_id, block_number, block_hash, tx_hash, log_index, dex_family, dex_name,
+       pool, trader, sender, recipient, token_in, token_out, amount_in, amount_out, decimals_in, decimals_out,
+       amount_usd, sqrt_price_x96, liquidity, tick, reserve0, reserve1, account, shard)
+     SELECT to_timestamp(t), $2, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc, $3
+     FROM unnest($1::float8[], $4::int8[], $5::text[], $6::text[], $7::int4[], $8::text[], $9::text[], $10::text[],
+       $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::numeric[], $17::numeric[], $18::int4[],
+       $19::int4[], $20::float8[], $21::numeric[], $22::numeric[], $23::int4[], $24::numeric[], $25::numeric[], $26::text[])
+       AS u(t, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc)
+     ON CONFLICT DO NOTHING`,
+    [
+      s.map((x) => x.blockTime),
+      e.chainId,
+      shard,
+      s.map((x) => x.blockNumber.toString()),
+      s.map((x) => x.blockHash),
+      s.map((x) => x.txHash),
+      s.map((x) => x.logIndex),
+      s.map((x) => x.dex.family),
+      s.map((x) => x.dex.name),
+      s.map((x) => x.pool),
+      s.map((x) => x.trader),
+      s.map((x) => x.sender),
+      s.map((x) => x.recipient),
+      s.map((x) => x.tokenIn),
+      s.map((x) => x.tokenOut),
+      s.map((x) => x.amountIn.toString()),
+      s.map((x) => x.amountOut.toString()),
+      s.map((x) => x.decimalsIn),
+      s.map((x) => x.decimalsOut),
+      s.map((x) => x.amountUsd),
+      s.map((x) => x.sqrtPriceX96?.toString() ?? null),
+      s.map((x) => x.liquidity?.toString() ?? null),
+      s.map((x) => x.tick ?? null),
+      s.map((x) => x.reserve0?.toString() ?? null),
+      s.map((x) => x.reserve1?.toString() ?? null),
+      s.map((x) => x.account),
+    ],
+  )
+}
+
+async function insertTrades(db: Queryable, shard: number, e: BatchEffects, t: BatchEffects['swaps']): Promise<void> {
+  await db.query(
+    `INSERT INTO trades (block_time, account, shard, chain_id, block_number, tx_hash, log_index, wallet, pool, dex_name,
+       token_in, token_out, amount_in, amount_out, amount_usd)
+     SELECT to_timestamp(t), acc, $2, $3, b, tx, li, w, pl, dn, ti, tou, ai, ao, usd
+     FROM unnest($1::float8[], $4::text[], $5::int8[], $6::text[], $7::int4[], $8::text[], $9::text[], $10::text[],
+       $11::text[], $12::text[], $13::numeric[], $14::numeric[], $15::float8[])
+       AS u(t, acc, b, tx, li, w, pl, dn, ti, tou, ai, ao, usd)
+     ON CONFLICT DO NOTHING`,
+    [
+      t.map((x) => x.blockTime),
+      shard,
+      e.chainId,
+      t.map((x) => x.account),
+      t.map((x) => x.blockNumber.toString()),
+      t.map((x) => x.txHash),
+      t.map((x) => x.logIndex),
+      t.map((x) => x.trader),
+      t.map((x) => x.pool),
+      t.map((x) => x.dex.name),
+      t.map((x) => x.tokenIn),
+      t.map((x) => x.tokenOut),
+      t.map((x) => x.amountIn.toString()),
+      t.map((x) => x.amountOut.toString()),
+      t.map((x) => x.amountUsd),
+    ],
+  )
+}
+
+async function insertPrices(db: Queryable, e: BatchEffects): Promise<void> {
+  const p = e.prices
+  await db.query(
+    `INSERT INTO prices (block_time, chain_id, block_number, tx_hash, log_index, pool, base, quote, price, quote_depth)
+     SELECT to_timestamp(t), $2, b, tx, li, pl, ba, qu, pr, qd
+     FROM unnest($1::float8[], $3::int8[], $4::text[], $5::int4[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[])
+       AS u(t, b, tx, li, pl, ba, qu, pr, qd)
+     ON CONFLICT DO NOTHING`,
+    [
+      p.map((x) => x.blockTime),
+      e.chainId,
+      p.map((x) => x.blockNumber.toString()),
+      p.map((x) => x.txHash),
+      p.map((x) => x.logIndex),
+      p.map((x) => x.pool),
+      p.map((x) => x.base),
+      p.map((x) => x.quote),
+      p.map((x) => x.price),
+      p.map((x) => x.quoteDepth),
+    ],
+  )
+}
+
+async function upsertPositions(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+  const c = e.positions
+  const cols = [
+    c.map((x) => x.account),
+    c.map((x) => x.token),
+    c.map((x) => x.position.quantity.toString()),
+    c.map((x) => x.position.costUsd),
+    c.map((x) => x.position.realizedPnlUsd),
+    c.map((x) => x.position.unpricedCost),
+    c.map((x) => x.position.updatedBlock.toString()),
+    c.map((x) => x.priceUsd),
+    c.map((x) => x.blockTime),
+  ]
+  await db.query(
+    `INSERT INTO position_snapshots (time, account, shard, chain_id, token, block_number, quantity, cost_usd, realized_pnl_usd, price_usd)
+     SELECT to_timestamp(t), acc, $10, $11, tok, b, q, cost, pnl, px
+     FROM unnest($1::text[], $2::text[], $3::numeric[], $4::float8[], $5::float8[], $6::bool[], $7::int8[], $8::float8[], $9::float8[])
+       AS u(acc, tok, q, cost, pnl, unp, b, px, t)
+     ON CONFLICT DO NOTHING`,
+    [...cols, shard, e.chainId],
+  )
+  await db.query(
+    `INSERT INTO positions (account, chain_id, token, shard, quantity, cost_usd, realized_pnl_usd, unpriced_cost, updated_block, updated_at)
+     SELECT acc, $10, tok, $11, q, cost, pnl, unp, b, now()
+     FROM unnest($1::text[], $2::text[], $3::numeric[], $4::float8[], $5::float8[], $6::bool[], $7::int8[], $8::float8[], $9::float8[])
+       AS u(acc, tok, q, cost, pnl, unp, b, px, t)
+     ON CONFLICT (account, chain_id, token) DO UPDATE
+       SET quantity = EXCLUDED.quantity, cost_usd = EXCLUDED.cost_usd, realized_pnl_usd = EXCLUDED.realized_pnl_usd,
+           unpriced_cost = EXCLUDED.unpriced_cost, updated_block = EXCLUDED.updated_block, shard = EXCLUDED.shard,
+           updated_at = now()`,
+    [...cols, e.chainId, shard],
+  )
+}
+
+/** Loads a shard's state (positions, checkpoints, price caches) as last committed. */
+export async function loadShardState(
+  db: Queryable,
+  shard: number,
+  pricingOf: (chainId: number) => ChainPricing,
+): Promise<ShardState> {
+  const state: ShardState = { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map() }
+  const cps = await db.query<{ chain_id: number; last_block: string; price_cache: Record<string, { usd: number; block: string; pool: string }> }>(
+    'SELECT chain_id, last_block, price_cache FROM checkpoints WHERE shard = $1',
+    [shard],
+  )
+  for (const r of cps.rows) {
+    state.checkpoints.set(r.chain_id, BigInt(r.last_block))
+    state.priceCaches.set(r.chain_id, PriceCache.fromJSON(pricingOf(r.chain_id), r.price_cache))
+  }
+  const pos = await db.query<{
+    account: string
+    chain_id: number
+    token: string
+    quantity: string
+    cost_usd: number
+    realized_pnl_usd: number
+    unpriced_cost: boolean
+    updated_block: string
+  }>(
+    `SELECT account, chain_id, token, quantity::text, cost_usd, realized_pnl_usd, unpriced_cost, updated_block
+     FROM positions WHERE shard = $1`,
+    [shard],
+  )
+  for (const r of pos.rows) {
+    let m = state.positions.get(r.account)
+    if (!m) state.positions.set(r.account, (m = new Map()))
+    const p: Position = {
+      quantity: BigInt(r.quantity),
+      costUsd: r.cost_usd,
+      realizedPnlUsd: r.realized_pnl_usd,
+      unpricedCost: r.unpriced_cost,
+      updatedBlock: BigInt(r.updated_block),
+    }
+    m.set(positionKey(r.chain_id, r.token as Address), p)
+  }
+  return state
+}
