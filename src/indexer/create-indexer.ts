@@ -10,8 +10,8 @@ import { createChainClient } from '../chain/create-chain-client.ts'
 import { decodeRange, discoverPools, poolLogs, watchedTopics, type FactoryRef } from './decode-range.ts'
 import { families } from './families.ts'
 import { fetchLogs } from './fetch-logs.ts'
-import { loadPoolRegistry, type PoolRegistry } from './pool-registry.ts'
-import { createTokenCache, type TokenCache } from './token-cache.ts'
+import { loadPoolRegistry } from './pool-registry.ts'
+import { createTokenCache } from './token-cache.ts'
 
 export type IndexerOptions = {
   common: Common

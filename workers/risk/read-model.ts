@@ -16,6 +16,8 @@ export type AccountSummary = {
 
 export const accountKey = (prefix: string, shard: number, account: string): string => `${prefix}:account:{${shard}}:${account}`
 export const updatesChannel = (prefix: string): string => `${prefix}:updates`
+/** Hash of chain id → last applied block of a shard: lag monitoring and tests read it. */
+export const checkpointKey = (prefix: string, shard: number): string => `${prefix}:checkpoint:{${shard}}`
 
 /** Builds an account's summary from shard state; decimals come from the caller's token cache. */
 export function summarizeAccount(
@@ -47,10 +49,15 @@ export function summarizeAccount(
   return { account, shard: state.shard, updatedAt: now, positions, grossExposureUsd: gross, netExposureUsd: net, unpricedPositions: unpriced }
 }
 
-/** Writes the accounts' summaries and publishes one update per account. */
-export async function publishSummaries(redis: Redis, prefix: string, summaries: AccountSummary[]): Promise<void> {
-  if (summaries.length === 0) return
+/** Writes the accounts' summaries and the shard's checkpoint, and publishes one update per account. */
+export async function publishSummaries(
+  redis: Redis,
+  prefix: string,
+  checkpoint: { shard: number; chainId: number; block: bigint },
+  summaries: AccountSummary[],
+): Promise<void> {
   const tx = redis.multi()
+  tx.hset(checkpointKey(prefix, checkpoint.shard), String(checkpoint.chainId), checkpoint.block.toString())
   for (const s of summaries) {
     const json = JSON.stringify(s)
     tx.set(accountKey(prefix, s.shard, s.account), json)

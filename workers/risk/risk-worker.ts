@@ -87,7 +87,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     const now = Date.now()
     const summaries = accounts.map((a) => summarizeAccount(state, a, (c, t) => decimals.get(`${c}:${t}`) ?? null, now))
     // The read model is derived state: if Redis is down the write retries; the database already holds the truth.
-    await retry(() => publishSummaries(redis, prefix, summaries), {
+    await retry(() => publishSummaries(redis, prefix, { shard, chainId: batch.chainId, block: batch.toBlock }, summaries), {
       retryable: () => !closing,
       maxDelayMs: 5_000,
       onRetry: (err, attempt) => log.warn({ err: String(err), attempt }, 'publishing read model: redis unavailable, retrying'),

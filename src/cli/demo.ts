@@ -1,0 +1,138 @@
+import { rm } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { Redis as RedisClient } from 'ioredis'
+import { Redis } from 'ioredis'
+import type { Address } from 'viem'
+import { createCommon, createLogger } from '../common.ts'
+import { parseConfig } from '../config/load-config.ts'
+import { startMonitor } from '../runtime/start-monitor.ts'
+import { waitForCheckpoints } from '../runtime/wait-for-checkpoints.ts'
+import { startAnvil } from '../world/anvil.ts'
+import { deployWorld } from '../world/deploy.ts'
+import { fundTraders, readBalances, runRandomTraders } from '../world/traders.ts'
+import { worldConfig } from '../world/world-config.ts'
+import type { AccountSummary } from '../../workers/risk/read-model.ts'
+import { formatRows } from './format-rows.ts'
+
+const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy']
+
+export type DemoOptions = { swapsPerChain: number; traders: number; shards: number; dataDir: string; seed: number }
+
+/**
+ * The whole of dexrisk on one machine: two anvil chains running the real Uniswap V2 and V3
+ * contracts, traders swapping through the real routers (direct and multi-hop), indexers, shard
+ * workers and the embedded TimescaleDB; a summary that updates as it runs; at the end, every
+ * account's positions checked against balanceOf on both chains, and how to query what was written.
+ */
+export async function runDemo(opts: DemoOptions): Promise<void> {
+  const out = (s = ''): boolean => process.stdout.write(`${s}\n`)
+  if (opts.traders < 1 || opts.traders > NAMES.length) throw new Error(`--traders: 1 to ${NAMES.length}`)
+  const dataDir = resolve(opts.dataDir)
+  await rm(dataDir, { recursive: true, force: true })
+
+  out('dexrisk demo: starting two local chains (anvil) and deploying Uniswap V2 + V3 from their npm artifacts …')
+  const anvils = await Promise.all([startAnvil({ chainId: 17001 }), startAnvil({ chainId: 17002 })])
+  const stops: (() => Promise<unknown>)[] = [() => Promise.all(anvils.map((a) => a.stop()))]
+  try {
+    const deployed = await Promise.all(anvils.map((a, i) => deployWorld({ rpcUrl: a.rpcUrl, chainId: a.chainId, seed: opts.seed + i })))
+    const traders = await Promise.all(deployed.map((w) => fundTraders(w, opts.traders)))
+    // Index from the first block after funding: from there on, balances change only by swaps.
+    const worlds = await Promise.all(deployed.map(async (w) => ({ ...w, readyBlock: (await blockNumber(w.rpcUrl)) + 1n })))
+    const named = worlds.map((world, i) => ({ name: i === 0 ? 'local-a' : 'local-b', world }))
+    const wallets = traders[0]!.map((t) => t.address.toLowerCase() as Address)
+    const accounts = Object.fromEntries(wallets.map((w, i) => [NAMES[i]!, [w]]))
+    const prefix = `dexrisk-demo-${process.pid}-${Date.now()}`
+    const config = parseConfig(worldConfig(named, { accounts, shards: opts.shards, dataDir, queuePrefix: prefix }), process.env)
+    const common = createCommon(config, { log: createLogger({ level: process.env.DEXRISK_LOG_LEVEL ?? 'warn' }) })
+    for (const { name, world } of named)
+      out(`  ${name} (chain ${world.chainId}) at ${world.rpcUrl}: ${world.pools.length} pools, indexing from block ${world.readyBlock}`)
+    out(`  accounts: ${Object.entries(accounts).map(([n, [w]]) => `${n}=${w}`).join(', ')}`)
+
+    const monitor = await startMonitor({ common })
+    stops.unshift(() => monitor.close())
+    out(`  embedded TimescaleDB in ${dataDir}; Redis ${monitor.redisUrl}; ${opts.shards} shards`)
+    out()
+    out(`Trading: ${opts.swapsPerChain} swaps per chain through the real routers (V2/V3, direct and multi-hop) …`)
+
+    const start = await Promise.all(worlds.map((w) => readBalances(w, wallets, w.readyBlock - 1n)))
+    const redis = new Redis(monitor.redisUrl, { maxRetriesPerRequest: 3 })
+    stops.unshift(async () => redis.disconnect())
+    const started = Date.now()
+    const ticker = setInterval(() => void printSummary(redis, prefix, out, started), 2_000)
+    stops.unshift(async () => clearInterval(ticker))
+    await Promise.all(worlds.map((w, i) => runRandomTraders(w, { traders: traders[i]!, swaps: opts.swapsPerChain, seed: opts.seed + 100 * i })))
+    const heads = new Map(await Promise.all(worlds.map(async (w, i) => [w.chainId, await blockNumber(anvils[i]!.rpcUrl)] as const)))
+    await waitForCheckpoints(monitor.workers, heads)
+    clearInterval(ticker)
+    await printSummary(redis, prefix, out, started)
+
+    out('Checking every position against the chains (balanceOf at the last block, minus at the start block) …')
+    const end = await Promise.all(worlds.map((w, i) => readBalances(w, wallets, heads.get(w.chainId)!).then((b) => [i, b] as const)))
+    const r = await monitor.pool.query<{ account: string; chain_id: number; token: string; quantity: string }>('SELECT account, chain_id, token, quantity::text FROM positions')
+    const held = new Map(r.rows.map((p) => [`${p.account}|${p.chain_id}|${p.token}`, BigInt(p.quantity)]))
+    let checked = 0
+    const mismatches: string[] = []
+    for (const [i, balances] of end) {
+      const world = worlds[i]!
+      wallets.forEach((wallet, wi) => {
+        for (const t of world.tokens) {
+          const before = start[i]!.get(wallet)?.get(t.address) ?? 0n
+          const after = balances.get(wallet)?.get(t.address) ?? 0n
+          const q = held.get(`${NAMES[wi]}|${world.chainId}|${t.address.toLowerCase()}`) ?? 0n
+          checked++
+          if (after - before !== q) mismatches.push(`${NAMES[wi]} ${t.symbol} on ${world.chainId}: chain ${after - before}, dexrisk ${q}`)
+        }
+      })
+    }
+    out(mismatches.length === 0 ? `  all ${checked} (account, chain, token) positions equal the on-chain balance changes, to the wei` : `  MISMATCH:\n  ${mismatches.join('\n  ')}`)
+    const counts = await monitor.pool.query<{ swaps: string; trades: string; prices: string }>(
+      'SELECT (SELECT count(*) FROM swaps) AS swaps, (SELECT count(*) FROM trades) AS trades, (SELECT count(*) FROM prices) AS prices',
+    )
+    const c = counts.rows[0]!
+    out(`  written: ${c.swaps} swaps, ${c.trades} trades, ${c.prices} price observations`)
+    out()
+    out('Query what it wrote (the demo has stopped, so the data folder is free):')
+    out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT account, chain_id, token, quantity, round(cost_usd::numeric, 2) AS cost_usd FROM positions ORDER BY account, chain_id"`)
+    out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT time_bucket('1 minute', block_time) AS minute, dex_name, count(*), round(sum(amount_usd)::numeric) AS volume_usd FROM swaps GROUP BY 1, 2 ORDER BY 1"`)
+    if (mismatches.length > 0) process.exitCode = 1
+  } finally {
+    for (const stop of stops) await stop().catch(() => {})
+  }
+}
+
+async function printSummary(redis: RedisClient, prefix: string, out: (s?: string) => void, started: number): Promise<void> {
+  const keys: string[] = []
+  let cursor = '0'
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:account:*`, 'COUNT', 500)
+    cursor = next
+    keys.push(...batch)
+  } while (cursor !== '0')
+  if (keys.length === 0) return
+  const summaries = (await redis.mget(keys)).filter((s): s is string => s !== null).map((s) => JSON.parse(s) as AccountSummary)
+  summaries.sort((a, b) => (a.account < b.account ? -1 : 1))
+  const usd = (n: number): string => n.toLocaleString('en-US', { maximumFractionDigits: 0 })
+  out(`— ${((Date.now() - started) / 1000).toFixed(0)} s —`)
+  out(
+    formatRows(
+      ['account', 'shard', 'positions', 'gross_usd', 'net_usd', 'unpriced', 'largest'],
+      summaries.map((s) => ({
+        account: s.account,
+        shard: s.shard,
+        positions: s.positions.filter((p) => p.quantity !== '0').length,
+        gross_usd: usd(s.grossExposureUsd),
+        net_usd: usd(s.netExposureUsd),
+        unpriced: s.unpricedPositions,
+        largest: s.positions[0] ? `${s.positions[0].token.slice(0, 8)}… ${usd(s.positions[0].valueUsd ?? 0)}` : '',
+      })),
+      'table',
+    ),
+  )
+}
+
+async function blockNumber(rpcUrl: string): Promise<bigint> {
+  const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }) })
+  const body = (await res.json()) as { result: string }
+  return BigInt(body.result)
+}
+

@@ -1,0 +1,98 @@
+import type pg from 'pg'
+import type { Common } from '../common.ts'
+import { chainList } from '../config/load-config.ts'
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded.ts'
+import { migrate } from '../db/migrate.ts'
+import { assertTimescale, createPool } from '../db/pool.ts'
+import { connectRedis } from '../db/redis.ts'
+import { createAccountResolver } from '../domain/accounts.ts'
+import { createIndexer, type Indexer } from '../indexer/create-indexer.ts'
+import { createBatchPublisher, type BatchPublisher } from '../queue/publisher.ts'
+import { createRiskWorker, type RiskWorker } from '../../workers/risk/risk-worker.ts'
+
+export type MonitorOptions = {
+  common: Common
+  /** Shards to run workers for. Default: all. [] runs none. */
+  shards?: number[]
+  /** Chain names to index. Default: all. [] runs no indexer. */
+  chains?: string[]
+  /** Per chain id, stop indexing after this block (tests, bounded runs). */
+  untilBlocks?: Map<number, bigint>
+  /** Called when a part stops on an error it cannot retry (a shard's batch, an indexer's config). */
+  onFatal?: (err: Error) => void
+}
+
+export type Monitor = {
+  pool: pg.Pool
+  databaseUrl: string
+  redisUrl: string
+  embedded: EmbeddedDatabase | undefined
+  indexers: Indexer[]
+  workers: RiskWorker[]
+  publisher: BatchPublisher | undefined
+  /** Idempotent: stops indexers, drains workers, closes queues, the pool and the embedded database. */
+  close(): Promise<void>
+}
+
+/**
+ * Starts the parts of dexrisk this process runs, on one database and one Redis. With no database
+ * URL the process owns an embedded TimescaleDB through a pool of one (design.md decision 6).
+ */
+export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
+  const { common } = opts
+  const { config, log } = common
+  const embedded = config.database.url ? undefined : await startEmbeddedDatabase({ dataDir: config.database.dataDir, log })
+  const databaseUrl = config.database.url ?? embedded!.url
+  const pool = createPool({ url: databaseUrl, max: embedded ? 1 : config.database.poolMax, log })
+  const redis = await connectRedis({ url: config.redis.url, startIfMissing: true, log })
+  const parts: { indexers: Indexer[]; workers: RiskWorker[]; publisher?: BatchPublisher } = { indexers: [], workers: [] }
+  const close = async (): Promise<void> => {
+    await Promise.all(parts.indexers.map((i) => i.close()))
+    await parts.publisher?.close()
+    await Promise.all(parts.workers.map((w) => w.close()))
+    await pool.end().catch(() => {})
+    await redis.stop()
+    await embedded?.stop()
+  }
+  try {
+    await assertTimescale(pool, { log })
+    const { applied } = await migrate(pool, { log })
+    if (applied.length > 0) log.info({ applied }, 'migrations applied')
+
+    const accounts = createAccountResolver(config.accounts)
+    const chainNames = opts.chains ?? Object.keys(config.chains)
+    if (chainNames.length > 0) {
+      parts.publisher = createBatchPublisher({
+        redisUrl: redis.url,
+        prefix: config.queue.prefix,
+        shards: config.shards,
+        accounts,
+        onError: (err) => log.warn({ err: err.message }, 'queue connection error (publisher)'),
+      })
+      for (const chain of chainList(config).filter((c) => chainNames.includes(c.name))) {
+        const indexer = await createIndexer({ common, chain, pool, publisher: parts.publisher, untilBlock: opts.untilBlocks?.get(chain.id) })
+        indexer.done.catch((err: Error) => opts.onFatal?.(err))
+        parts.indexers.push(indexer)
+      }
+    }
+    const shards = opts.shards ?? Array.from({ length: config.shards }, (_, i) => i)
+    for (const shard of shards) {
+      parts.workers.push(await createRiskWorker({ common, shard, pool, redisUrl: redis.url, onFatal: opts.onFatal }))
+    }
+    await Promise.all(parts.workers.map((w) => w.ready()))
+  } catch (err) {
+    await close().catch(() => {})
+    throw err
+  }
+  let closed: Promise<void> | undefined
+  return {
+    pool,
+    databaseUrl,
+    redisUrl: redis.url,
+    embedded,
+    indexers: parts.indexers,
+    workers: parts.workers,
+    publisher: parts.publisher,
+    close: () => (closed ??= close()),
+  }
+}

@@ -1,0 +1,78 @@
+import type { Address, LocalAccount } from 'viem'
+import { startAnvil, type AnvilInstance } from '../../src/world/anvil.ts'
+import { deployWorld, type World } from '../../src/world/deploy.ts'
+import { fundTraders, readBalances } from '../../src/world/traders.ts'
+
+export const ACCOUNT_NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']
+
+export type LocalWorlds = {
+  anvils: AnvilInstance[]
+  worlds: World[]
+  named: { name: string; world: World }[]
+  traders: LocalAccount[][]
+  wallets: Address[]
+  accounts: Record<string, Address[]>
+  stop(): Promise<void>
+}
+
+/** Two anvil chains with the real Uniswap V2/V3 deployed, and funded traders (one account each). */
+export async function startLocalWorlds(opts: { traders: number; chainIds?: [number, number] }): Promise<LocalWorlds> {
+  const [a, b] = opts.chainIds ?? [17101, 17102]
+  const anvils = await Promise.all([startAnvil({ chainId: a }), startAnvil({ chainId: b })])
+  const deployed = await Promise.all(anvils.map((x, i) => deployWorld({ rpcUrl: x.rpcUrl, chainId: x.chainId, seed: i + 1 })))
+  const traders = await Promise.all(deployed.map((w) => fundTraders(w, opts.traders)))
+  // Index from the first block after funding: from there on, balances change only by swaps.
+  const worlds = await Promise.all(deployed.map(async (w) => ({ ...w, readyBlock: (await blockNumberOf(w.rpcUrl)) + 1n })))
+  const wallets = traders[0]!.map((t) => t.address.toLowerCase() as Address)
+  return {
+    anvils,
+    worlds,
+    named: worlds.map((world, i) => ({ name: i === 0 ? 'local-a' : 'local-b', world })),
+    traders,
+    wallets,
+    accounts: Object.fromEntries(wallets.map((w, i) => [ACCOUNT_NAMES[i]!, [w]])),
+    stop: async () => {
+      await Promise.all(anvils.map((x) => x.stop()))
+    },
+  }
+}
+
+/**
+ * What positions must be, read from the chains alone: for every account, chain and world token,
+ * balanceOf at `toBlock` minus balanceOf at the world's ready block (the indexing start).
+ * Keyed `${account}|${chainId}|${token}`; zero changes are left out.
+ */
+export async function expectedPositions(w: LocalWorlds, toBlocks: Map<number, bigint>): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>()
+  for (const world of w.worlds) {
+    const [before, after] = await Promise.all([readBalances(world, w.wallets, world.readyBlock - 1n), readBalances(world, w.wallets, toBlocks.get(world.chainId)!)])
+    w.wallets.forEach((wallet, i) => {
+      for (const t of world.tokens) {
+        const token = t.address.toLowerCase() as Address
+        const delta = (after.get(wallet)?.get(t.address) ?? 0n) - (before.get(wallet)?.get(t.address) ?? 0n)
+        if (delta !== 0n) out.set(`${ACCOUNT_NAMES[i]}|${world.chainId}|${token}`, delta)
+      }
+    })
+  }
+  return out
+}
+
+/** Positions as dexrisk stored them, in the same keying; zero quantities are left out. */
+export async function storedPositions(query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }>): Promise<Map<string, bigint>> {
+  const r = await query('SELECT account, chain_id, token, quantity::text AS quantity FROM positions')
+  const out = new Map<string, bigint>()
+  for (const row of r.rows) {
+    const q = BigInt(row.quantity as string)
+    if (q !== 0n) out.set(`${row.account as string}|${row.chain_id as number}|${row.token as string}`, q)
+  }
+  return out
+}
+
+export async function headBlocks(w: LocalWorlds): Promise<Map<number, bigint>> {
+  return new Map(await Promise.all(w.anvils.map(async (a) => [a.chainId, await blockNumberOf(a.rpcUrl)] as const)))
+}
+
+export async function blockNumberOf(rpcUrl: string): Promise<bigint> {
+  const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }) })
+  return BigInt(((await res.json()) as { result: string }).result)
+}
