@@ -168,8 +168,34 @@ function queueConnections(server: PGLiteSocketServer, connectionWaitMs: number):
       socket.removeListener('error', onError)
       if (socket.destroyed) return
       await original.call(server, socket)
+      forgetHandlersOnError(server)
     }).catch(() => {})
     queue = turn
     return turn
+  }
+}
+
+type SocketHandler = EventTarget & { isAttached: boolean }
+const watched = new WeakSet<SocketHandler>()
+
+/**
+ * pglite-socket 0.0.22 drops a handler from its connection count only on a clean 'close'. A client
+ * that dies abruptly (SIGKILL, a reset) reaches the handler as a socket 'error': the handler rolls
+ * back and detaches, but stays counted, so every later connection is refused as "too many". Here a
+ * handler that errored is forgotten once its detach (and rollback) has finished.
+ */
+function forgetHandlersOnError(server: PGLiteSocketServer): void {
+  const handlers = (server as unknown as { handlers?: Set<SocketHandler> }).handlers
+  if (!(handlers instanceof Set)) return
+  for (const h of handlers) {
+    if (watched.has(h)) continue
+    watched.add(h)
+    h.addEventListener('error', () => {
+      const forget = (): void => {
+        if (h.isAttached) setTimeout(forget, 5)
+        else handlers.delete(h)
+      }
+      forget()
+    })
   }
 }

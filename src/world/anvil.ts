@@ -22,7 +22,9 @@ export type AnvilInstance = {
   stop(): Promise<void>
 }
 
-const PLATFORM_PACKAGE = '@foundry-rs/anvil-linux-amd64'
+/** The binary package for this platform, named as `@foundry-rs/anvil`'s own launcher does. */
+const PLATFORM_PACKAGE = `@foundry-rs/anvil-${process.platform}-${process.arch === 'x64' ? 'amd64' : process.arch}`
+const BINARY = process.platform === 'win32' ? 'anvil.exe' : 'anvil'
 const READY_TIMEOUT_MS = 15_000
 
 /** Starts a local anvil node (real EVM, automine by default) and resolves once it answers RPC. */
@@ -56,13 +58,13 @@ export function resolveAnvilBinary(): string {
   const require = createRequire(import.meta.url)
   const candidates: string[] = []
   try {
-    candidates.push(join(dirname(require.resolve(`${PLATFORM_PACKAGE}/package.json`)), 'bin', 'anvil'))
+    candidates.push(join(dirname(require.resolve(`${PLATFORM_PACKAGE}/package.json`)), 'bin', BINARY))
   } catch {
     // Not resolvable from here: npm may have nested it under the wrapper package.
   }
   try {
     const wrapper = dirname(require.resolve('@foundry-rs/anvil/package.json'))
-    candidates.push(join(wrapper, 'node_modules', PLATFORM_PACKAGE, 'bin', 'anvil'))
+    candidates.push(join(wrapper, 'node_modules', PLATFORM_PACKAGE, 'bin', BINARY))
   } catch {
     // Wrapper not installed either; reported below.
   }

@@ -149,7 +149,7 @@ export async function deployWorld(opts: DeployWorldOptions): Promise<World> {
     pools.push({ family: 'uniswap-v3', address: v3PoolAddress(v3Factory, art.v3PoolInitCodeHash, a.address, b.address, fee), token0, token1, fee })
   }
 
-  const receipts = await confirm(client, steps, chainId)
+  const receipts = await confirm(client, sender, steps, chainId)
   const blockOf = (i: number) => receipts[i]?.blockNumber ?? 0n
   const world: World = {
     chainId,
@@ -177,7 +177,7 @@ function deployContract(sender: Sender, steps: { label: string; hash: Promise<He
   return address
 }
 
-async function confirm(client: PublicClient, steps: { label: string; hash: Promise<Hex> }[], chainId: number) {
+async function confirm(client: PublicClient, sender: Sender, steps: { label: string; hash: Promise<Hex> }[], chainId: number) {
   const hashes: Hex[] = []
   for (const step of steps) {
     try {
@@ -186,7 +186,7 @@ async function confirm(client: PublicClient, steps: { label: string; hash: Promi
       throw new BaseError(`world deploy: ${step.label} was not accepted`, { context: { chainId }, cause: err })
     }
   }
-  const receipts = await waitForReceipts(client, hashes)
+  const receipts = await waitForReceipts(client, hashes, { senders: [sender] })
   receipts.forEach((r, i) => {
     if (r.status !== 'success')
       throw new BaseError(`world deploy: ${steps[i]?.label} reverted`, { context: { chainId, tx: r.transactionHash, block: r.blockNumber } })

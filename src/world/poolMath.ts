@@ -51,8 +51,7 @@ const TICK_SPACING: Record<number, number> = { 100: 1, 500: 10, 3000: 60, 10000:
 export function fullRangeTicks(fee: number): { tickLower: number; tickUpper: number } {
   const spacing = TICK_SPACING[fee]
   if (spacing === undefined) throw new RangeError(`unknown V3 fee tier ${fee}`)
-  const tickUpper = Math.floor(MAX_TICK / spacing) * spacing
-  return { tickLower: -tickUpper, tickUpper }
+  return { tickLower: Math.ceil(MIN_TICK / spacing) * spacing, tickUpper: Math.floor(MAX_TICK / spacing) * spacing }
 }
 
 /** A V3 multi-hop path: token, fee, token, fee, token … (packed, 20 + 3 bytes per hop). */

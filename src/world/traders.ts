@@ -32,6 +32,7 @@ export type FundTradersOptions = {
 
 /** How far fundTraders looks in the anvil mnemonic for an address it is given. */
 const MAX_ACCOUNT_INDEX = 100
+const GAS_ETH = 10n ** 19n
 
 /**
  * Readies anvil accounts to trade: mints every TestToken, wraps ETH into WETH (anvil_setBalance
@@ -48,7 +49,8 @@ export async function fundTraders(world: World, traders: number | readonly (Addr
   await Promise.all(
     accounts.map(async (account) => {
       const eth = await client.getBalance({ address: account.address })
-      await testClient.setBalance({ address: account.address, value: eth + wrap })
+      // Keep the ETH it had (or 10 ETH for gas, for accounts past anvil's ten funded ones) on top of what it wraps.
+      await testClient.setBalance({ address: account.address, value: (eth > GAS_ETH ? eth : GAS_ETH) + wrap })
       const sender = await createSender({ client, account, chainId: world.chainId })
       const hashes: Promise<Hex>[] = []
       hashes.push(sender.send({ to: world.weth.address, data: encodeFunctionData({ abi: weth9Abi, functionName: 'deposit' }), value: wrap, gas: 100_000n }))
@@ -64,7 +66,7 @@ export async function fundTraders(world: World, traders: number | readonly (Addr
           hashes.push(sender.send({ to: token.address, data, gas: 100_000n }))
         }
       }
-      const receipts = await waitForReceipts(client, await Promise.all(hashes))
+      const receipts = await waitForReceipts(client, await Promise.all(hashes), { senders: [sender] })
       const failed = receipts.find((r) => r.status !== 'success')
       if (failed) throw new BaseError('fundTraders: a funding transaction reverted', { context: { chainId: world.chainId, account: account.address, tx: failed.transactionHash } })
     }),
@@ -144,7 +146,7 @@ export async function runRandomTraders(world: World, opts: RunRandomTradersOptio
   let reverted = 0
 
   const flush = async () => {
-    const receipts = await waitForReceipts(client, inFlight.map((f) => f.hash))
+    const receipts = await waitForReceipts(client, inFlight.map((f) => f.hash), { senders: [...senders.values()] })
     inFlight.forEach(({ plan }, i) => {
       const receipt = receipts[i] as TransactionReceipt
       if (receipt.status === 'success') return confirmed.push(readSwap(plan, receipt))

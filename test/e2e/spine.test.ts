@@ -82,14 +82,16 @@ describe('the spine, end to end on two local chains', () => {
     const prefix = `dexrisk-test-kill-${process.pid}-${Date.now()}`
     const redis = new Redis('redis://127.0.0.1:6379')
     let child: ChildProcess | undefined
+    let output = ''
     try {
       const input = worldConfig(w.named, { accounts: w.accounts, shards: SHARDS, databaseUrl: db.url, queuePrefix: prefix })
       for (const c of Object.values(input.chains)) c.maxBlockRange = 8
       const configFile = join(dir, 'dexrisk.config.mjs')
       await writeFile(configFile, `export default ${JSON.stringify(input, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`)
       const start = (): ChildProcess => {
-        const p = spawn(process.execPath, ['bin/dexrisk.js', 'run', '--config', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, DEXRISK_LOG_LEVEL: 'warn' } })
-        p.stderr?.on('data', () => {})
+        const p = spawn(process.execPath, ['bin/dexrisk.js', 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEXRISK_LOG_LEVEL: 'info' } })
+        p.stdout?.on('data', (d: Buffer) => (output += d.toString()))
+        p.stderr?.on('data', (d: Buffer) => (output += d.toString()))
         return p
       }
       const applied = async (): Promise<Map<number, bigint>> => {
@@ -125,7 +127,7 @@ describe('the spine, end to end on two local chains', () => {
       for (;;) {
         const a = await applied()
         if (w.worlds.every((world) => a.get(world.chainId)! >= heads.get(world.chainId)!)) break
-        if (child.exitCode !== null) throw new Error(`dexrisk run exited with ${child.exitCode}`)
+        if (child.exitCode !== null) throw new Error(`dexrisk run exited with ${child.exitCode}:\n${output.slice(-3000)}`)
         await sleep(100)
       }
       child.kill('SIGTERM')
@@ -144,6 +146,9 @@ describe('the spine, end to end on two local chains', () => {
       } finally {
         await pool.end()
       }
+    } catch (err) {
+      process.stderr.write(`dexrisk run output (last 5000 chars):\n${output.slice(-5000)}\n`)
+      throw err
     } finally {
       if (child && child.exitCode === null) child.kill('SIGKILL')
       redis.disconnect()

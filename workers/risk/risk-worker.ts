@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq'
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Address } from 'viem'
@@ -6,7 +6,7 @@ import type { Common } from '../../src/common.ts'
 import { chainList } from '../../src/config/load-config.ts'
 import { withTransaction } from '../../src/db/pool.ts'
 import { BatchError, isTransientError } from '../../src/errors.ts'
-import { decodeBatch, type EncodedBatch } from '../../src/queue/batch.ts'
+import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue/batch.ts'
 import { bullConnection } from '../../src/queue/connection.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
@@ -57,14 +57,9 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   let closing = false
   let fatal = false
 
-  const processor = async (job: Job<EncodedBatch>): Promise<{ applied: boolean; swaps: number }> => {
-    const batch = decodeBatch(job.data)
-    let result
-    try {
-      result = computeBatch(state, batch, newCache)
-    } catch (err) {
-      throw stop(err as Error, job)
-    }
+  /** Applies one batch: effects computed, written with the checkpoint in one transaction, then kept in memory. */
+  const apply = async (batch: TradeBatch): Promise<{ applied: boolean; swaps: number }> => {
+    const result = computeBatch(state, batch, newCache)
     if (result.kind === 'skip') {
       log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString() }, 'batch at or below checkpoint: skipped')
       return { applied: false, swaps: 0 }
@@ -74,14 +69,11 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       if (s.decimalsIn !== null) decimals.set(`${s.chainId}:${s.tokenIn}`, s.decimalsIn)
       if (s.decimalsOut !== null) decimals.set(`${s.chainId}:${s.tokenOut}`, s.decimalsOut)
     }
-    try {
-      await retry(() => withTransaction(pool, (client) => writeBatchEffects(client, shard, effects)), {
-        onRetry: (err, attempt, delay) =>
-          log.warn({ chain: batch.chainId, block: batch.fromBlock.toString(), err: String(err), attempt, delay }, 'writing batch: database unavailable, retrying'),
-      })
-    } catch (err) {
-      throw stop(err as Error, job)
-    }
+    await retry(() => withTransaction(pool, (client) => writeBatchEffects(client, shard, effects)), {
+      aborted: () => closing,
+      onRetry: (err, attempt, delay) =>
+        log.warn({ chain: batch.chainId, block: batch.fromBlock.toString(), err: String(err), attempt, delay }, 'writing batch: database unavailable, retrying'),
+    })
     commitEffects(state, effects)
     const accounts = [...new Set(effects.positions.map((p) => p.account))]
     const now = Date.now()
@@ -96,6 +88,14 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     return { applied: true, swaps: effects.swaps.length }
   }
 
+  const processor = async (job: Job<EncodedBatch>): Promise<{ applied: boolean; swaps: number }> => {
+    try {
+      return await apply(decodeBatch(job.data))
+    } catch (err) {
+      throw stop(err as Error, job)
+    }
+  }
+
   function stop(err: Error, job: Job<EncodedBatch>): Error {
     if (isTransientError(err)) return err
     fatal = true
@@ -106,13 +106,45 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     return new UnrecoverableError(message)
   }
 
+  await adoptOrphans()
+
+  /**
+   * A shard has one consumer, so a batch left 'active' when this worker starts belongs to a dead
+   * predecessor (killed mid-batch: its transaction rolled back). BullMQ would hand it back only once
+   * its lock expires, after the batches queued behind it, which would then see a gap. Its data is
+   * all that is needed: apply it now, in block order; when BullMQ redelivers it, the checkpoint
+   * skips it.
+   */
+  async function adoptOrphans(): Promise<void> {
+    const queue = new Queue<EncodedBatch>(shardQueueName(shard), { connection: bullConnection(opts.redisUrl), prefix })
+    queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'))
+    try {
+      const active = await retry(() => queue.getJobs(['active']), { maxDelayMs: 5_000 })
+      const orphans = active.filter((j) => j?.data).map((j) => ({ id: j.id, batch: decodeBatch(j.data) }))
+      orphans.sort((a, b) => a.batch.chainId - b.batch.chainId || (a.batch.fromBlock < b.batch.fromBlock ? -1 : 1))
+      for (const o of orphans) {
+        try {
+          const r = await apply(o.batch)
+          log.info({ job: o.id, chain: o.batch.chainId, applied: r.applied }, 'adopted a batch left active by a previous worker')
+        } catch (err) {
+          if (!(err instanceof BatchError)) throw err
+          log.warn({ job: o.id, err: err.message }, 'orphaned batch not adoptable yet; it will be redelivered')
+        }
+      }
+    } finally {
+      await queue.close()
+    }
+  }
+
   const worker = new Worker<EncodedBatch>(shardQueueName(shard), processor, {
     connection: bullConnection(opts.redisUrl),
     prefix,
     concurrency: 1,
     autorun: true,
-    // A batch may wait on a database that is down for a while; the lock is renewed meanwhile.
-    lockDuration: 60_000,
+    // The lock is renewed while a batch waits on a database that is down, so it can be short: a dead
+    // worker's batch is back in the queue within about 20 s (and adopted at once by its successor).
+    lockDuration: 15_000,
+    stalledInterval: 5_000,
     maxStalledCount: 1_000,
     removeOnComplete: { count: 1_000 },
     // Failed batches are kept (BullMQ's default): a shard stops on one, and it waits there for an operator.
