@@ -58,13 +58,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const redis = new Redis(monitor.redisUrl, { maxRetriesPerRequest: 3 })
     stops.unshift(async () => redis.disconnect())
     const started = Date.now()
-    const ticker = setInterval(() => void printSummary(redis, prefix, out, started), 2_000)
+    const symbols = new Map(worlds.flatMap((w) => w.tokens.map((t) => [`${w.chainId}:${t.address.toLowerCase()}`, t.symbol] as const)))
+    const show = (): Promise<void> => printSummary(redis, prefix, out, started, (chainId, token) => symbols.get(`${chainId}:${token}`) ?? token.slice(0, 10))
+    const ticker = setInterval(() => void show(), 2_000)
     stops.unshift(async () => clearInterval(ticker))
     await Promise.all(worlds.map((w, i) => runRandomTraders(w, { traders: traders[i]!, swaps: opts.swapsPerChain, seed: opts.seed + 100 * i })))
     const heads = new Map(await Promise.all(worlds.map(async (w, i) => [w.chainId, await blockNumber(anvils[i]!.rpcUrl)] as const)))
     await waitForCheckpoints(monitor.workers, heads)
     clearInterval(ticker)
-    await printSummary(redis, prefix, out, started)
+    await show()
 
     out('Checking every position against the chains (balanceOf at the last block, minus at the start block) …')
     const end = await Promise.all(worlds.map((w, i) => readBalances(w, wallets, heads.get(w.chainId)!).then((b) => [i, b] as const)))
@@ -100,7 +102,13 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   }
 }
 
-async function printSummary(redis: RedisClient, prefix: string, out: (s?: string) => void, started: number): Promise<void> {
+async function printSummary(
+  redis: RedisClient,
+  prefix: string,
+  out: (s?: string) => void,
+  started: number,
+  symbolOf: (chainId: number, token: string) => string,
+): Promise<void> {
   const keys: string[] = []
   let cursor = '0'
   do {
@@ -115,7 +123,7 @@ async function printSummary(redis: RedisClient, prefix: string, out: (s?: string
   out(`— ${((Date.now() - started) / 1000).toFixed(0)} s —`)
   out(
     formatRows(
-      ['account', 'shard', 'positions', 'gross_usd', 'net_usd', 'unpriced', 'largest'],
+      ['account', 'shard', 'positions', 'gross_usd', 'net_usd', 'unpriced', 'largest position (usd)'],
       summaries.map((s) => ({
         account: s.account,
         shard: s.shard,
@@ -123,7 +131,7 @@ async function printSummary(redis: RedisClient, prefix: string, out: (s?: string
         gross_usd: usd(s.grossExposureUsd),
         net_usd: usd(s.netExposureUsd),
         unpriced: s.unpricedPositions,
-        largest: s.positions[0] ? `${s.positions[0].token.slice(0, 8)}… ${usd(s.positions[0].valueUsd ?? 0)}` : '',
+        'largest position (usd)': s.positions[0] ? `${symbolOf(s.positions[0].chainId, s.positions[0].token)}@${s.positions[0].chainId} ${usd(s.positions[0].valueUsd ?? 0)}` : '',
       })),
       'table',
     ),
