@@ -72,7 +72,7 @@ program
 program
   .command('demo')
   .description('two local anvil chains with the real Uniswap V2/V3 contracts, simulated traders, and the whole pipeline on the embedded database')
-  .option('--swaps <n>', 'swaps per chain', '200')
+  .option('--swaps <n>', 'swaps per chain', '500')
   .option('--traders <n>', 'traders (accounts)', '4')
   .option('--shards <n>', 'shard count', '2')
   .option('--data-dir <dir>', 'embedded database folder (emptied at start)', '.dexrisk/demo')

