@@ -22,7 +22,12 @@ export type RiskWorkerOptions = {
   redisUrl: string
   /** Called once when the shard stops on a batch it cannot apply (the batch is kept as failed). */
   onFatal?: (err: Error) => void
+  /** Called when a batch's transaction has committed (benchmarks, lag metrics). Default: none. */
+  onBatchApplied?: (info: BatchApplied) => void
 }
+
+/** One applied batch: its range, what it wrote, and how long its transaction took. */
+export type BatchApplied = { shard: number; chainId: number; fromBlock: bigint; toBlock: bigint; swaps: number; positions: number; writeMs: number }
 
 export type RiskWorker = {
   shard: number
@@ -69,12 +74,23 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       if (s.decimalsIn !== null) decimals.set(`${s.chainId}:${s.tokenIn}`, s.decimalsIn)
       if (s.decimalsOut !== null) decimals.set(`${s.chainId}:${s.tokenOut}`, s.decimalsOut)
     }
+    const writeStart = performance.now()
     await retry(() => withTransaction(pool, (client) => writeBatchEffects(client, shard, effects)), {
       aborted: () => closing,
       onRetry: (err, attempt, delay) =>
         log.warn({ chain: batch.chainId, block: batch.fromBlock.toString(), err: String(err), attempt, delay }, 'writing batch: database unavailable, retrying'),
     })
+    const writeMs = performance.now() - writeStart
     commitEffects(state, effects)
+    opts.onBatchApplied?.({
+      shard,
+      chainId: batch.chainId,
+      fromBlock: batch.fromBlock,
+      toBlock: batch.toBlock,
+      swaps: effects.swaps.length,
+      positions: effects.positions.length,
+      writeMs,
+    })
     const accounts = [...new Set(effects.positions.map((p) => p.account))]
     const now = Date.now()
     const summaries = accounts.map((a) => summarizeAccount(state, a, (c, t) => decimals.get(`${c}:${t}`) ?? null, now))
@@ -110,25 +126,30 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
 
   /**
    * A shard has one consumer, so a batch left 'active' when this worker starts belongs to a dead
-   * predecessor (killed mid-batch: its transaction rolled back). BullMQ would hand it back only once
-   * its lock expires, after the batches queued behind it, which would then see a gap. Its data is
-   * all that is needed: apply it now, in block order; when BullMQ redelivers it, the checkpoint
-   * skips it.
+   * predecessor (killed mid-batch: its transaction rolled back), and a 'failed' one was left by a
+   * shutdown during a database outage or by a fatal error. BullMQ would hand an active one back only
+   * once its lock expires, after the batches queued behind it, which would then see a gap. Their data
+   * is all that is needed: apply them now, in block order; a redelivery is skipped by the checkpoint.
+   * A failed batch that is applied (or already covered) is removed; one that still cannot be applied
+   * stays where it is, and the gap check stops the shard on the next batch (fail closed).
    */
   async function adoptOrphans(): Promise<void> {
     const queue = new Queue<EncodedBatch>(shardQueueName(shard), { connection: bullConnection(opts.redisUrl), prefix })
     queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'))
     try {
-      const active = await retry(() => queue.getJobs(['active']), { maxDelayMs: 5_000 })
-      const orphans = active.filter((j) => j?.data).map((j) => ({ id: j.id, batch: decodeBatch(j.data) }))
-      orphans.sort((a, b) => a.batch.chainId - b.batch.chainId || (a.batch.fromBlock < b.batch.fromBlock ? -1 : 1))
+      const [active, failed] = await retry(() => Promise.all([queue.getJobs(['active']), queue.getJobs(['failed'])]), { maxDelayMs: 5_000 })
+      const orphans = [...active.map((job) => ({ job, failed: false })), ...failed.map((job) => ({ job, failed: true }))]
+        .filter((o) => o.job?.data)
+        .map((o) => ({ ...o, batch: decodeBatch(o.job.data) }))
+      orphans.sort((a, b) => a.batch.chainId - b.batch.chainId || (a.batch.fromBlock < b.batch.fromBlock ? -1 : a.batch.fromBlock > b.batch.fromBlock ? 1 : 0))
       for (const o of orphans) {
         try {
           const r = await apply(o.batch)
-          log.info({ job: o.id, chain: o.batch.chainId, applied: r.applied }, 'adopted a batch left active by a previous worker')
+          log.info({ job: o.job.id, chain: o.batch.chainId, applied: r.applied, was: o.failed ? 'failed' : 'active' }, 'adopted a batch left by a previous worker')
+          if (o.failed) await o.job.remove()
         } catch (err) {
           if (!(err instanceof BatchError)) throw err
-          log.warn({ job: o.id, err: err.message }, 'orphaned batch not adoptable yet; it will be redelivered')
+          log.warn({ job: o.job.id, err: err.message }, 'batch left by a previous worker cannot be applied yet; kept')
         }
       }
     } finally {
