@@ -1,9 +1,9 @@
-import type { Address } from 'viem'
 import type { RawLog } from '../../src/domain/log.ts'
 import type { DexRef, PoolInfo } from '../../src/domain/types.ts'
 import { priceFromReserves, toUnits } from '../../src/domain/price-math.ts'
 import type { DecodeContext, Family, PoolLogResult } from '../../src/indexer/family.ts'
 import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
+import { swapSides } from '../../src/indexer/pool-flows.ts'
 import { addressWord, isHexData, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
 import { V2_PAIR_CREATED_TOPIC, V2_SWAP_TOPIC, V2_SYNC_TOPIC } from './abi.ts'
 
@@ -74,24 +74,10 @@ function decodeSwap(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<
   const to = topicAddress(log.topics[2])
   if (!sender || !to || log.topics.length !== 3 || !isHexData(log.data) || wordCount(log.data) !== 4)
     throw decodeError('undecodable Swap', log, ctx.chainId)
-  const net0 = uintWord(log.data, 0) - uintWord(log.data, 2)
-  const net1 = uintWord(log.data, 1) - uintWord(log.data, 3)
-  // The pool's net flows: what it received on one side and paid on the other. A log with both
-  // sides in or both out is not a trade (a flash-swap repayment with a surplus, a donation).
-  let tokenIn: Address, tokenOut: Address, amountIn: bigint, amountOut: bigint
-  if (net0 > 0n && net1 <= 0n) {
-    tokenIn = pool.token0
-    tokenOut = pool.token1
-    amountIn = net0
-    amountOut = -net1
-  } else if (net1 > 0n && net0 <= 0n) {
-    tokenIn = pool.token1
-    tokenOut = pool.token0
-    amountIn = net1
-    amountOut = -net0
-  } else {
-    return {}
-  }
+  // The pool's net flows: what it received on one side and paid on the other.
+  const sides = swapSides(pool, uintWord(log.data, 0) - uintWord(log.data, 2), uintWord(log.data, 1) - uintWord(log.data, 3))
+  if (!sides) return {}
+  const { tokenIn, tokenOut, amountIn, amountOut } = sides
   const trader = ctx.txFrom(log.transactionHash)
   const blockTime = ctx.blockTime(log.blockNumber)
   if (!trader || blockTime === undefined)

@@ -1,9 +1,9 @@
-import type { Address } from 'viem'
 import type { RawLog } from '../../src/domain/log.ts'
 import type { DexRef, PoolInfo, PriceObservation } from '../../src/domain/types.ts'
 import { priceFromSqrtX96 } from '../../src/domain/price-math.ts'
 import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
 import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
+import { swapSides } from '../../src/indexer/pool-flows.ts'
 import { addressWord, intWord, isHexData, smallIntWord, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
 import { V3_POOL_CREATED_TOPIC, V3_SWAP_TOPIC } from './abi.ts'
 
@@ -65,21 +65,10 @@ export const uniswapV3: Family = {
       }
     }
 
-    let tokenIn: Address, tokenOut: Address, amountIn: bigint, amountOut: bigint
-    if (amount0 > 0n && amount1 <= 0n) {
-      tokenIn = pool.token0
-      tokenOut = pool.token1
-      amountIn = amount0
-      amountOut = -amount1
-    } else if (amount1 > 0n && amount0 <= 0n) {
-      tokenIn = pool.token1
-      tokenOut = pool.token0
-      amountIn = amount1
-      amountOut = -amount0
-    } else {
-      // Nothing received by the pool: no trade (a zero-amount swap).
-      return price ? { price } : {}
-    }
+    // Nothing received by the pool: no trade (a zero-amount swap), but still a price.
+    const sides = swapSides(pool, amount0, amount1)
+    if (!sides) return price ? { price } : {}
+    const { tokenIn, tokenOut, amountIn, amountOut } = sides
     const trader = ctx.txFrom(log.transactionHash)
     if (!trader) throw decodeError('no transaction sender for Swap', log, ctx.chainId)
     return {
