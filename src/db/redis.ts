@@ -1,93 +1,225 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
 import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
 import { Redis, type RedisOptions } from 'ioredis'
 import { ConfigError, RetryableError } from '../errors.ts'
 import type { DbLogger } from './pool.ts'
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379'
 
+export type ConnectedRedis = {
+  url: string
+  /** Stops the redis-server child process when this call started one; otherwise does nothing. */
+  stop(): Promise<void>
+}
+
 /**
- * Finds the Redis to use (design.md decision 6): the given URL; else 127.0.0.1:6379 if it answers;
- * else a `redis-server` child process on a free port (stopped with us); else a one-line error
- * saying what to install.
+ * Finds the Redis to use (design.md decision 6):
+ * - `url` given: use it (a warning when it does not answer yet; clients reconnect until it does);
+ * - else 127.0.0.1:6379 when it answers;
+ * - else, unless `startIfMissing` is false, a `redis-server` child process on a free port, with no
+ *   persistence, stopped by `stop()` (and when this process exits);
+ * - else a ConfigError saying what to install.
  */
-export async function connectRedis(opts: { url?: string; startIfMissing?: boolean; log?: DbLogger } = {}): Promise<{ url: string; stop(): Promise<void> }> {
+export async function connectRedis(opts: { url?: string; startIfMissing?: boolean; log?: DbLogger } = {}): Promise<ConnectedRedis> {
+  const log = opts.log
   if (opts.url) {
-    if (!(await ping(opts.url))) opts.log?.warn({ redis: opts.url }, 'Redis does not answer yet; queues will reconnect until it does')
+    const state = await probe(opts.url)
+    if (state !== 'up') log?.warn({ redis: redact(opts.url), state }, 'Redis does not answer yet; clients will reconnect until it does')
     return { url: opts.url, stop: async () => {} }
   }
-  if (await ping(DEFAULT_URL)) return { url: DEFAULT_URL, stop: async () => {} }
+  const state = await probe(DEFAULT_URL)
+  if (state === 'up') return { url: DEFAULT_URL, stop: async () => {} }
+  if (state === 'auth')
+    throw new ConfigError('the Redis at 127.0.0.1:6379 requires a password: set REDIS_URL=redis://:PASSWORD@127.0.0.1:6379')
   if (opts.startIfMissing === false) throw new RetryableError(`no Redis answers at ${DEFAULT_URL}`)
-  if (!hasRedisServer())
-    throw new ConfigError('no Redis at 127.0.0.1:6379 and no redis-server to start: install it (apt-get install redis-server) or set REDIS_URL')
-  const server = await startRedisServer()
-  opts.log?.info({ redis: server.url }, 'started a redis-server child process (nothing answered on 127.0.0.1:6379)')
+  const bin = findOnPath('redis-server')
+  if (!bin)
+    throw new ConfigError('no Redis answers on 127.0.0.1:6379 and there is no redis-server to start: install it (apt-get install redis-server) or set REDIS_URL')
+  const server = await startRedisServer({ bin, log })
+  log?.info({ redis: server.url, pid: server.pid }, 'nothing answered on 127.0.0.1:6379: started a redis-server child process')
   return { url: server.url, stop: server.stop }
 }
 
-/** An ioredis client for dexrisk: retries forever with a capped backoff, logs instead of crashing. */
-export function createRedisConnection(url: string, opts: { log?: DbLogger; options?: RedisOptions } = {}): Redis {
+export type CreateRedisConnectionOptions = {
+  log?: DbLogger
+  /** Shows up in CLIENT LIST. */
+  name?: string
+  /** Passed over the defaults below. */
+  options?: RedisOptions
+}
+
+/**
+ * An ioredis client configured for BullMQ and for surviving a Redis restart:
+ * - `maxRetriesPerRequest: null`: commands wait for the reconnection instead of failing (BullMQ
+ *   workers require it; a producer that must fail fast passes `options: { enableOfflineQueue: false }`);
+ * - `enableReadyCheck: true`: commands are sent once Redis has finished loading after a restart;
+ * - reconnects forever, backoff 100 ms × attempt, capped at 3 s;
+ * - a lost connection and its return are logged; errors are logged (a repeated message at most
+ *   every 10 s), never thrown: a Redis restart does not crash the process.
+ */
+export function createRedisConnection(url: string, opts: CreateRedisConnectionOptions = {}): Redis {
   const redis = new Redis(url, {
     maxRetriesPerRequest: null,
+    enableReadyCheck: true,
     retryStrategy: (times) => Math.min(100 * times, 3_000),
+    ...(opts.name === undefined ? {} : { connectionName: opts.name }),
     ...opts.options,
   })
-  redis.on('error', (err: Error) => opts.log?.warn({ err: err.message, redis: url }, 'redis connection error; reconnecting'))
+  const where = redact(url)
+  let last = ''
+  let lastAt = 0
+  let failing = false
+  redis.on('reconnecting', () => {
+    if (failing) return
+    failing = true
+    opts.log?.warn({ redis: where }, 'Redis connection lost; reconnecting')
+  })
+  redis.on('error', (err: Error) => {
+    const now = Date.now()
+    if (err.message === last && now - lastAt < 10_000) return
+    last = err.message
+    lastAt = now
+    opts.log?.warn({ err: err.message, redis: where }, 'Redis connection error')
+  })
+  redis.on('ready', () => {
+    if (!failing) return
+    failing = false
+    last = ''
+    opts.log?.info({ redis: where }, 'Redis connection restored')
+  })
   return redis
 }
 
-export type RedisServer = { url: string; port: number; stop(): Promise<void>; restart(): Promise<void> }
+export type RedisServer = {
+  url: string
+  port: number
+  /** pid of the current child process. */
+  readonly pid: number | undefined
+  /** SIGTERM (SIGKILL after 3 s), waits for the exit. Idempotent. */
+  stop(): Promise<void>
+  /** Kills the child (SIGKILL, like a crash) and starts a fresh one on the same port. */
+  restart(): Promise<void>
+}
 
-/** Starts a redis-server child process (no persistence) on a free or given port. */
-export async function startRedisServer(opts: { port?: number } = {}): Promise<RedisServer> {
+const children = new Set<ChildProcess>()
+let exitHookInstalled = false
+
+/**
+ * Starts a `redis-server` child process on 127.0.0.1 (a free port unless `port` is given), with no
+ * persistence (`--save "" --appendonly no`), and resolves once it answers PING.
+ */
+export async function startRedisServer(opts: { port?: number; bin?: string; log?: DbLogger } = {}): Promise<RedisServer> {
+  const bin = opts.bin ?? findOnPath('redis-server')
+  if (!bin) throw new ConfigError('no redis-server on PATH: install it (apt-get install redis-server) or set REDIS_URL')
   const port = opts.port ?? (await freePort())
   const url = `redis://127.0.0.1:${port}`
   let child: ChildProcess | undefined
+
   const start = async (): Promise<void> => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    const c = spawn(
+      bin,
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+      { cwd: tmpdir(), stdio: ['ignore', 'pipe', 'pipe'] },
+    )
+    child = c
+    track(c)
+    let output = ''
+    const keep = (chunk: Buffer) => {
+      output = (output + chunk.toString('utf8')).slice(-2_000)
+    }
+    c.stdout?.on('data', keep)
+    c.stderr?.on('data', keep)
+    let spawnError: Error | undefined
+    c.once('error', (err) => {
+      spawnError = err
+    })
     const deadline = Date.now() + 10_000
-    while (!(await ping(url))) {
-      if (child.exitCode !== null) throw new ConfigError(`redis-server on port ${port} exited with code ${child.exitCode}`)
-      if (Date.now() > deadline) throw new RetryableError(`redis-server on port ${port} did not answer within 10 s`)
-      await new Promise((r) => setTimeout(r, 50))
+    while ((await probe(url)) !== 'up') {
+      const failed = spawnError ?? (c.exitCode !== null || c.signalCode !== null ? new Error(lastLine(output)) : undefined)
+      if (failed) {
+        child = undefined
+        throw new ConfigError(`redis-server on port ${port} did not start`, { details: failed.message || `exit code ${c.exitCode}`, cause: failed })
+      }
+      if (Date.now() > deadline) {
+        await kill(c, 'SIGKILL')
+        child = undefined
+        throw new RetryableError(`redis-server on port ${port} did not answer PING within 10 s`, { details: lastLine(output) })
+      }
+      await new Promise((r) => setTimeout(r, 25))
     }
   }
-  const kill = async (): Promise<void> => {
-    const c = child
-    child = undefined
-    if (!c || c.exitCode !== null) return
-    const exited = new Promise((r) => c.once('exit', r))
-    c.kill('SIGKILL')
-    await exited
-  }
+
   await start()
-  process.once('exit', () => child?.kill('SIGKILL'))
   return {
     url,
     port,
-    stop: kill,
+    get pid() {
+      return child?.pid
+    },
+    stop: async () => {
+      const c = child
+      child = undefined
+      if (c) await kill(c, 'SIGTERM')
+    },
     restart: async () => {
-      await kill()
+      const c = child
+      child = undefined
+      if (c) await kill(c, 'SIGKILL')
       await start()
+      opts.log?.info({ redis: url }, 'redis-server restarted')
     },
   }
 }
 
-async function ping(url: string): Promise<boolean> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000 })
+function track(c: ChildProcess): void {
+  children.add(c)
+  c.once('exit', () => children.delete(c))
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  // A child redis-server never outlives this process.
+  process.once('exit', () => {
+    for (const child of children) child.kill('SIGKILL')
+  })
+}
+
+async function kill(c: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (c.exitCode !== null || c.signalCode !== null) return
+  const exited = new Promise<void>((r) => c.once('exit', () => r()))
+  c.kill(signal)
+  const timer = signal === 'SIGKILL' ? undefined : setTimeout(() => c.kill('SIGKILL'), 3_000)
+  await exited
+  if (timer) clearTimeout(timer)
+}
+
+/** 'up' when PING answers PONG, 'auth' when Redis answers but wants a password, else 'down'. */
+async function probe(url: string): Promise<'up' | 'auth' | 'down'> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000, enableReadyCheck: false, enableOfflineQueue: false })
   r.on('error', () => {})
   try {
     await r.connect()
-    return (await r.ping()) === 'PONG'
-  } catch {
-    return false
+    return (await r.ping()) === 'PONG' ? 'up' : 'down'
+  } catch (err) {
+    return /NOAUTH|WRONGPASS|invalid password|Authentication required/i.test(err instanceof Error ? err.message : '') ? 'auth' : 'down'
   } finally {
     r.disconnect()
   }
 }
 
-function hasRedisServer(): boolean {
-  return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0
+function findOnPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue
+    const candidate = join(dir, name)
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {
+      // not here
+    }
+  }
+  return undefined
 }
 
 function freePort(): Promise<number> {
@@ -100,4 +232,13 @@ function freePort(): Promise<number> {
       s.close(() => resolve(port))
     })
   })
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, '//***@')
+}
+
+function lastLine(output: string): string {
+  const lines = output.trim().split('\n')
+  return lines.at(-1)?.trim() ?? ''
 }

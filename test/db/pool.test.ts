@@ -1,0 +1,137 @@
+import { createServer, type Server } from 'node:net'
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { assertTimescale, createPool, withTransaction } from '../../src/db/pool.ts'
+import { ConfigError, RetryableError } from '../../src/errors.ts'
+import { useEmbeddedDatabase } from '../setup/database.ts'
+
+const database = useEmbeddedDatabase({ migrate: false })
+
+/** The machine's plain PostgreSQL 15 (no timescaledb), trust auth. */
+const PLAIN_POSTGRES_URL = process.env.DEXRISK_TEST_PLAIN_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
+
+async function closedPort(): Promise<number> {
+  const s: Server = createServer()
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()))
+  const port = (s.address() as { port: number }).port
+  await new Promise<void>((r) => s.close(() => r()))
+  return port
+}
+
+describe('createPool', () => {
+  it('returns NUMERIC(78,0) and int8 columns as exact strings', async () => {
+    const r = await database.pool().query(
+      "SELECT (2::numeric ^ 256 - 1)::numeric(78,0) AS max_uint, 9007199254740993::int8 AS big, count(*) AS n, 1.5::float8 AS f, 7::int4 AS i FROM (VALUES (1), (2)) v",
+    )
+    expect(r.rows).toEqual([
+      { max_uint: '115792089237316195423570985008687907853269984665640564039457584007913129639935', big: '9007199254740993', n: '2', f: 1.5, i: 7 },
+    ])
+  })
+
+  it('keeps its parsing when someone changes pg.types globally', async () => {
+    const before = pg.types.getTypeParser(20, 'text')
+    pg.types.setTypeParser(20, (v: string) => Number(v))
+    try {
+      const r = await database.pool().query('SELECT 9007199254740993::int8 AS big')
+      expect(r.rows[0]).toEqual({ big: '9007199254740993' })
+    } finally {
+      pg.types.setTypeParser(20, before)
+    }
+  })
+
+  it('logs an idle client error instead of crashing the process', async () => {
+    const warnings: string[] = []
+    const log = { info: () => {}, error: () => {}, warn: (_obj: object, msg?: string) => void warnings.push(msg ?? '') }
+    await database.endPool() // the embedded database serves one connection: this test's pool takes it
+    const pool = createPool({ url: database.url, max: 1, log })
+    try {
+      await pool.query('SELECT 1')
+      // The server drops the idle connection: pg emits 'error' on the idle client.
+      await database.db.suspend()
+      await database.db.resume()
+      await expect.poll(() => warnings.length).toBe(1)
+      expect(warnings[0]).toMatch(/idle database connection failed/)
+      expect((await pool.query('SELECT 2 AS two')).rows).toEqual([{ two: 2 }])
+    } finally {
+      await pool.end()
+    }
+  })
+})
+
+describe('assertTimescale', () => {
+  it('returns the timescaledb version of the embedded database', async () => {
+    expect(await assertTimescale(database.pool())).toMatch(/^2\.\d+\.\d+/)
+  })
+
+  it('refuses a plain PostgreSQL with a message that says what to do', async () => {
+    const pool = createPool({ url: PLAIN_POSTGRES_URL, max: 1 })
+    try {
+      const err = await assertTimescale(pool).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(ConfigError)
+      expect((err as ConfigError).shortMessage).toMatch(
+        /^DATABASE_URL points at PostgreSQL 15\.\d+ \(127\.0\.0\.1:5432\) without the timescaledb extension; dexrisk needs TimescaleDB: .*docker-compose\.yml.*unset DATABASE_URL/,
+      )
+    } finally {
+      await pool.end()
+    }
+  })
+
+  it('names host:port in a RetryableError when the connection is refused', async () => {
+    const port = await closedPort()
+    const pool = createPool({ url: `postgres://postgres@127.0.0.1:${port}/postgres`, max: 1 })
+    try {
+      const err = await assertTimescale(pool).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(RetryableError)
+      expect((err as RetryableError).shortMessage).toBe(`database at 127.0.0.1:${port} refused the connection`)
+    } finally {
+      await pool.end()
+    }
+  })
+
+  it('reports an unknown database as a ConfigError', async () => {
+    const pool = createPool({ url: 'postgres://postgres@127.0.0.1:5432/dexrisk_no_such_db', max: 1 })
+    try {
+      await expect(assertTimescale(pool)).rejects.toThrow('DATABASE_URL: database dexrisk_no_such_db does not exist at 127.0.0.1:5432')
+    } finally {
+      await pool.end()
+    }
+  })
+})
+
+describe('withTransaction', () => {
+  beforeAll(async () => {
+    await database.pool().query('CREATE TABLE tx_rows (id int PRIMARY KEY, note text)')
+  })
+  afterAll(async () => {
+    await database.pool().query('DROP TABLE IF EXISTS tx_rows')
+  })
+
+  it('commits what fn wrote and returns its result', async () => {
+    const result = await withTransaction(database.pool(), async (c) => {
+      await c.query("INSERT INTO tx_rows VALUES (1, 'kept')")
+      return 'done'
+    })
+    expect(result).toBe('done')
+    expect((await database.pool().query('SELECT id, note FROM tx_rows WHERE id = 1')).rows).toEqual([{ id: 1, note: 'kept' }])
+  })
+
+  it('rolls back when fn throws, rethrows the error unchanged, and frees the client', async () => {
+    const boom = new Error('boom')
+    await expect(
+      withTransaction(database.pool(), async (c) => {
+        await c.query("INSERT INTO tx_rows VALUES (2, 'gone')")
+        throw boom
+      }),
+    ).rejects.toBe(boom)
+    expect((await database.pool().query('SELECT count(*)::int AS n FROM tx_rows WHERE id = 2')).rows).toEqual([{ n: 0 }])
+    expect(database.pool().idleCount + database.pool().waitingCount).toBeLessThanOrEqual(1)
+  })
+
+  it('passes a database error (not transient) through with its SQLSTATE', async () => {
+    const err = await withTransaction(database.pool(), async (c) => {
+      await c.query("INSERT INTO tx_rows VALUES (1, 'duplicate')")
+    }).catch((e: unknown) => e)
+    expect(err).not.toBeInstanceOf(RetryableError)
+    expect((err as { code?: string }).code).toBe('23505')
+  })
+})
