@@ -57,6 +57,14 @@ export class BatchError extends BaseError {
   override name = 'BatchError'
 }
 
+/**
+ * A batch that starts after a gap: blocks before it never reached the shard (published batches lost
+ * with the queue). Not applied, not dropped: set aside until the missing blocks are published again.
+ */
+export class BatchGapError extends BatchError {
+  override name = 'BatchGapError'
+}
+
 export function formatContext(ctx: ErrorContext): string {
   const parts: string[] = []
   if (ctx.field !== undefined) parts.push(`field ${ctx.field}`)

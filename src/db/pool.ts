@@ -53,7 +53,8 @@ export function createPool(opts: CreatePoolOptions): pg.Pool {
   })
   const where = describePool(pool)
   pool.on('error', (err) => {
-    opts.log?.warn({ err, db: where }, 'idle database connection failed; it is discarded and replaced on next use')
+    // The message only: pg-pool hangs the whole client on the error (err.client), which would flood the log line.
+    opts.log?.warn({ err: errorMessage(err), db: where }, 'idle database connection failed; it is discarded and replaced on next use')
   })
   return pool
 }

@@ -5,6 +5,7 @@ import type { ChainConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
 import { BaseError, ConfigError, RetryableError } from '../errors.ts'
 import type { BatchPublisher } from '../queue/publisher.ts'
+import { toDatabaseError } from '../db/pool.ts'
 import { retry, sleep } from '../retry.ts'
 import { createChainClient } from '../chain/create-chain-client.ts'
 import { decodeRange, discoverPools, poolLogs, watchedTopics, type FactoryRef } from './decode-range.ts'
@@ -45,9 +46,14 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const retryOpts = {
     retryable: (err: unknown) => !(err instanceof BaseError) || err instanceof RetryableError,
     aborted: () => signal.aborted,
-    onRetry: (err: unknown, attempt: number, delay: number) =>
-      log.warn({ err: firstLine(err), attempt, delay }, 'indexer step failed, retrying the same range'),
+    onRetry: (err: unknown, attempt: number, delay: number) => log.warn({ err: summary(err), attempt, delay }, 'indexer step failed, retrying'),
   }
+  /** Retry options for one block range: the warning names the range that is read again. */
+  const rangeRetry = (from: bigint, to: bigint) => ({
+    ...retryOpts,
+    onRetry: (err: unknown, attempt: number, delay: number) =>
+      log.warn({ from: from.toString(), to: to.toString(), err: summary(err), attempt, delay }, 'processing a block range failed, retrying the same range'),
+  })
 
   const rpcChainId = await retry(() => client.getChainId(), retryOpts)
   if (rpcChainId !== chain.id)
@@ -63,6 +69,15 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const tokens = await retry(() => createTokenCache({ pool, client, chainId: chain.id, log }), retryOpts)
   await retry(() => scanFactories(), retryOpts)
   log.info({ from: (cursor + 1n).toString(), pools: registry.pools.size }, 'indexer started')
+
+  /** Runs a database step; a connection failure becomes a RetryableError naming the database. */
+  async function db<T>(step: () => Promise<T>): Promise<T> {
+    try {
+      return await step()
+    } catch (err) {
+      throw toDatabaseError(err, pool)
+    }
+  }
 
   /** Pools created before the indexing start: scan their factories once, resumably. */
   async function scanFactories(): Promise<void> {
@@ -85,7 +100,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
 
   async function processRange(fromBlock: bigint, toBlock: bigint): Promise<void> {
     const logs = await fetchLogs(client, { fromBlock, toBlock, topics: watchedTopics() })
-    await registry.add(discoverPools(logs, factories, chain.id))
+    await db(() => registry.add(discoverPools(logs, factories, chain.id)))
     const mine = poolLogs(logs, registry.pools)
     const tokenSet = new Set<Address>()
     for (const l of mine) {
@@ -93,7 +108,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       tokenSet.add(p.token0)
       tokenSet.add(p.token1)
     }
-    await tokens.ensure(tokenSet, toBlock)
+    await db(() => tokens.ensure(tokenSet, toBlock))
     const blocks = await readBlocks(client, chain.id, mine, toBlock)
     const decoded = decodeRange(mine, registry.pools, {
       chainId: chain.id,
@@ -101,10 +116,45 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       txFrom: (h) => blocks.txFrom.get(h),
       blockTime: (n) => blocks.time.get(n),
     })
-    if (decoded.rejected.length > 0) await keepRejected(pool, chain.id, decoded.rejected)
+    if (decoded.rejected.length > 0) await db(() => keepRejected(pool, chain.id, decoded.rejected))
     for (const r of decoded.rejected) log.error({ err: r.error.message }, 'undecodable log kept in rejected_logs')
     await publisher.publish({ chainId: chain.id, fromBlock, toBlock, toBlockHash: blocks.toBlockHash, swaps: decoded.swaps, prices: decoded.prices })
     log.debug({ from: fromBlock.toString(), to: toBlock.toString(), swaps: decoded.swaps.length }, 'range published')
+  }
+
+  /**
+   * Published batches live only in Redis until a shard applies them, so a Redis that restarts
+   * without persistence (or is flushed) loses them: the shards' checkpoints stay behind the cursor,
+   * and the batches published after the loss wait in their queues as gaps (risk-worker sets them
+   * aside). Whenever it is idle (at most every LOST_BATCH_CHECK_MS), the indexer looks for a shard
+   * whose queue holds nothing it could apply while its checkpoint for this chain is behind the
+   * cursor, and publishes again from that checkpoint. The queue is read before the checkpoint: a
+   * shard with nothing waiting or active has committed every batch it will ever apply, so its
+   * checkpoint then shows exactly what was lost. A needless rewind (a race with a new batch) only
+   * publishes ranges that the checkpoint skips.
+   */
+  let lastLossCheck = 0
+  async function recoverLostBatches(): Promise<void> {
+    if (Date.now() - lastLossCheck < LOST_BATCH_CHECK_MS) return
+    lastLossCheck = Date.now()
+    try {
+      const pending = await Promise.all(
+        Array.from({ length: shards }, (_, s) => publisher.queue(s).getJobCountByTypes('wait', 'active', 'prioritized')),
+      )
+      const r = await db(() =>
+        pool.query<{ shard: number; last_block: string }>('SELECT shard, last_block::text FROM checkpoints WHERE chain_id = $1 AND shard < $2', [chain.id, shards]),
+      )
+      const behind = r.rows.filter((c) => pending[c.shard] === 0 && BigInt(c.last_block) < cursor)
+      if (behind.length === 0) return
+      const from = behind.reduce((m, c) => (BigInt(c.last_block) < m ? BigInt(c.last_block) : m), cursor)
+      log.warn(
+        { from: (from + 1n).toString(), to: cursor.toString(), shards: behind.map((c) => c.shard) },
+        'published batches were lost from the queue (Redis restarted or flushed?): blocks published again from the shard checkpoint',
+      )
+      cursor = from
+    } catch (err) {
+      log.warn({ err: summary(err) }, 'checking the queues for lost batches failed; checking again when next idle')
+    }
   }
 
   const loop = async (): Promise<void> => {
@@ -115,16 +165,17 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       while (cursor < safe && !signal.aborted) {
         const from = cursor + 1n
         const to = min(safe, cursor + BigInt(chain.maxBlockRange))
-        await retry(() => processRange(from, to), retryOpts)
+        await retry(() => processRange(from, to), rangeRetry(from, to))
         cursor = to
       }
       if (opts.untilBlock !== undefined && cursor >= opts.untilBlock) return
+      await recoverLostBatches()
       await sleep(chain.pollIntervalMs, signal)
     }
   }
   const done = loop().catch((err: unknown) => {
     if (signal.aborted) return
-    log.fatal({ err: firstLine(err) }, 'indexer stopped')
+    log.fatal({ err: summary(err) }, 'indexer stopped')
     throw err
   })
   done.catch(() => {})
@@ -192,6 +243,21 @@ async function keepRejected(pool: pg.Pool, chainId: number, rejected: { log: Raw
 
 function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b
+}
+
+/** How often, at most, an idle indexer checks the shards for batches lost with the queue. */
+const LOST_BATCH_CHECK_MS = 2_000
+
+/** First line of an error, with the HTTP status its cause chain carries (viem puts it on a later line). */
+function summary(err: unknown): string {
+  const first = firstLine(err)
+  let e: unknown = err
+  for (let depth = 0; e && depth < 6; depth++) {
+    const status = (e as { status?: unknown }).status
+    if (typeof status === 'number') return `${first} (HTTP status ${status})`
+    e = (e as { cause?: unknown }).cause
+  }
+  return first
 }
 
 function firstLine(err: unknown): string {

@@ -46,7 +46,8 @@ export async function createTokenCache(opts: { pool: pg.Pool; client: PublicClie
       )
       for (const t of read) {
         known.set(t.info.address, t.info)
-        if (t.error) log.warn({ chain: chainId, token: t.info.address, err: t.error }, 'token decimals() unreadable: amounts kept raw, token unpriced')
+        // `log` is the indexer's, already bound to the chain's name and id.
+        if (t.error) log.warn({ token: t.info.address, err: t.error }, 'token decimals() unreadable: amounts kept raw, token unpriced')
       }
     },
   }

@@ -1,7 +1,7 @@
 import type { Address } from 'viem'
 import type { PriceObservation } from '../../src/domain/types.ts'
 import { toUnits } from '../../src/domain/price-math.ts'
-import { BatchError } from '../../src/errors.ts'
+import { BatchError, BatchGapError } from '../../src/errors.ts'
 import type { RoutedSwap, TradeBatch } from '../../src/queue/batch.ts'
 import { applyDelta, emptyPosition, type Position } from './position.ts'
 import type { PriceCache } from './price-cache.ts'
@@ -44,7 +44,7 @@ export function computeBatch(state: ShardState, batch: TradeBatch, newCache: (ch
   const cp = state.checkpoints.get(batch.chainId)
   if (cp !== undefined && batch.toBlock <= cp) return { kind: 'skip', checkpoint: cp }
   if (cp !== undefined && batch.fromBlock > cp + 1n)
-    throw new BatchError(`gap before batch: blocks ${cp + 1n}-${batch.fromBlock - 1n} were never applied`, {
+    throw new BatchGapError(`gap before batch: blocks ${cp + 1n}-${batch.fromBlock - 1n} were never applied`, {
       context: { chainId: batch.chainId, shard: state.shard, block: batch.fromBlock },
       details: `checkpoint is ${cp}; batch covers ${batch.fromBlock}-${batch.toBlock}`,
     })

@@ -1,11 +1,11 @@
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
+import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
 import { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Address } from 'viem'
 import type { Common } from '../../src/common.ts'
 import { chainList } from '../../src/config/load-config.ts'
 import { withTransaction } from '../../src/db/pool.ts'
-import { BatchError, isTransientError } from '../../src/errors.ts'
+import { BatchError, BatchGapError, isTransientError } from '../../src/errors.ts'
 import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue/batch.ts'
 import { bullConnection } from '../../src/queue/connection.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
@@ -104,12 +104,27 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     return { applied: true, swaps: effects.swaps.length }
   }
 
-  const processor = async (job: Job<EncodedBatch>): Promise<{ applied: boolean; swaps: number }> => {
+  const processor = async (job: Job<EncodedBatch>, token?: string): Promise<{ applied: boolean; swaps: number }> => {
     try {
       return await apply(decodeBatch(job.data))
     } catch (err) {
+      if (err instanceof BatchGapError && token !== undefined) return setAside(job, token, err)
       throw stop(err as Error, job)
     }
+  }
+
+  /**
+   * A batch after a gap: the blocks before it were published but never reached this shard (lost
+   * with a Redis that restarted empty). It is neither applied nor dropped: it waits in the delayed
+   * set, and the shard goes on with its queue, while the indexer (seeing this shard idle behind its
+   * cursor) publishes the missing blocks again; then the batch applies, or is skipped as covered.
+   */
+  async function setAside(job: Job<EncodedBatch>, token: string, err: BatchGapError): Promise<never> {
+    // Warned once per batch; its later returns (every GAP_RETRY_MS until the gap is filled) are debug.
+    const level = job.attemptsStarted <= 1 ? 'warn' : 'debug'
+    log[level]({ job: job.id, chain: err.context.chainId, err: err.message.split('\n')[0] }, 'batch after a gap set aside until the missing blocks are published again')
+    await job.moveToDelayed(Date.now() + GAP_RETRY_MS, token)
+    throw new DelayedError()
   }
 
   function stop(err: Error, job: Job<EncodedBatch>): Error {
@@ -131,7 +146,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
    * once its lock expires, after the batches queued behind it, which would then see a gap. Their data
    * is all that is needed: apply them now, in block order; a redelivery is skipped by the checkpoint.
    * A failed batch that is applied (or already covered) is removed; one that still cannot be applied
-   * stays where it is, and the gap check stops the shard on the next batch (fail closed).
+   * stays where it is, and the gap check sets the batches after it aside (fail closed).
    */
   async function adoptOrphans(): Promise<void> {
     const queue = new Queue<EncodedBatch>(shardQueueName(shard), { connection: bullConnection(opts.redisUrl), prefix })
@@ -188,6 +203,9 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       })()),
   }
 }
+
+/** How long a batch after a gap waits before it is tried again. */
+const GAP_RETRY_MS = 1_000
 
 function pricingByChain(common: Common): Map<number, ChainPricing> {
   const m = new Map<number, ChainPricing>()

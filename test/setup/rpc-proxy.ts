@@ -1,0 +1,104 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/**
+ * What a faulty RPC does to each request: `stall` holds it without an answer (past any client
+ * timeout, until the fault is switched off or the client gives up), `http-500` and `http-429` answer
+ * with that status instead of forwarding.
+ */
+export type RpcFault = 'none' | 'stall' | 'http-500' | 'http-429'
+
+export type RpcProxy = {
+  url: string
+  /**
+   * Applies to every request received from now on whose JSON-RPC method (or, for a batch, any of
+   * them) is in `methods` (default: every method); switching to 'none' releases stalled ones.
+   */
+  fault(mode: RpcFault, opts?: { methods?: string[] }): void
+  /** Requests that met each fault so far. */
+  faulted: Record<Exclude<RpcFault, 'none'>, number>
+  /** Requests forwarded to the node and answered. */
+  forwarded: number
+  close(): Promise<void>
+}
+
+/**
+ * A real HTTP server (node:http) in front of a JSON-RPC node, forwarding every request as is until
+ * a fault is switched on. It is the RPC endpoint the monitor is configured with, so the fault is a
+ * real one on the wire: a socket that never answers, or a real 500 / 429 response.
+ */
+export async function startRpcProxy(target: string): Promise<RpcProxy> {
+  let mode: RpcFault = 'none'
+  let methods: Set<string> | undefined
+  const released = new Set<() => void>()
+  const proxy: RpcProxy = {
+    url: '',
+    fault(next, opts = {}) {
+      mode = next
+      methods = opts.methods ? new Set(opts.methods) : undefined
+      if (next !== 'stall') for (const r of [...released]) r()
+    },
+    faulted: { stall: 0, 'http-500': 0, 'http-429': 0 },
+    forwarded: 0,
+    close: async () => {
+      proxy.fault('none')
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = []
+    for await (const c of req) chunks.push(c as Buffer)
+    const body = Buffer.concat(chunks)
+    const fault = mode !== 'none' && (methods === undefined || methodsOf(body).some((m) => methods!.has(m))) ? mode : 'none'
+    if (fault === 'stall') {
+      proxy.faulted.stall++
+      // Hold the request until the client gives up (its timeout) or the fault is switched off.
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          released.delete(done)
+          resolve()
+        }
+        released.add(done)
+        res.once('close', done)
+      })
+      if (res.destroyed || res.writableEnded) return
+    } else if (fault === 'http-500' || fault === 'http-429') {
+      proxy.faulted[fault]++
+      const status = fault === 'http-500' ? 500 : 429
+      res.writeHead(status, { 'content-type': 'text/plain' })
+      res.end(status === 500 ? 'internal server error (injected by the test RPC proxy)' : 'too many requests (injected by the test RPC proxy)')
+      return
+    }
+    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    const text = await upstream.text()
+    if (res.destroyed) return
+    proxy.forwarded++
+    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' })
+    res.end(text)
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent || res.destroyed) return
+      res.writeHead(502, { 'content-type': 'text/plain' })
+      res.end(`test RPC proxy: ${err instanceof Error ? err.message : String(err)}`)
+    })
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return proxy
+}
+
+function methodsOf(body: Buffer): string[] {
+  try {
+    const parsed = JSON.parse(body.toString()) as { method?: string } | { method?: string }[]
+    return (Array.isArray(parsed) ? parsed : [parsed]).map((r) => r.method ?? '')
+  } catch {
+    return []
+  }
+}
