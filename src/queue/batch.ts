@@ -1,5 +1,5 @@
 import type { Address, Hex } from 'viem'
-import type { NormalizedSwap, PriceObservation } from '../domain/types.ts'
+import type { DexFamily, NormalizedSwap, PriceObservation } from '../domain/types.ts'
 
 /** A swap routed to a shard, with the account it is attributed to (null: no watched account). */
 export type RoutedSwap = NormalizedSwap & { account: string | null }
@@ -24,19 +24,82 @@ export function batchJobId(b: Pick<TradeBatch, 'chainId' | 'fromBlock' | 'toBloc
   return `c${b.chainId}-b${b.fromBlock}-${b.toBlock}`
 }
 
-/** JSON-safe form of a batch (BullMQ stores job data as JSON): bigints as decimal strings. */
-export type EncodedBatch = {
+/**
+ * JSON-safe form of a batch (BullMQ stores job data as JSON). Version 2, written by encodeBatch:
+ * swaps and prices as fixed-order tuples, bigints as decimal strings, and every address, hash and
+ * DEX name once in `strings`, referred to by index (a range's swaps share a few pools, tokens and
+ * block hashes, and a swap shares its tx hash with its price). Measured with bench/pipeline.ts it is
+ * about a third the size of version 1 (one object per swap) and much cheaper to build and parse.
+ * decodeBatch reads both versions, so jobs queued by an older publisher still apply.
+ */
+export type EncodedBatch = EncodedBatchV2 | EncodedBatchV1
+
+export type EncodedBatchV2 = {
+  v: 2
+  chainId: number
+  shard: number
+  fromBlock: string
+  toBlock: string
+  toBlockHash: Hex | null
+  strings: string[]
+  swaps: SwapTuple[]
+  prices: PriceTuple[]
+}
+
+/** String-table indexes are marked `Ref`; optional bigint / number fields are null when absent. */
+type Ref = number
+type SwapTuple = [
+  chainId: number,
+  family: Ref,
+  name: Ref,
+  pool: Ref,
+  blockNumber: string,
+  blockHash: Ref,
+  blockTime: number,
+  txHash: Ref,
+  logIndex: number,
+  trader: Ref,
+  sender: Ref,
+  recipient: Ref,
+  tokenIn: Ref,
+  tokenOut: Ref,
+  amountIn: string,
+  amountOut: string,
+  decimalsIn: number | null,
+  decimalsOut: number | null,
+  account: Ref | null,
+  sqrtPriceX96: string | null,
+  liquidity: string | null,
+  tick: number | null,
+  reserve0: string | null,
+  reserve1: string | null,
+]
+type PriceTuple = [
+  chainId: number,
+  pool: Ref,
+  blockNumber: string,
+  blockTime: number,
+  txHash: Ref,
+  logIndex: number,
+  base: Ref,
+  quote: Ref,
+  price: number,
+  quoteDepth: number | null,
+]
+
+/** Version 1: one object per swap and price (publishers before version 2). */
+export type EncodedBatchV1 = {
   v: 1
   chainId: number
   shard: number
   fromBlock: string
   toBlock: string
   toBlockHash: Hex | null
-  swaps: EncodedSwap[]
-  prices: EncodedPrice[]
+  swaps: EncodedSwapV1[]
+  prices: EncodedPriceV1[]
 }
 
-type EncodedSwap = Omit<
+type EncodedSwapV1 = Omit<
   RoutedSwap,
   'blockNumber' | 'amountIn' | 'amountOut' | 'sqrtPriceX96' | 'liquidity' | 'reserve0' | 'reserve1'
 > & {
@@ -48,37 +111,115 @@ type EncodedSwap = Omit<
   reserve0?: string
   reserve1?: string
 }
-type EncodedPrice = Omit<PriceObservation, 'blockNumber'> & { blockNumber: string }
+type EncodedPriceV1 = Omit<PriceObservation, 'blockNumber'> & { blockNumber: string }
 
-const optional = (v: bigint | undefined): string | undefined => (v === undefined ? undefined : v.toString())
-const optionalBig = (v: string | undefined): bigint | undefined => (v === undefined ? undefined : BigInt(v))
+const str = (v: bigint | undefined): string | null => (v === undefined ? null : v.toString())
 
-export function encodeBatch(b: TradeBatch): EncodedBatch {
+export function encodeBatch(b: TradeBatch): EncodedBatchV2 {
+  const strings: string[] = []
+  const index = new Map<string, number>()
+  const ref = (s: string): Ref => {
+    let i = index.get(s)
+    if (i === undefined) {
+      i = strings.length
+      strings.push(s)
+      index.set(s, i)
+    }
+    return i
+  }
+  const swaps = b.swaps.map(
+    (s): SwapTuple => [
+      s.chainId,
+      ref(s.dex.family),
+      ref(s.dex.name),
+      ref(s.pool),
+      s.blockNumber.toString(),
+      ref(s.blockHash),
+      s.blockTime,
+      ref(s.txHash),
+      s.logIndex,
+      ref(s.trader),
+      ref(s.sender),
+      ref(s.recipient),
+      ref(s.tokenIn),
+      ref(s.tokenOut),
+      s.amountIn.toString(),
+      s.amountOut.toString(),
+      s.decimalsIn,
+      s.decimalsOut,
+      s.account === null ? null : ref(s.account),
+      str(s.sqrtPriceX96),
+      str(s.liquidity),
+      s.tick ?? null,
+      str(s.reserve0),
+      str(s.reserve1),
+    ],
+  )
+  const prices = b.prices.map(
+    (p): PriceTuple => [p.chainId, ref(p.pool), p.blockNumber.toString(), p.blockTime, ref(p.txHash), p.logIndex, ref(p.base), ref(p.quote), p.price, p.quoteDepth],
+  )
   return {
-    v: 1,
+    v: 2,
     chainId: b.chainId,
     shard: b.shard,
     fromBlock: b.fromBlock.toString(),
     toBlock: b.toBlock.toString(),
     toBlockHash: b.toBlockHash,
-    swaps: b.swaps.map((s) => {
-      const e: EncodedSwap = {
-        ...s,
-        blockNumber: s.blockNumber.toString(),
-        amountIn: s.amountIn.toString(),
-        amountOut: s.amountOut.toString(),
-        sqrtPriceX96: optional(s.sqrtPriceX96),
-        liquidity: optional(s.liquidity),
-        reserve0: optional(s.reserve0),
-        reserve1: optional(s.reserve1),
-      }
-      return e
-    }),
-    prices: b.prices.map((p) => ({ ...p, blockNumber: p.blockNumber.toString() })),
+    strings,
+    swaps,
+    prices,
   }
 }
 
 export function decodeBatch(e: EncodedBatch): TradeBatch {
+  if (e.v === 1) return decodeBatchV1(e)
+  const t = e.strings
+  const swaps = e.swaps.map((x): RoutedSwap => {
+    const swap: RoutedSwap = {
+      chainId: x[0],
+      dex: { family: t[x[1]] as DexFamily, name: t[x[2]]! },
+      pool: t[x[3]] as Address,
+      blockNumber: BigInt(x[4]),
+      blockHash: t[x[5]] as Hex,
+      blockTime: x[6],
+      txHash: t[x[7]] as Hex,
+      logIndex: x[8],
+      trader: t[x[9]] as Address,
+      sender: t[x[10]] as Address,
+      recipient: t[x[11]] as Address,
+      tokenIn: t[x[12]] as Address,
+      tokenOut: t[x[13]] as Address,
+      amountIn: BigInt(x[14]),
+      amountOut: BigInt(x[15]),
+      decimalsIn: x[16],
+      decimalsOut: x[17],
+      account: x[18] === null ? null : t[x[18]]!,
+    }
+    if (x[19] !== null) swap.sqrtPriceX96 = BigInt(x[19])
+    if (x[20] !== null) swap.liquidity = BigInt(x[20])
+    if (x[21] !== null) swap.tick = x[21]
+    if (x[22] !== null) swap.reserve0 = BigInt(x[22])
+    if (x[23] !== null) swap.reserve1 = BigInt(x[23])
+    return swap
+  })
+  const prices = e.prices.map(
+    (x): PriceObservation => ({
+      chainId: x[0],
+      pool: t[x[1]] as Address,
+      blockNumber: BigInt(x[2]),
+      blockTime: x[3],
+      txHash: t[x[4]] as Hex,
+      logIndex: x[5],
+      base: t[x[6]] as Address,
+      quote: t[x[7]] as Address,
+      price: x[8],
+      quoteDepth: x[9],
+    }),
+  )
+  return { chainId: e.chainId, shard: e.shard, fromBlock: BigInt(e.fromBlock), toBlock: BigInt(e.toBlock), toBlockHash: e.toBlockHash, swaps, prices }
+}
+
+function decodeBatchV1(e: EncodedBatchV1): TradeBatch {
   return {
     chainId: e.chainId,
     shard: e.shard,
@@ -95,9 +236,9 @@ export function decodeBatch(e: EncodedBatch): TradeBatch {
         amountOut: BigInt(s.amountOut),
       }
       if (sqrtPriceX96 !== undefined) swap.sqrtPriceX96 = BigInt(sqrtPriceX96)
-      if (liquidity !== undefined) swap.liquidity = optionalBig(liquidity)
-      if (reserve0 !== undefined) swap.reserve0 = optionalBig(reserve0)
-      if (reserve1 !== undefined) swap.reserve1 = optionalBig(reserve1)
+      if (liquidity !== undefined) swap.liquidity = BigInt(liquidity)
+      if (reserve0 !== undefined) swap.reserve0 = BigInt(reserve0)
+      if (reserve1 !== undefined) swap.reserve1 = BigInt(reserve1)
       return swap
     }),
     prices: e.prices.map((p) => ({ ...p, blockNumber: BigInt(p.blockNumber) })),
