@@ -1,0 +1,404 @@
+/**
+ * End-to-end pipeline benchmark: real ABI-encoded Uniswap V2/V3 logs → decodeRange → routeRange +
+ * BullMQ (createBatchPublisher, Redis at REDIS_URL or 127.0.0.1:6379) → one createRiskWorker per
+ * shard in this process → writeBatchEffects into the embedded TimescaleDB (pool of one), as
+ * `dexrisk run` does in embedded mode. Prints swaps/s end to end, decode-only swaps/s, per-batch
+ * latency percentiles, a per-stage breakdown, and checks what was written.
+ *
+ *   npm run bench -- --swaps 200000 --shards 2
+ *
+ * A command that prints figures; never part of the tests.
+ */
+import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { Redis } from 'ioredis'
+import type pg from 'pg'
+import { createCommon, createLogger } from '../src/common.ts'
+import { parseConfig } from '../src/config/load-config.ts'
+import { startEmbeddedDatabase } from '../src/db/embedded.ts'
+import { migrate } from '../src/db/migrate.ts'
+import { assertTimescale, createPool } from '../src/db/pool.ts'
+import { connectRedis } from '../src/db/redis.ts'
+import { createAccountResolver } from '../src/domain/accounts.ts'
+import { decodeRange, type DecodedRange } from '../src/indexer/decode-range.ts'
+import type { DecodeContext } from '../src/indexer/family.ts'
+import { decodeBatch, encodeBatch, type EncodedBatch } from '../src/queue/batch.ts'
+import { createBatchPublisher, routeRange } from '../src/queue/publisher.ts'
+import { waitForCheckpoints } from '../src/runtime/wait-for-checkpoints.ts'
+import { commitEffects, computeBatch, type ShardState } from '../workers/risk/apply-batch.ts'
+import { PriceCache } from '../workers/risk/price-cache.ts'
+import { summarizeAccount } from '../workers/risk/read-model.ts'
+import { createRiskWorker, type BatchApplied, type RiskWorker } from '../workers/risk/risk-worker.ts'
+import { startCpuProfile } from './cpu-profile.ts'
+import { generateStream, type Stream } from './generate.ts'
+import { fmt, percentile, sum } from './stats.ts'
+
+const CHAIN_ID = 1
+const FIRST_BLOCK = 20_000_000n
+
+const { values: args } = parseArgs({
+  options: {
+    swaps: { type: 'string', default: '200000' },
+    shards: { type: 'string', default: '2' },
+    pools: { type: 'string', default: '50' },
+    wallets: { type: 'string', default: '2000' },
+    'per-block': { type: 'string', default: '100' },
+    'range-blocks': { type: 'string', default: '20' },
+    window: { type: 'string', default: '2' },
+    'data-dir': { type: 'string' },
+    memory: { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' },
+    profile: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+})
+
+if (args.help) {
+  console.log(`npm run bench -- [options]
+  --swaps N          swaps in the stream (default 200000)
+  --shards N         shards, one worker each, all in this process (default 2)
+  --pools N          pools over 10 tokens, V2 and V3 alternating (default 50)
+  --wallets N        trader wallets, accounts: 'auto' (default 2000)
+  --per-block N      swaps per block (default 100)
+  --range-blocks N   blocks per range: one batch per shard per range (default 20)
+  --window N         ranges in flight before the producer waits (default 2; 0: no limit)
+  --data-dir DIR     embedded database folder (default: a fresh temp folder, removed after)
+  --memory           embedded database in memory instead of a folder
+  --seed N           stream seed (default 1)
+  --profile          sample the timed section with the V8 profiler and print time per stage
+                     (the profiler itself slows the run by a few per cent)`)
+  process.exit(0)
+}
+
+const int = (name: keyof typeof args): number => {
+  const n = Number(args[name])
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name}: a whole number, got ${String(args[name])}`)
+  return n
+}
+const opts = {
+  swaps: int('swaps'),
+  shards: int('shards'),
+  pools: int('pools'),
+  wallets: int('wallets'),
+  perBlock: int('per-block'),
+  rangeBlocks: int('range-blocks'),
+  window: int('window'),
+  seed: int('seed'),
+}
+const out = (s = ''): void => void process.stdout.write(`${s}\n`)
+const now = (): number => performance.now()
+
+async function main(): Promise<number> {
+  const cpu = cpus()
+  out(`dexrisk pipeline bench — ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown cpu'}), node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
+  out(`  ${fmt(opts.swaps)} swaps, ${opts.pools} pools, ${opts.wallets} wallets (accounts: auto), ${opts.perBlock} swaps/block, ${opts.rangeBlocks} blocks/range, ${opts.shards} shards, window ${opts.window || 'unbounded'}`)
+
+  let t = now()
+  const stream = generateStream({
+    swaps: opts.swaps,
+    pools: opts.pools,
+    wallets: opts.wallets,
+    swapsPerBlock: opts.perBlock,
+    blocksPerRange: opts.rangeBlocks,
+    firstBlock: FIRST_BLOCK,
+    chainId: CHAIN_ID,
+    seed: opts.seed,
+  })
+  out(`  generated ${fmt(stream.swaps)} swaps in ${fmt(stream.logs)} logs, ${stream.ranges.length} ranges (viem ABI encoder) in ${((now() - t) / 1000).toFixed(1)} s — not timed`)
+  const ctx: DecodeContext = {
+    chainId: CHAIN_ID,
+    token: (a) => stream.tokens.get(a),
+    txFrom: (h) => stream.txFrom.get(h),
+    blockTime: (n) => stream.blockTime.get(n),
+  }
+
+  // Decode alone, over the same logs (also warms the decoder, as a running indexer would be).
+  t = now()
+  let decodedSwaps = 0
+  for (const r of stream.ranges) {
+    const d = decodeRange(r.logs, stream.pools, ctx)
+    if (d.rejected.length > 0) throw new Error(`decoder rejected ${d.rejected.length} logs: ${d.rejected[0]!.error.message}`)
+    decodedSwaps += d.swaps.length
+  }
+  const decodeOnlyMs = now() - t
+  if (decodedSwaps !== stream.swaps) throw new Error(`decoded ${decodedSwaps} swaps, generated ${stream.swaps}`)
+
+  if (args['data-dir'] && (await readdir(args['data-dir']).catch(() => [])).length > 0)
+    throw new Error(`--data-dir ${args['data-dir']}: not empty; the bench checks what it wrote, so it needs a fresh folder`)
+  const tmp = args.memory || args['data-dir'] ? undefined : await mkdtemp(join(tmpdir(), 'dexrisk-bench-'))
+  const dataDir = args.memory ? undefined : (args['data-dir'] ?? tmp)
+  const prefix = `dexrisk-bench-${process.pid}-${Date.now()}`
+  const log = createLogger({ level: process.env.DEXRISK_LOG_LEVEL ?? 'warn' })
+  const embedded = await startEmbeddedDatabase({ dataDir, log })
+  const pool = createPool({ url: embedded.url, max: 1, log })
+  const redis = await connectRedis({ url: process.env.REDIS_URL, startIfMissing: true, log })
+  // Run in order: workers and publisher (added in front below), then the database, then Redis.
+  const cleanups: (() => Promise<unknown>)[] = [
+    () => pool.end(),
+    () => embedded.stop(),
+    async () => (tmp ? rm(tmp, { recursive: true, force: true }) : undefined),
+    () => deleteKeys(redis.url, prefix),
+    () => redis.stop(),
+  ]
+  try {
+    await assertTimescale(pool, { log })
+    await migrate(pool, { log })
+    await seed(pool, stream, opts.shards)
+
+    const config = parseConfig(
+      {
+        chains: {
+          bench: {
+            id: CHAIN_ID,
+            rpcUrls: ['http://127.0.0.1:8545'],
+            dexes: [
+              { family: 'uniswap-v2', factory: '0x5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f', startBlock: 0 },
+              { family: 'uniswap-v3', factory: '0x1f98431c8ad98523631ae4a59f267346ea31f984', startBlock: 0 },
+            ],
+            stablecoins: stream.stablecoins,
+            pivots: stream.pivots,
+          },
+        },
+        accounts: 'auto',
+        shards: opts.shards,
+        database: { url: embedded.url },
+        redis: { url: redis.url },
+        queue: { prefix },
+      },
+      {},
+    )
+    const common = createCommon(config, { log })
+
+    // Per (shard, range): when its range was handed to publish(), and when its transaction committed.
+    const publishedAt = new Map<string, number>()
+    const latencies: number[] = []
+    const applied: (BatchApplied & { at: number })[] = []
+    let lastCommit = 0
+    let pending = 0
+    let wake: (() => void) | undefined
+    const onBatchApplied = (b: BatchApplied): void => {
+      const at = now()
+      const key = `${b.shard}:${b.fromBlock}`
+      const sent = publishedAt.get(key)
+      if (sent !== undefined) latencies.push(at - sent)
+      applied.push({ ...b, at })
+      lastCommit = at
+      pending--
+      wake?.()
+    }
+    // A shard that stops on a batch it cannot apply ends the run with its error.
+    let fatal: Error | undefined
+    let failRun: (err: Error) => void = () => {}
+    const failed = new Promise<never>((_, reject) => (failRun = reject))
+    failed.catch(() => {})
+    const onFatal = (err: Error): void => {
+      fatal ??= err
+      failRun(err)
+      wake?.()
+    }
+    const workers: RiskWorker[] = []
+    cleanups.unshift(() => Promise.all(workers.map((w) => w.close())))
+    for (let shard = 0; shard < opts.shards; shard++)
+      workers.push(await createRiskWorker({ common, shard, pool, redisUrl: redis.url, onBatchApplied, onFatal }))
+    await Promise.all(workers.map((w) => w.ready()))
+    const publisher = createBatchPublisher({ redisUrl: redis.url, prefix, shards: opts.shards, accounts: createAccountResolver('auto') })
+    cleanups.unshift(() => publisher.close())
+    await Promise.all(Array.from({ length: opts.shards }, (_, s) => publisher.queue(s).waitUntilReady()))
+
+    // Timed: decode, route and enqueue every range; the workers consume in this same process.
+    let decodeMs = 0
+    let publishMs = 0
+    const stopProfile = args.profile ? await startCpuProfile() : undefined
+    const start = now()
+    for (const r of stream.ranges) {
+      while (opts.window > 0 && pending >= opts.window * opts.shards && !fatal) await new Promise<void>((resolve) => (wake = resolve))
+      if (fatal) throw fatal
+      let t0 = now()
+      const d: DecodedRange = decodeRange(r.logs, stream.pools, ctx)
+      decodeMs += now() - t0
+      t0 = now()
+      for (let s = 0; s < opts.shards; s++) publishedAt.set(`${s}:${r.fromBlock}`, t0)
+      pending += opts.shards
+      await publisher.publish({ chainId: CHAIN_ID, fromBlock: r.fromBlock, toBlock: r.toBlock, toBlockHash: r.toBlockHash, swaps: d.swaps, prices: d.prices })
+      publishMs += now() - t0
+    }
+    const producedAt = now()
+    await Promise.race([waitForCheckpoints(workers, new Map([[CHAIN_ID, stream.lastBlock]]), 30 * 60_000), failed])
+    const elapsed = (lastCommit || now()) - start
+    const profile = await stopProfile?.()
+
+    const written = await counts(pool)
+    const positionsOk = await checkPositions(pool, stream)
+    const writeMs = applied.map((a) => a.writeMs)
+    const swapsPerSec = stream.swaps / (elapsed / 1000)
+
+    out()
+    out('end to end (decode → queue → workers → TimescaleDB, one process, embedded database, pool of one)')
+    out(`  swaps            ${fmt(stream.swaps)}`)
+    out(`  elapsed          ${(elapsed / 1000).toFixed(2)} s (producer done at ${((producedAt - start) / 1000).toFixed(2)} s)`)
+    out(`  throughput       ${fmt(swapsPerSec)} swaps/s end to end`)
+    out(`  decode only      ${fmt(stream.swaps / (decodeOnlyMs / 1000))} swaps/s (decodeRange over the same ${fmt(stream.logs)} logs, ${fmt(decodeOnlyMs)} ms)`)
+    out(`  batches          ${applied.length} (${stream.ranges.length} ranges × ${opts.shards} shards), ~${fmt(stream.swaps / applied.length)} swaps each`)
+    out(`  batch latency    p50 ${fmt(percentile(latencies, 50))} ms, p90 ${fmt(percentile(latencies, 90))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(Math.max(...latencies))} ms (publish() called → transaction committed)`)
+    out(`  batch write      p50 ${fmt(percentile(writeMs, 50))} ms, p90 ${fmt(percentile(writeMs, 90))} ms, max ${fmt(Math.max(...writeMs))} ms (withTransaction, incl. waiting for the pool's one connection)`)
+    out(`  rows written     ${Object.entries(written).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} (${fmt(sum(Object.values(written)))} rows, ${fmt(sum(Object.values(written)) / (elapsed / 1000))} rows/s)`)
+    out()
+    out('where the time goes (one main thread runs all of it; Redis is its own process)')
+    const row = (name: string, ms: number, note = ''): void =>
+      out(`  ${name.padEnd(66)} ${fmt(ms).padStart(7)} ms ${fmt((100 * ms) / elapsed).padStart(4)} %  ${note}`.trimEnd())
+    row('decode, in the run', decodeMs, `${fmt(stream.swaps / (decodeMs / 1000))} swaps/s`)
+    row('publish() awaited, in the run (route, encode, Redis round trips)', publishMs)
+    // The pool's one connection serializes the shards' transactions; count the time one is open.
+    const dbOpen = unionLength(applied.map((a) => [a.at - a.writeMs, a.at] as const))
+    row('a database transaction open (wall time, other work interleaves)', dbOpen)
+    if (profile) {
+      out('  CPU profile of the timed section (--profile), by stage:')
+      for (const [stage, ms] of profile) row(`  ${stage}`, ms)
+    }
+    out('  the in-process stages replayed apart on the same data, single-threaded:')
+    for (const [name, ms] of Object.entries(stageCosts(stream, opts.shards))) row(`  ${name}`, ms, `${fmt(stream.swaps / (ms / 1000))} swaps/s`)
+    out()
+    const ok = written.swaps === stream.swaps && written.trades === stream.swaps && positionsOk.mismatches === 0
+    out(`check: count(*) FROM swaps = ${fmt(written.swaps)} (generated ${fmt(stream.swaps)}); trades ${fmt(written.trades)}; positions ${fmt(positionsOk.checked)} checked to the wei against the generated flows, ${positionsOk.mismatches} mismatches → ${ok ? 'OK' : 'FAILED'}`)
+    return ok ? 0 : 1
+  } finally {
+    for (const c of cleanups) await c().catch((err: unknown) => out(`cleanup: ${String(err)}`))
+  }
+}
+
+/** What the indexer would have stored before the first range: tokens, pools, each shard's checkpoint. */
+async function seed(pool: pg.Pool, stream: Stream, shards: number): Promise<void> {
+  const tokens = [...stream.tokens.values()]
+  await pool.query(
+    `INSERT INTO tokens (chain_id, address, decimals, symbol) SELECT $1, a, d, s FROM unnest($2::text[], $3::int4[], $4::text[]) AS u(a, d, s)`,
+    [CHAIN_ID, tokens.map((t) => t.address), tokens.map((t) => t.decimals), tokens.map((t) => t.symbol)],
+  )
+  const pools = [...stream.pools.values()]
+  await pool.query(
+    `INSERT INTO pools (chain_id, address, dex_family, dex_name, token0, token1, fee, created_block)
+     SELECT $1, a, f, n, t0, t1, fee, b FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int4[], $8::int8[]) AS u(a, f, n, t0, t1, fee, b)`,
+    [
+      CHAIN_ID,
+      pools.map((p) => p.address),
+      pools.map((p) => p.dex.family),
+      pools.map((p) => p.dex.name),
+      pools.map((p) => p.token0),
+      pools.map((p) => p.token1),
+      pools.map((p) => p.fee),
+      pools.map((p) => p.createdBlock.toString()),
+    ],
+  )
+  await pool.query(
+    `INSERT INTO checkpoints (shard, chain_id, last_block) SELECT s, $1, $2 FROM generate_series(0, $3 - 1) AS s ON CONFLICT (shard, chain_id) DO NOTHING`,
+    [CHAIN_ID, (FIRST_BLOCK - 1n).toString(), shards],
+  )
+}
+
+type Counts = { swaps: number; trades: number; prices: number; position_snapshots: number; positions: number }
+
+async function counts(pool: pg.Pool): Promise<Counts> {
+  const r = await pool.query<Record<string, string>>(
+    `SELECT (SELECT count(*) FROM swaps) AS swaps, (SELECT count(*) FROM trades) AS trades, (SELECT count(*) FROM prices) AS prices,
+       (SELECT count(*) FROM position_snapshots) AS position_snapshots, (SELECT count(*) FROM positions) AS positions`,
+  )
+  return Object.fromEntries(Object.entries(r.rows[0]!).map(([k, v]) => [k, Number(v)])) as Counts
+}
+
+/** Every (account, token) position equals the trader's generated net flow, to the wei. */
+async function checkPositions(pool: pg.Pool, stream: Stream): Promise<{ checked: number; mismatches: number }> {
+  const r = await pool.query<{ account: string; token: string; quantity: string }>('SELECT account, token, quantity::text FROM positions WHERE chain_id = $1', [CHAIN_ID])
+  const held = new Map(r.rows.map((p) => [`${p.account}|${p.token}`, BigInt(p.quantity)]))
+  let mismatches = 0
+  for (const [key, q] of stream.expected) if ((held.get(key) ?? 0n) !== q) mismatches++
+  for (const key of held.keys()) if (!stream.expected.has(key)) mismatches++
+  return { checked: stream.expected.size, mismatches }
+}
+
+/**
+ * CPU cost of each in-process stage, replayed apart on the same stream: what the producer does
+ * (decode, route, encode to the job's JSON) and what a worker does before and after its
+ * transaction (parse the job, compute effects, build the read-model summaries).
+ */
+function stageCosts(stream: Stream, shards: number): Record<string, number> {
+  const ctx: DecodeContext = {
+    chainId: CHAIN_ID,
+    token: (a) => stream.tokens.get(a),
+    txFrom: (h) => stream.txFrom.get(h),
+    blockTime: (n) => stream.blockTime.get(n),
+  }
+  const accounts = createAccountResolver('auto')
+  const pricing = { stablecoins: new Set(stream.stablecoins), pivots: new Set(stream.pivots) }
+  const states: ShardState[] = Array.from({ length: shards }, (_, shard) => ({
+    shard,
+    positions: new Map(),
+    checkpoints: new Map([[CHAIN_ID, FIRST_BLOCK - 1n]]),
+    priceCaches: new Map(),
+  }))
+  const decimals = new Map([...stream.tokens.values()].map((t) => [`${CHAIN_ID}:${t.address}`, t.decimals]))
+  const ms = { decode: 0, route: 0, 'encode + JSON.stringify': 0, 'JSON.parse + decodeBatch': 0, computeBatch: 0, 'read-model summaries': 0 }
+  for (const r of stream.ranges) {
+    let t = now()
+    const d = decodeRange(r.logs, stream.pools, ctx)
+    ms.decode += now() - t
+    t = now()
+    const batches = routeRange({ chainId: CHAIN_ID, fromBlock: r.fromBlock, toBlock: r.toBlock, toBlockHash: r.toBlockHash, swaps: d.swaps, prices: d.prices }, shards, accounts)
+    ms.route += now() - t
+    t = now()
+    const jobs = batches.map((b) => JSON.stringify(encodeBatch(b)))
+    ms['encode + JSON.stringify'] += now() - t
+    for (const [shard, json] of jobs.entries()) {
+      t = now()
+      const batch = decodeBatch(JSON.parse(json) as EncodedBatch)
+      ms['JSON.parse + decodeBatch'] += now() - t
+      t = now()
+      const state = states[shard]!
+      const res = computeBatch(state, batch, () => new PriceCache(pricing))
+      if (res.kind !== 'apply') throw new Error('stage replay: batch skipped')
+      commitEffects(state, res.effects)
+      ms.computeBatch += now() - t
+      t = now()
+      const touched = [...new Set(res.effects.positions.map((p) => p.account))]
+      for (const a of touched) JSON.stringify(summarizeAccount(state, a, (c, tok) => decimals.get(`${c}:${tok}`) ?? null, Date.now()))
+      ms['read-model summaries'] += now() - t
+    }
+  }
+  return ms
+}
+
+/** Total length covered by a set of [start, end] intervals. */
+function unionLength(intervals: (readonly [number, number])[]): number {
+  const sorted = [...intervals].sort((a, b) => a[0] - b[0])
+  let total = 0
+  let end = -Infinity
+  for (const [a, b] of sorted) {
+    if (b <= end) continue
+    total += b - Math.max(a, end)
+    end = b
+  }
+  return total
+}
+
+/** Removes every Redis key of this run (queues, read model). */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 3 })
+  try {
+    let cursor = '0'
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
+      cursor = next
+      if (keys.length > 0) await r.unlink(...keys)
+    } while (cursor !== '0')
+  } finally {
+    r.disconnect()
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err))
+    process.exit(1)
+  },
+)
