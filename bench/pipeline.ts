@@ -221,7 +221,7 @@ async function main(): Promise<number> {
       t0 = now()
       for (let s = 0; s < opts.shards; s++) publishedAt.set(`${s}:${r.fromBlock}`, t0)
       pending += opts.shards
-      await publisher.publish({ chainId: CHAIN_ID, fromBlock: r.fromBlock, toBlock: r.toBlock, toBlockHash: r.toBlockHash, swaps: d.swaps, prices: d.prices })
+      await publisher.publish({ chainId: CHAIN_ID, fromBlock: r.fromBlock, toBlock: r.toBlock, toBlockHash: r.toBlockHash, swaps: d.swaps, prices: d.prices, generation: 1 })
       publishMs += now() - t0
     }
     const producedAt = now()

@@ -1,9 +1,9 @@
 import type pg from 'pg'
-import type { Address, Hex, PublicClient } from 'viem'
+import { BaseError as ViemError, type Address, type Hex, type PublicClient } from 'viem'
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
-import { BaseError, ConfigError, RetryableError } from '../errors.ts'
+import { ConfigError, RetryableError, isTransientError } from '../errors.ts'
 import type { BatchPublisher } from '../queue/publisher.ts'
 import { toDatabaseError } from '../db/pool.ts'
 import { retry, sleep } from '../retry.ts'
@@ -44,7 +44,9 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const controller = new AbortController()
   const signal = controller.signal
   const retryOpts = {
-    retryable: (err: unknown) => !(err instanceof BaseError) || err instanceof RetryableError,
+    // RPC failures (any viem error), unreachable databases and Redis are retried; a dexrisk fatal
+    // error, or a bug (TypeError …), stops the indexer instead of looping on it forever.
+    retryable: (err: unknown) => err instanceof ViemError || isTransientError(err),
     aborted: () => signal.aborted,
     onRetry: (err: unknown, attempt: number, delay: number) => log.warn({ err: summary(err), attempt, delay }, 'indexer step failed, retrying'),
   }
@@ -65,6 +67,8 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const startBlock = chain.startBlock ?? chain.dexes.reduce((m, d) => (d.startBlock < m ? d.startBlock : m), chain.dexes[0]!.startBlock)
   const shards = common.config.shards
   let cursor = await retry(() => seedCheckpoints(pool, chain.id, shards, startBlock - 1n), retryOpts)
+  /** Publication generation (see RangeOutput.generation): new at start and at every republication. */
+  let generation = Date.now()
   const registry = await retry(() => loadPoolRegistry(pool, chain.id), retryOpts)
   const tokens = await retry(() => createTokenCache({ pool, client, chainId: chain.id, log }), retryOpts)
   await retry(() => scanFactories(), retryOpts)
@@ -118,7 +122,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     })
     if (decoded.rejected.length > 0) await db(() => keepRejected(pool, chain.id, decoded.rejected))
     for (const r of decoded.rejected) log.error({ err: r.error.message }, 'undecodable log kept in rejected_logs')
-    await publisher.publish({ chainId: chain.id, fromBlock, toBlock, toBlockHash: blocks.toBlockHash, swaps: decoded.swaps, prices: decoded.prices })
+    await publisher.publish({ chainId: chain.id, fromBlock, toBlock, toBlockHash: blocks.toBlockHash, swaps: decoded.swaps, prices: decoded.prices, generation })
     log.debug({ from: fromBlock.toString(), to: toBlock.toString(), swaps: decoded.swaps.length }, 'range published')
   }
 
@@ -152,6 +156,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
         'published batches were lost from the queue (Redis restarted or flushed?): blocks published again from the shard checkpoint',
       )
       cursor = from
+      generation = Date.now()
     } catch (err) {
       log.warn({ err: summary(err) }, 'checking the queues for lost batches failed; checking again when next idle')
     }

@@ -20,8 +20,8 @@ export type TradeBatch = {
 }
 
 /** Deterministic job id of a batch: the same range for the same shard is the same job. */
-export function batchJobId(b: Pick<TradeBatch, 'chainId' | 'fromBlock' | 'toBlock'>): string {
-  return `c${b.chainId}-b${b.fromBlock}-${b.toBlock}`
+export function batchJobId(b: Pick<TradeBatch, 'chainId' | 'fromBlock' | 'toBlock'>, generation: number): string {
+  return `c${b.chainId}-b${b.fromBlock}-${b.toBlock}-g${generation}`
 }
 
 /**

@@ -13,6 +13,14 @@ export type RangeOutput = {
   toBlockHash: Hex | null
   swaps: NormalizedSwap[]
   prices: PriceObservation[]
+  /**
+   * Publication generation: set when an indexer starts and whenever it publishes a range again
+   * (lost batches). A retried publish of the same range in one generation has the same job id and
+   * BullMQ drops the copy; a new generation gets new ids, so a stale job under the old id (failed,
+   * delayed, completed) can never swallow the range published again. Duplicates across generations
+   * are harmless: the shard's checkpoint skips them.
+   */
+  generation: number
 }
 
 export type BatchPublisher = {
@@ -23,7 +31,7 @@ export type BatchPublisher = {
 }
 
 /** Splits a range into one batch per shard: each account's swaps to its shard, all prices to all. */
-export function routeRange(range: RangeOutput, shards: number, accounts: AccountResolver): TradeBatch[] {
+export function routeRange(range: Omit<RangeOutput, 'generation'>, shards: number, accounts: AccountResolver): TradeBatch[] {
   const perShard: RoutedSwap[][] = Array.from({ length: shards }, () => [])
   for (const s of range.swaps) {
     const account = accounts.accountOf(s.trader)
@@ -64,7 +72,7 @@ export function createBatchPublisher(opts: {
   return {
     async publish(range) {
       const batches = routeRange(range, opts.shards, opts.accounts)
-      await Promise.all(batches.map((b) => queues[b.shard]!.add('batch', encodeBatch(b), { jobId: batchJobId(b) })))
+      await Promise.all(batches.map((b) => queues[b.shard]!.add('batch', encodeBatch(b), { jobId: batchJobId(b, range.generation) })))
     },
     queue: (shard) => queues[shard]!,
     close: () => (closed ??= Promise.all(queues.map((q) => q.close())).then(() => undefined)),
