@@ -1,5 +1,6 @@
 import type { Address, Hex } from 'viem'
 import type { DexFamily, NormalizedSwap, PriceObservation } from '../domain/types.ts'
+import { BatchError } from '../errors.ts'
 
 /** A swap routed to a shard, with the account it is attributed to (null: no watched account). */
 export type RoutedSwap = NormalizedSwap & { account: string | null }
@@ -29,10 +30,10 @@ export function batchJobId(b: Pick<TradeBatch, 'chainId' | 'fromBlock' | 'toBloc
  * swaps and prices as fixed-order tuples, bigints as decimal strings, and every address, hash and
  * DEX name once in `strings`, referred to by index (a range's swaps share a few pools, tokens and
  * block hashes, and a swap shares its tx hash with its price). Measured with bench/pipeline.ts it is
- * about a third the size of version 1 (one object per swap) and much cheaper to build and parse.
- * decodeBatch reads both versions, so jobs queued by an older publisher still apply.
+ * about a third the size of one object per swap, and much cheaper to build and parse. A job of
+ * another version is refused with a BatchError (the shard stops; the job is kept).
  */
-export type EncodedBatch = EncodedBatchV2 | EncodedBatchV1
+export type EncodedBatch = EncodedBatchV2
 
 export type EncodedBatchV2 = {
   v: 2
@@ -86,32 +87,6 @@ type PriceTuple = [
   price: number,
   quoteDepth: number | null,
 ]
-
-/** Version 1: one object per swap and price (publishers before version 2). */
-export type EncodedBatchV1 = {
-  v: 1
-  chainId: number
-  shard: number
-  fromBlock: string
-  toBlock: string
-  toBlockHash: Hex | null
-  swaps: EncodedSwapV1[]
-  prices: EncodedPriceV1[]
-}
-
-type EncodedSwapV1 = Omit<
-  RoutedSwap,
-  'blockNumber' | 'amountIn' | 'amountOut' | 'sqrtPriceX96' | 'liquidity' | 'reserve0' | 'reserve1'
-> & {
-  blockNumber: string
-  amountIn: string
-  amountOut: string
-  sqrtPriceX96?: string
-  liquidity?: string
-  reserve0?: string
-  reserve1?: string
-}
-type EncodedPriceV1 = Omit<PriceObservation, 'blockNumber'> & { blockNumber: string }
 
 const str = (v: bigint | undefined): string | null => (v === undefined ? null : v.toString())
 
@@ -172,7 +147,10 @@ export function encodeBatch(b: TradeBatch): EncodedBatchV2 {
 }
 
 export function decodeBatch(e: EncodedBatch): TradeBatch {
-  if (e.v === 1) return decodeBatchV1(e)
+  if (e.v !== 2)
+    throw new BatchError(`job data version ${String((e as { v?: unknown }).v)} is not one this worker reads (2)`, {
+      context: { chainId: e.chainId, shard: e.shard },
+    })
   const t = e.strings
   const swaps = e.swaps.map((x): RoutedSwap => {
     const swap: RoutedSwap = {
@@ -217,30 +195,4 @@ export function decodeBatch(e: EncodedBatch): TradeBatch {
     }),
   )
   return { chainId: e.chainId, shard: e.shard, fromBlock: BigInt(e.fromBlock), toBlock: BigInt(e.toBlock), toBlockHash: e.toBlockHash, swaps, prices }
-}
-
-function decodeBatchV1(e: EncodedBatchV1): TradeBatch {
-  return {
-    chainId: e.chainId,
-    shard: e.shard,
-    fromBlock: BigInt(e.fromBlock),
-    toBlock: BigInt(e.toBlock),
-    toBlockHash: e.toBlockHash,
-    swaps: e.swaps.map((s) => {
-      const { sqrtPriceX96, liquidity, reserve0, reserve1, ...rest } = s
-      const swap: RoutedSwap = {
-        ...rest,
-        pool: s.pool as Address,
-        blockNumber: BigInt(s.blockNumber),
-        amountIn: BigInt(s.amountIn),
-        amountOut: BigInt(s.amountOut),
-      }
-      if (sqrtPriceX96 !== undefined) swap.sqrtPriceX96 = BigInt(sqrtPriceX96)
-      if (liquidity !== undefined) swap.liquidity = BigInt(liquidity)
-      if (reserve0 !== undefined) swap.reserve0 = BigInt(reserve0)
-      if (reserve1 !== undefined) swap.reserve1 = BigInt(reserve1)
-      return swap
-    }),
-    prices: e.prices.map((p) => ({ ...p, blockNumber: BigInt(p.blockNumber) })),
-  }
 }
