@@ -94,7 +94,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     out(`  written: ${c.swaps} swaps, ${c.trades} trades, ${c.prices} price observations`)
     out()
     out('Query what it wrote (the demo has stopped, so the data folder is free):')
-    out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT account, chain_id, token, quantity, round(cost_usd::numeric, 2) AS cost_usd FROM positions ORDER BY account, chain_id"`)
+    out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT p.account, p.chain_id, t.symbol, p.quantity, t.decimals, round(p.cost_usd::numeric, 2) AS cost_usd FROM positions p JOIN tokens t ON t.chain_id = p.chain_id AND t.address = p.token ORDER BY 1, 2, 3"`)
     out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT time_bucket('1 minute', block_time) AS minute, dex_name, count(*), round(sum(amount_usd)::numeric) AS volume_usd FROM swaps GROUP BY 1, 2 ORDER BY 1"`)
     if (mismatches.length > 0) process.exitCode = 1
   } finally {
