@@ -161,3 +161,9 @@ CREATE TABLE IF NOT EXISTS factory_scans (
   scanned_to      bigint      NOT NULL,
   PRIMARY KEY (chain_id, factory)
 );
+
+-- Facts fixed for the life of a deployment (the shard count: accounts live on shard hash % count).
+CREATE TABLE IF NOT EXISTS deployment (
+  key             text        PRIMARY KEY,
+  value           text        NOT NULL
+);

@@ -50,7 +50,9 @@ export const uniswapV3: Family = {
     if (blockTime === undefined) throw decodeError('no block time for Swap', log, ctx.chainId)
 
     let price: PriceObservation | undefined
-    if (d0 !== null && d1 !== null && sqrtPriceX96 > 0n) {
+    // A pool with no liquidity in range moves its price for free (a zero-amount swap to any price
+    // limit): it prices nothing.
+    if (d0 !== null && d1 !== null && sqrtPriceX96 > 0n && liquidity > 0n) {
       price = {
         chainId: ctx.chainId,
         pool: pool.address,

@@ -10,12 +10,12 @@ const url = z.string().refine(
   (s) => {
     try {
       const u = new URL(s)
-      return ['http:', 'https:', 'ws:', 'wss:'].includes(u.protocol)
+      return ['http:', 'https:'].includes(u.protocol)
     } catch {
       return false
     }
   },
-  { message: 'not a URL (http, https, ws or wss)' },
+  { message: 'not an http(s) URL' },
 )
 
 const blockNumber = z.union([z.number().int().nonnegative(), z.bigint().nonnegative()]).transform((n) => BigInt(n))

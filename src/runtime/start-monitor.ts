@@ -9,6 +9,7 @@ import { createAccountResolver } from '../domain/accounts.ts'
 import { createIndexer, type Indexer } from '../indexer/create-indexer.ts'
 import { createBatchPublisher, type BatchPublisher } from '../queue/publisher.ts'
 import { retry } from '../retry.ts'
+import { ConfigError } from '../errors.ts'
 import { createRiskWorker, type RiskWorker } from '../../workers/risk/risk-worker.ts'
 
 export type MonitorOptions = {
@@ -63,6 +64,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     })
     const { applied } = await migrate(pool, { log })
     if (applied.length > 0) log.info({ applied }, 'migrations applied')
+    await assertShardCount(pool, config.shards)
 
     const accounts = createAccountResolver(config.accounts)
     const chainNames = opts.chains ?? Object.keys(config.chains)
@@ -105,4 +107,20 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
 function firstLine(err: unknown): string {
   const s = err instanceof Error ? err.message : String(err)
   return s.split('\n')[0] ?? s
+}
+
+/**
+ * The shard count is fixed per deployment: an account's positions live on shard hash % count, so
+ * another count would load every moved account as empty. The first start records it; a start with
+ * a different count is refused.
+ */
+async function assertShardCount(pool: pg.Pool, shards: number): Promise<void> {
+  await pool.query(`INSERT INTO deployment (key, value) VALUES ('shards', $1) ON CONFLICT (key) DO NOTHING`, [String(shards)])
+  const r = await pool.query<{ value: string }>(`SELECT value FROM deployment WHERE key = 'shards'`)
+  const stored = Number(r.rows[0]!.value)
+  if (stored !== shards)
+    throw new ConfigError(
+      `this database was set up with ${stored} shards and the config asks for ${shards}; accounts live on a shard by hash, so the count cannot change under existing data (set shards: ${stored}, or DEXRISK_SHARDS=${stored})`,
+      { context: { field: 'shards' } },
+    )
 }

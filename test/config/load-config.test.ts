@@ -26,7 +26,7 @@ describe('parseConfig', () => {
   it('names the bad field: chains.base.rpcUrls[0]: not a URL', () => {
     const bad = { chains: { base: { ...base.chains.base, rpcUrls: ['mainnet.base.org'] } } }
     expect(() => parseConfig(bad, {})).toThrow(ConfigError)
-    expect(() => parseConfig(bad, {})).toThrow('chains.base.rpcUrls[0]: not a URL (http, https, ws or wss)')
+    expect(() => parseConfig(bad, {})).toThrow('chains.base.rpcUrls[0]: not an http(s) URL')
   })
 
   it('names a bad factory address', () => {

@@ -71,6 +71,10 @@ describe('the spine, end to end on two local chains', () => {
       } finally {
         await monitor.close()
       }
+      // The shard count is now fixed for this database: a start with another count is refused.
+      const other = parseConfig(worldConfig(w.named, { accounts: w.accounts, shards: SHARDS + 1, databaseUrl: db.url, queuePrefix: prefix }), {})
+      const refused = startMonitor({ common: createCommon(other, { log: createLogger({ level: 'silent' }) }), chains: [], shards: [] })
+      await expect(refused).rejects.toThrow(`this database was set up with ${SHARDS} shards and the config asks for ${SHARDS + 1}`)
     } finally {
       await db.stop()
     }

@@ -64,4 +64,17 @@ describe('uniswap-v3 family', () => {
     expect(1 / p.price).toBeGreaterThan(2999)
     expect(1 / p.price).toBeLessThan(3001)
   })
+
+  it('takes no price from a swap in a pool without liquidity (free to push to any price)', () => {
+    const swap = encodeLog({
+      abi: uniswapV3Abi,
+      eventName: 'Swap',
+      args: { sender: ROUTER, recipient: TRADER, amount0: 0n, amount1: 0n, sqrtPriceX96: 2n ** 150n, liquidity: 0n, tick: 500_000 },
+      address: POOL,
+    })
+    const r = decodeRange([swap], new Map([[POOL, pool]]), ctx(new Map([[swap.transactionHash, TRADER]])))
+    expect(r.prices).toEqual([])
+    expect(r.swaps).toEqual([])
+  })
 })
+

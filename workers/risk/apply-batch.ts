@@ -25,6 +25,8 @@ export type BatchEffects = {
   fromBlock: bigint
   toBlock: bigint
   toBlockHash: string | null
+  /** The checkpoint these effects were computed against (null: none yet); the write is fenced on it. */
+  previousCheckpoint: bigint | null
   swaps: (RoutedSwap & { amountUsd: number | null })[]
   prices: PriceObservation[]
   positions: PositionChange[]
@@ -88,6 +90,7 @@ export function computeBatch(state: ShardState, batch: TradeBatch, newCache: (ch
       fromBlock: batch.fromBlock,
       toBlock: batch.toBlock,
       toBlockHash: batch.toBlockHash,
+      previousCheckpoint: cp ?? null,
       swaps: outSwaps,
       prices,
       positions,
@@ -111,11 +114,19 @@ function before(p: PriceObservation, s: RoutedSwap): boolean {
   return p.blockNumber < s.blockNumber || (p.blockNumber === s.blockNumber && p.logIndex <= s.logIndex)
 }
 
-/** USD value of a swap (Dune's amount_usd): the bought side if priced, else the sold side. */
+/**
+ * USD value of a swap (Dune's amount_usd), from its most trustworthy side: a stablecoin side (its
+ * amount is the value, whatever the pool's marginal price after the trade), then a pivot side, then
+ * the bought side, then the sold side.
+ */
 function swapUsd(s: RoutedSwap, cache: PriceCache): number | null {
-  const pOut = cache.usd(s.tokenOut)
-  if (pOut !== null && s.decimalsOut !== null) return toUnits(s.amountOut, s.decimalsOut) * pOut
-  const pIn = cache.usd(s.tokenIn)
-  if (pIn !== null && s.decimalsIn !== null) return toUnits(s.amountIn, s.decimalsIn) * pIn
+  const sides = [
+    { token: s.tokenOut, amount: s.amountOut, decimals: s.decimalsOut },
+    { token: s.tokenIn, amount: s.amountIn, decimals: s.decimalsIn },
+  ].sort((a, b) => cache.rank(a.token) - cache.rank(b.token))
+  for (const side of sides) {
+    const p = cache.usd(side.token)
+    if (p !== null && side.decimals !== null) return toUnits(side.amount, side.decimals) * p
+  }
   return null
 }

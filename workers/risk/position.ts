@@ -44,7 +44,9 @@ export function applyDelta(pos: Position, delta: bigint, valueUsd: number | null
   const closedShareOfDelta = Number(closed) / Number(abs(delta))
   const costClosed = pos.costUsd * closedShareOfPosition
   const valueClosed = value * closedShareOfDelta
-  next.realizedPnlUsd += sign(q) * valueClosed - costClosed
+  // With no USD value for the trade nothing is realized (that would book the whole cost as a loss):
+  // the closed cost leaves the position and the position stays flagged as unpriced.
+  if (valueUsd !== null) next.realizedPnlUsd += sign(q) * valueClosed - costClosed
   next.costUsd = pos.costUsd - costClosed
   if (abs(delta) > abs(q)) {
     // Flipped: the remainder opens a position on the other side at this trade's price.

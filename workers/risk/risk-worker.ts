@@ -13,7 +13,7 @@ import { retry } from '../../src/retry.ts'
 import { commitEffects, computeBatch, type ShardState } from './apply-batch.ts'
 import { PriceCache, type ChainPricing } from './price-cache.ts'
 import { publishSummaries, summarizeAccount } from './read-model.ts'
-import { loadShardState, writeBatchEffects } from './store.ts'
+import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
 
 export type RiskWorkerOptions = {
   common: Common
@@ -57,13 +57,22 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   const decimals = await loadDecimals(pool)
   log.info({ accounts: state.positions.size, checkpoints: Object.fromEntries([...state.checkpoints].map(([c, b]) => [c, b.toString()])) }, 'shard state loaded')
 
-  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null, lazyConnect: false })
+  // Read-model writes fail after one reconnect attempt instead of queueing forever, so the retry
+  // around them sees the outage and a shutdown during it does not hang.
+  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false })
   redis.on('error', (err) => log.warn({ err: err.message }, 'redis (read model) connection error'))
   let closing = false
   let fatal = false
 
   /** Applies one batch: effects computed, written with the checkpoint in one transaction, then kept in memory. */
   const apply = async (batch: TradeBatch): Promise<{ applied: boolean; swaps: number }> => {
+    if (!state.checkpoints.has(batch.chainId)) {
+      const cp = await retry(() => loadCheckpoint(pool, shard, batch.chainId, pricingOf(batch.chainId)), { aborted: () => closing })
+      if (cp) {
+        state.checkpoints.set(batch.chainId, cp.block)
+        state.priceCaches.set(batch.chainId, cp.priceCache)
+      }
+    }
     const result = computeBatch(state, batch, newCache)
     if (result.kind === 'skip') {
       log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString() }, 'batch at or below checkpoint: skipped')

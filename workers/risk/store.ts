@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { Address } from 'viem'
+import { BatchError } from '../../src/errors.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
 import { positionKey } from './apply-batch.ts'
 import type { Position } from './position.ts'
@@ -21,14 +22,34 @@ export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEf
   if (e.swaps.length > 0) await insertSwapsAndTrades(db, shard, e)
   if (shard === 0 && e.prices.length > 0) await insertPrices(db, e)
   if (e.positions.length > 0) await writePositions(db, shard, e)
-  await db.query(
-    `INSERT INTO checkpoints (shard, chain_id, last_block, last_block_hash, price_cache, updated_at)
-     VALUES ($1, $2, $3, $4, $5, now())
-     ON CONFLICT (shard, chain_id) DO UPDATE
-       SET last_block = EXCLUDED.last_block, last_block_hash = EXCLUDED.last_block_hash,
-           price_cache = EXCLUDED.price_cache, updated_at = now()`,
-    [shard, e.chainId, e.toBlock.toString(), e.toBlockHash, JSON.stringify(e.priceCache.toJSON())],
-  )
+  await advanceCheckpoint(db, shard, e)
+}
+
+/**
+ * Moves the shard's checkpoint from the block this batch was computed against to its last block,
+ * and only from there: if another consumer of the shard moved it meanwhile (two workers for one
+ * shard during a rolling deploy), nothing matches, the transaction rolls back and the shard stops,
+ * instead of writing positions computed from stale memory over newer ones.
+ */
+async function advanceCheckpoint(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+  const params = [shard, e.chainId, e.toBlock.toString(), e.toBlockHash, JSON.stringify(e.priceCache.toJSON())]
+  const r =
+    e.previousCheckpoint === null
+      ? await db.query(
+          `INSERT INTO checkpoints (shard, chain_id, last_block, last_block_hash, price_cache, updated_at)
+           VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (shard, chain_id) DO NOTHING`,
+          params,
+        )
+      : await db.query(
+          `UPDATE checkpoints SET last_block = $3, last_block_hash = $4, price_cache = $5, updated_at = now()
+           WHERE shard = $1 AND chain_id = $2 AND last_block = $6`,
+          [...params, e.previousCheckpoint.toString()],
+        )
+  if (r.rowCount !== 1)
+    throw new BatchError('the checkpoint moved under this worker: is another consumer running this shard?', {
+      context: { chainId: e.chainId, shard, block: e.fromBlock },
+      details: `expected the checkpoint at ${e.previousCheckpoint ?? 'none'} before applying ${e.fromBlock}-${e.toBlock}`,
+    })
 }
 
 /** Every swap into `swaps`; those of a watched account (account not null) also into `trades`. */
@@ -175,7 +196,7 @@ export async function loadShardState(
   pricingOf: (chainId: number) => ChainPricing,
 ): Promise<ShardState> {
   const state: ShardState = { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map() }
-  const cps = await db.query<{ chain_id: number; last_block: string; price_cache: Record<string, { usd: number; block: string; pool: string }> }>(
+  const cps = await db.query<{ chain_id: number; last_block: string; price_cache: Parameters<typeof PriceCache.fromJSON>[1] }>(
     'SELECT chain_id, last_block, price_cache FROM checkpoints WHERE shard = $1',
     [shard],
   )
@@ -210,4 +231,23 @@ export async function loadShardState(
     m.set(positionKey(r.chain_id, r.token as Address), p)
   }
   return state
+}
+
+/**
+ * One chain's checkpoint of a shard, read when the shard meets a chain it has no checkpoint for in
+ * memory (the indexer seeded it after this worker loaded its state): the gap check and the
+ * checkpoint fence then work from the first batch on.
+ */
+export async function loadCheckpoint(
+  db: Queryable,
+  shard: number,
+  chainId: number,
+  pricing: ChainPricing,
+): Promise<{ block: bigint; priceCache: PriceCache } | null> {
+  const r = await db.query<{ last_block: string; price_cache: Parameters<typeof PriceCache.fromJSON>[1] }>(
+    'SELECT last_block, price_cache FROM checkpoints WHERE shard = $1 AND chain_id = $2',
+    [shard, chainId],
+  )
+  const row = r.rows[0]
+  return row ? { block: BigInt(row.last_block), priceCache: PriceCache.fromJSON(pricing, row.price_cache) } : null
 }

@@ -111,4 +111,42 @@ describe('computeBatch', () => {
     const b = batch(100n, 110n, [{ ...swap(101n, 1, 'desk', USDC, 2n ** 200n + 1n, WETH, 3n), sqrtPriceX96: 2n ** 96n, liquidity: 5n }], [price(101n, 0, WETH, USDC, 3000)])
     expect(decodeBatch(JSON.parse(JSON.stringify(encodeBatch(b))))).toEqual(b)
   })
+
+  it('lets a token priced through a pivot follow the pivot when only the pivot trades', () => {
+    const s = fresh()
+    apply(s, batch(100n, 110n, [], [price(101n, 0, WETH, USDC, 3000), price(102n, 0, UNI, WETH, 0.004)]))
+    expect(s.priceCaches.get(1)!.usd(UNI)).toBe(0.004 * 3000)
+    apply(s, batch(111n, 111n, [], [price(111n, 0, WETH, USDC, 2000)]))
+    expect(s.priceCaches.get(1)!.usd(UNI)).toBe(0.004 * 2000)
+  })
+
+  it('values a swap from its stablecoin side, not at the bought side\'s post-trade price', () => {
+    const s = fresh()
+    // Sells 1,000,000 USDC for 300 WETH in a thin pool whose price after the trade is 4,000.
+    const r = computeBatch(s, batch(100n, 100n, [swap(100n, 1, 'desk', USDC, 1_000_000n * 10n ** 6n, WETH, 300n * 10n ** 18n)], [price(100n, 0, WETH, USDC, 4000)]), newCache)
+    if (r.kind !== 'apply') throw new Error('expected apply')
+    expect(r.effects.swaps[0]!.amountUsd).toBe(1_000_000)
+    const weth = r.effects.positions.find((p) => p.token === WETH)!
+    expect(weth.position.costUsd).toBe(1_000_000)
+  })
+
+  it('realizes nothing when a position is closed at no USD price, and flags it', () => {
+    const s = fresh()
+    const X = '0x00000000000000000000000000000000000000d1' as Address
+    const Y = '0x00000000000000000000000000000000000000d2' as Address
+    apply(s, batch(100n, 100n, [swap(100n, 1, 'desk', USDC, 1000n * 10n ** 6n, X, 1000n * 10n ** 18n)]))
+    apply(s, batch(101n, 101n, [swap(101n, 1, 'desk', X, 1000n * 10n ** 18n, Y, 5n)]))
+    const x = s.positions.get('desk')!.get(positionKey(1, X))!
+    expect(x.quantity).toBe(0n)
+    expect(x.realizedPnlUsd).toBe(0)
+    expect(x.costUsd).toBe(0)
+    expect(x.unpricedCost).toBe(true)
+  })
+
+  it('records the checkpoint it was computed against, for the fenced write', () => {
+    const s = fresh()
+    const r = computeBatch(s, batch(100n, 110n, []), newCache)
+    expect(r.kind === 'apply' && r.effects.previousCheckpoint).toBe(99n)
+  })
 })
+

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { arrayLiteral } from '../../../workers/risk/store.ts'
+import { withTransaction } from '../../../src/db/pool.ts'
+import { BatchError } from '../../../src/errors.ts'
+import type { BatchEffects } from '../../../workers/risk/apply-batch.ts'
+import { PriceCache } from '../../../workers/risk/price-cache.ts'
+import { arrayLiteral, loadCheckpoint, writeBatchEffects } from '../../../workers/risk/store.ts'
 import { useEmbeddedDatabase } from '../../setup/database.ts'
 
-const db = useEmbeddedDatabase({ migrate: false })
+const db = useEmbeddedDatabase()
 
 describe('arrayLiteral', () => {
   it('round-trips awkward text exactly through Postgres array_in', async () => {
@@ -22,3 +26,24 @@ describe('arrayLiteral', () => {
     expect(b.rows.map((x) => x.v)).toEqual([true, false])
   })
 })
+
+describe('writeBatchEffects', () => {
+  const pricing = { stablecoins: new Set<`0x${string}`>(), pivots: new Set<`0x${string}`>() }
+  const effects = (from: bigint, to: bigint, previousCheckpoint: bigint | null): BatchEffects => ({
+    chainId: 9, fromBlock: from, toBlock: to, toBlockHash: null, previousCheckpoint, swaps: [], prices: [], positions: [], priceCache: new PriceCache(pricing),
+  })
+
+  it('moves the checkpoint only from the block the batch was computed against', async () => {
+    await withTransaction(db.pool(), (c) => writeBatchEffects(c, 3, effects(1n, 10n, null)))
+    await withTransaction(db.pool(), (c) => writeBatchEffects(c, 3, effects(11n, 20n, 10n)))
+    expect((await loadCheckpoint(db.pool(), 3, 9, pricing))!.block).toBe(20n)
+    // A second consumer with stale memory (it still believes the checkpoint is 10) is refused, and nothing moves.
+    const stale = withTransaction(db.pool(), (c) => writeBatchEffects(c, 3, effects(11n, 15n, 10n)))
+    await expect(stale).rejects.toBeInstanceOf(BatchError)
+    await expect(withTransaction(db.pool(), (c) => writeBatchEffects(c, 3, effects(11n, 15n, 10n)))).rejects.toThrow(
+      'the checkpoint moved under this worker: is another consumer running this shard? (chain 9, block 11, shard 3)',
+    )
+    expect((await loadCheckpoint(db.pool(), 3, 9, pricing))!.block).toBe(20n)
+  })
+})
+
