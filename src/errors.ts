@@ -84,24 +84,23 @@ function firstLine(s: string): string {
   return i === -1 ? s : s.slice(0, i)
 }
 
-const RETRYABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  '57P01', // admin_shutdown
-  '57P03', // cannot_connect_now
-  '08000',
-  '08003',
-  '08006',
-  '08001',
-  '08004',
-  '40001', // serialization_failure
-  '40P01', // deadlock_detected
-])
+/** node:net / dns codes of a connection that failed or dropped. */
+const RETRYABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'])
+
+/**
+ * Postgres SQLSTATEs worth a retry, by class: 08 connection exception, 53 insufficient resources
+ * (53300 too_many_connections is also how the embedded server says it serves one connection at a
+ * time), 57P operator intervention (admin / crash shutdown, cannot connect now, idle session
+ * timeout; not 57P04 database_dropped, which does not pass), and single codes: 40001
+ * serialization_failure, 40P01 deadlock_detected, 55P03 lock_not_available, 57014 query_canceled,
+ * 25006 read_only_sql_transaction (a standby answering after a failover).
+ */
+export function isTransientSqlState(code: string): boolean {
+  if (!/^[0-9A-Z]{5}$/.test(code)) return false
+  if (code.startsWith('08') || code.startsWith('53')) return true
+  if (code.startsWith('57P')) return code !== '57P04'
+  return code === '40001' || code === '40P01' || code === '55P03' || code === '57014' || code === '25006'
+}
 
 /** True when an error from pg, ioredis, node:net or an RPC transport is worth a retry. */
 export function isTransientError(err: unknown): boolean {
@@ -110,7 +109,7 @@ export function isTransientError(err: unknown): boolean {
   let e: unknown = err
   for (let depth = 0; e && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code
-    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true
+    if (typeof code === 'string' && (RETRYABLE_NODE_CODES.has(code) || isTransientSqlState(code))) return true
     const msg = e instanceof Error ? e.message : ''
     if (/Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded|socket hang up|Connection is closed|not connected/i.test(msg))
       return true

@@ -60,14 +60,16 @@ export async function migrate(pool: pg.Pool, opts: { dir?: string; log?: DbLogge
   client.on('error', onError)
   let locked = false
   try {
+    // Lock first: two processes creating the table at once on a fresh server can both pass
+    // IF NOT EXISTS and one then fails on pg_type's unique index (23505).
+    await client.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY])
+    locked = true
     await client.query(`CREATE TABLE IF NOT EXISTS dexrisk_migrations (
       version text PRIMARY KEY,
       name text NOT NULL,
       checksum text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`)
-    await client.query('SELECT pg_advisory_lock($1)', [ADVISORY_LOCK_KEY])
-    locked = true
 
     const done = await client.query<{ version: string; name: string; checksum: string }>(
       'SELECT version, name, checksum FROM dexrisk_migrations ORDER BY version',
@@ -107,7 +109,12 @@ export async function migrate(pool: pg.Pool, opts: { dir?: string; log?: DbLogge
     }
     return result
   } finally {
-    if (locked && !connectionError) await client.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEY]).catch(() => {})
+    // The lock belongs to the session: if unlocking fails, end the connection rather than return a
+    // locked one to the pool.
+    if (locked && !connectionError)
+      await client.query('SELECT pg_advisory_unlock($1)', [ADVISORY_LOCK_KEY]).catch((err: unknown) => {
+        connectionError = err instanceof Error ? err : new Error(String(err))
+      })
     client.removeListener('error', onError)
     client.release(connectionError)
   }

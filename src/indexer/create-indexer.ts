@@ -57,6 +57,9 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       log.warn({ from: from.toString(), to: to.toString(), err: summary(err), attempt, delay }, 'processing a block range failed, retrying the same range'),
   })
 
+  const onSplit = (from: bigint, to: bigint, err: unknown): void =>
+    log.warn({ from: from.toString(), to: to.toString(), err: summary(err) }, 'provider refused the block range as too large; reading it in halves')
+
   const rpcChainId = await retry(() => client.getChainId(), retryOpts)
   if (rpcChainId !== chain.id)
     throw new ConfigError(`RPC answers chain id ${rpcChainId}, config says ${chain.id}`, { context: { field: `chains.${chain.name}.id` } })
@@ -90,7 +93,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       let from = r.rows[0] ? BigInt(r.rows[0].scanned_to) + 1n : dex.startBlock
       while (from <= cursor) {
         const to = min(cursor, from + BigInt(chain.maxBlockRange) - 1n)
-        const logs = await fetchLogs(client, { fromBlock: from, toBlock: to, topics: [families[dex.family].poolCreatedTopic], address: [dex.factory] })
+        const logs = await fetchLogs(client, { fromBlock: from, toBlock: to, topics: [families[dex.family].poolCreatedTopic], address: [dex.factory], onSplit })
         await registry.add(discoverPools(logs, factories, chain.id))
         await pool.query(
           `INSERT INTO factory_scans (chain_id, factory, scanned_to) VALUES ($1, $2, $3)
@@ -103,7 +106,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   }
 
   async function processRange(fromBlock: bigint, toBlock: bigint): Promise<void> {
-    const logs = await fetchLogs(client, { fromBlock, toBlock, topics: watchedTopics() })
+    const logs = await fetchLogs(client, { fromBlock, toBlock, topics: watchedTopics(), onSplit })
     await db(() => registry.add(discoverPools(logs, factories, chain.id)))
     const mine = poolLogs(logs, registry.pools)
     const tokenSet = new Set<Address>()

@@ -14,8 +14,28 @@ type RpcLog = {
   removed?: boolean
 }
 
-/** eth_getLogs for a block range and a set of topic0s, as RawLogs sorted by (block, log index). */
+/**
+ * eth_getLogs for a block range and a set of topic0s, as RawLogs sorted by (block, log index). A
+ * range the provider refuses as too large (or as too many results) is read in halves, recursively,
+ * down to single blocks: slower, never a skipped block. `onSplit` hears of each split.
+ */
 export async function fetchLogs(
+  client: PublicClient,
+  range: { fromBlock: bigint; toBlock: bigint; topics: Hex[]; address?: Address[]; onSplit?: (from: bigint, to: bigint, err: unknown) => void },
+): Promise<RawLog[]> {
+  try {
+    return await fetchLogsOnce(client, range)
+  } catch (err) {
+    if (!isRangeTooLarge(err) || range.fromBlock >= range.toBlock) throw err
+    range.onSplit?.(range.fromBlock, range.toBlock, err)
+    const mid = range.fromBlock + (range.toBlock - range.fromBlock) / 2n
+    const left = await fetchLogs(client, { ...range, toBlock: mid })
+    const right = await fetchLogs(client, { ...range, fromBlock: mid + 1n })
+    return left.concat(right)
+  }
+}
+
+async function fetchLogsOnce(
   client: PublicClient,
   range: { fromBlock: bigint; toBlock: bigint; topics: Hex[]; address?: Address[] },
 ): Promise<RawLog[]> {
@@ -39,4 +59,20 @@ export async function fetchLogs(
       logIndex: Number(l.logIndex),
     }))
     .sort(compareLogs)
+}
+
+/**
+ * A provider's refusal of an eth_getLogs range as too large or too many results (JSON-RPC -32005
+ * limit exceeded, or the usual messages of Alchemy, Infura, QuickNode and public nodes).
+ */
+export function isRangeTooLarge(err: unknown): boolean {
+  let e: unknown = err
+  for (let depth = 0; e && depth < 6; depth++) {
+    const code = (e as { code?: unknown }).code
+    const msg = e instanceof Error ? e.message : ''
+    if (code === -32005) return true
+    if (/more than \d+ results|range (is )?too (large|wide|big)|block range|too many (results|logs|blocks)|response size|limit exceeded|exceed(s|ed)? (the )?(max|limit)/i.test(msg)) return true
+    e = (e as { cause?: unknown }).cause
+  }
+  return false
 }

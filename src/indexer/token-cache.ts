@@ -1,10 +1,22 @@
 import type pg from 'pg'
 import {
   BaseError as ViemError,
+  CallExecutionError,
+  ContractFunctionExecutionError,
   ContractFunctionRevertedError,
   ContractFunctionZeroDataError,
+  ExecutionRevertedError,
+  HttpRequestError,
+  InternalRpcError,
+  LimitExceededRpcError,
+  ResourceUnavailableRpcError,
+  SocketClosedError,
+  TimeoutError,
+  WebSocketRequestError,
   erc20Abi,
+  hexToString,
   type Address,
+  type Hex,
   type PublicClient,
 } from 'viem'
 import type { Logger } from 'pino'
@@ -13,15 +25,29 @@ import { RetryableError } from '../errors.ts'
 
 export type TokenCache = {
   get(address: Address): TokenInfo | undefined
-  /** Reads and stores metadata of the tokens not yet known; once per token, ever. */
+  /**
+   * Reads and stores metadata of the tokens not yet known; once per token, ever. Metadata is read
+   * at the latest block (decimals and symbol do not change, and an old block needs an archive
+   * node); `atBlock`, the block that first named the tokens, only goes into the logs.
+   */
   ensure(addresses: Iterable<Address>, atBlock: bigint): Promise<void>
 }
 
+/** MKR-style tokens: `symbol()` returns bytes32, not string. */
+const bytes32SymbolAbi = [
+  { type: 'function', name: 'symbol', stateMutability: 'view', inputs: [], outputs: [{ name: '', type: 'bytes32' }] },
+] as const
+
 /**
  * Token decimals and symbols for one chain: read once from the chain, kept in the `tokens` table.
- * A token whose decimals() reverts (or is missing) is recorded with decimals NULL and the reason:
- * its amounts stay exact, it is never priced, and a warning names it. A transport failure is
- * retryable and records nothing.
+ *
+ * - decimals() that reverts, returns no data or returns something that does not decode as a uint8
+ *   (the contract answered, just not usefully): recorded with decimals NULL and the reason. Its
+ *   amounts stay exact, it is never priced, and a warning names it.
+ * - symbol() that fails in any such way: symbol NULL (after trying the bytes32 form); it never
+ *   blocks a token.
+ * - A transport failure (HTTP, timeout, socket, the node's own internal error or rate limit) is a
+ *   RetryableError naming the chain and token, and records nothing.
  */
 export async function createTokenCache(opts: { pool: pg.Pool; client: PublicClient; chainId: number; log: Logger }): Promise<TokenCache> {
   const { pool, client, chainId, log } = opts
@@ -37,7 +63,7 @@ export async function createTokenCache(opts: { pool: pg.Pool; client: PublicClie
     async ensure(addresses, atBlock) {
       const missing = [...new Set(addresses)].filter((a) => !known.has(a))
       if (missing.length === 0) return
-      const read = await Promise.all(missing.map((a) => readToken(client, chainId, a, atBlock)))
+      const read = await Promise.all(missing.map((a) => readToken(client, chainId, a)))
       await pool.query(
         `INSERT INTO tokens (chain_id, address, decimals, symbol, error)
          SELECT $1, a, d, s, e FROM unnest($2::text[], $3::int4[], $4::text[], $5::text[]) AS u(a, d, s, e)
@@ -47,30 +73,123 @@ export async function createTokenCache(opts: { pool: pg.Pool; client: PublicClie
       for (const t of read) {
         known.set(t.info.address, t.info)
         // `log` is the indexer's, already bound to the chain's name and id.
-        if (t.error) log.warn({ token: t.info.address, err: t.error }, 'token decimals() unreadable: amounts kept raw, token unpriced')
+        if (t.error) log.warn({ token: t.info.address, err: t.error, block: atBlock.toString() }, 'token decimals() unreadable: amounts kept raw, token unpriced')
       }
     },
   }
 }
 
-async function readToken(client: PublicClient, chainId: number, address: Address, blockNumber: bigint): Promise<{ info: TokenInfo; error: string | null }> {
-  const call = async <T>(fn: 'decimals' | 'symbol'): Promise<{ ok: true; value: T } | { ok: false; reason: string }> => {
+async function readToken(client: PublicClient, chainId: number, address: Address): Promise<{ info: TokenInfo; error: string | null }> {
+  const retryable = (fn: string, err: unknown) => new RetryableError(`reading ${fn}() of a token failed`, { context: { chainId, token: address }, cause: err })
+
+  const readDecimals = async (): Promise<{ decimals: number | null; error: string | null }> => {
+    let value: number
     try {
-      const value = (await client.readContract({ address, abi: erc20Abi, functionName: fn, blockNumber })) as T
-      return { ok: true, value }
+      value = await client.readContract({ address, abi: erc20Abi, functionName: 'decimals' })
     } catch (err) {
-      if (isRevert(err)) return { ok: false, reason: `${fn}() reverted or returned no data` }
-      throw new RetryableError(`reading ${fn}() failed`, { context: { chainId, token: address, block: blockNumber }, cause: err })
+      if (isTransportError(err)) throw retryable('decimals', err)
+      if (isRevert(err)) return { decimals: null, error: 'decimals() reverted or returned no data' }
+      if (isDecodeFailure(err)) return { decimals: null, error: 'decimals() returned data that does not decode as a uint8' }
+      // Not understood: retried rather than recorded, since a NULL is forever.
+      throw retryable('decimals', err)
+    }
+    if (Number.isInteger(value) && value >= 0 && value <= 77) return { decimals: value, error: null }
+    return { decimals: null, error: `decimals() returned ${String(value)}` }
+  }
+
+  const readSymbol = async (): Promise<string | null> => {
+    try {
+      return cleanSymbol(await client.readContract({ address, abi: erc20Abi, functionName: 'symbol' }))
+    } catch (err) {
+      if (isTransportError(err)) throw retryable('symbol', err)
+    }
+    try {
+      const raw = await client.readContract({ address, abi: bytes32SymbolAbi, functionName: 'symbol' })
+      return bytes32Symbol(raw)
+    } catch (err) {
+      if (isTransportError(err)) throw retryable('symbol', err)
+      return null
     }
   }
-  const [decimals, symbol] = await Promise.all([call<number>('decimals'), call<string>('symbol')])
-  const d = decimals.ok && Number.isInteger(decimals.value) && decimals.value >= 0 && decimals.value <= 77 ? decimals.value : null
-  const error = decimals.ok ? (d === null ? `decimals() returned ${String(decimals.value)}` : null) : decimals.reason
-  return { info: { chainId, address, decimals: d, symbol: symbol.ok ? symbol.value : null }, error }
+
+  const [decimals, symbol] = await Promise.all([readDecimals(), readSymbol()])
+  return { info: { chainId, address, decimals: decimals.decimals, symbol }, error: decimals.error }
 }
 
+/** NUL characters cannot be stored in a Postgres text column; an empty symbol is no symbol. */
+function cleanSymbol(s: string): string | null {
+  const cleaned = s.replaceAll('\0', '').trim()
+  return cleaned === '' ? null : cleaned
+}
+
+/** A bytes32 symbol: the text before the trailing zero bytes, if it is valid UTF-8. */
+function bytes32Symbol(raw: Hex): string | null {
+  let text: string
+  try {
+    text = hexToString(raw, { size: 32 })
+  } catch {
+    return null
+  }
+  if (text.includes('\uFFFD')) return null
+  return cleanSymbol(text)
+}
+
+function walkFind(err: unknown, match: (e: unknown) => boolean): unknown {
+  if (!(err instanceof ViemError)) return match(err) ? err : undefined
+  return err.walk(match) ?? undefined
+}
+
+/**
+ * A fault between us and the contract: the request did not reach a node, timed out, was rate
+ * limited, or the node failed internally. viem turns a JSON-RPC -32603 "Internal error" into a
+ * ContractFunctionRevertedError, so such a "revert" is a transport fault too unless it carries the
+ * contract's own revert data or names a revert.
+ */
+export function isTransportError(err: unknown): boolean {
+  const revert = walkFind(err, (e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | undefined
+  if (revert?.raw !== undefined && /^0x[0-9a-fA-F]{8,}$/.test(revert.raw)) return false
+  const hit = walkFind(err, (e) => {
+    if (
+      e instanceof HttpRequestError ||
+      e instanceof TimeoutError ||
+      e instanceof WebSocketRequestError ||
+      e instanceof SocketClosedError ||
+      e instanceof LimitExceededRpcError ||
+      e instanceof ResourceUnavailableRpcError
+    )
+      return true
+    const code = (e as { code?: unknown } | null)?.code
+    if (typeof code !== 'number') return false
+    const text = rpcText(e)
+    if (/revert/i.test(text)) return false
+    if (e instanceof InternalRpcError || code === InternalRpcError.code) return true
+    if (code === LimitExceededRpcError.code || code === ResourceUnavailableRpcError.code) return true
+    // -32000…-32099: server errors; only the ones that say the node, not the call, failed.
+    return code <= -32000 && code >= -32099 && /internal error|header not found|timed? ?out|rate limit|too many requests|try again/i.test(text)
+  })
+  return hit !== undefined && hit !== null
+}
+
+function rpcText(e: unknown): string {
+  const { details, shortMessage, message } = e as { details?: unknown; shortMessage?: unknown; message?: unknown }
+  return [details, shortMessage, message].filter((x) => typeof x === 'string').join(' ')
+}
+
+/** The contract reverted, or there is no contract (no data returned). */
 function isRevert(err: unknown): boolean {
-  if (!(err instanceof ViemError)) return false
-  const hit = err.walk((e) => e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError)
-  return hit !== null && hit !== undefined
+  const hit = walkFind(
+    err,
+    (e) => e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError || e instanceof ExecutionRevertedError,
+  )
+  return hit !== undefined && hit !== null
+}
+
+/**
+ * The call returned data that did not decode (a wrong type, a short answer): readContract wraps
+ * every failure of the call itself in a CallExecutionError, so a ContractFunctionExecutionError
+ * without one failed while decoding.
+ */
+function isDecodeFailure(err: unknown): boolean {
+  if (!(err instanceof ContractFunctionExecutionError)) return false
+  return err.walk((e) => e instanceof CallExecutionError) === null
 }

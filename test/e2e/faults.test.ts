@@ -251,6 +251,40 @@ describe('faults: each gets a clear warning and loses nothing', () => {
     }
   })
 
+  it('reads a block range a provider refuses as too large in halves, and skips no block', async () => {
+    const proxies = new Map<string, RpcProxy>()
+    for (const { name, world } of w.named) {
+      const p = await startRpcProxy(world.rpcUrl)
+      p.logRangeLimit = 16
+      proxies.set(name, p)
+    }
+    try {
+      await runFaultCase({
+        tune: (input) => {
+          for (const [name, c] of Object.entries(input.chains)) {
+            c.rpcUrls = [proxies.get(name)!.url]
+            c.maxBlockRange = 64
+          }
+        },
+        inject: async () => {},
+        check: async ({ logs }) => {
+          for (const { name } of w.named) {
+            expect(proxies.get(name)!.refusedLogRanges).toBeGreaterThanOrEqual(1)
+            const splits = logs.entries.filter((e) => e.chain === name && e.msg === 'provider refused the block range as too large; reading it in halves')
+            expect(splits.length).toBeGreaterThanOrEqual(1)
+            for (const x of splits) {
+              expect(Number(x.to) - Number(x.from) + 1).toBeGreaterThan(16)
+              // viem names JSON-RPC -32005 LimitExceededRpcError: "Request exceeds defined limit."
+              expect(String(x.err)).toMatch(/^Request exceeds defined limit\.|more than 10000 results/)
+            }
+          }
+        },
+      })
+    } finally {
+      for (const p of proxies.values()) await p.close()
+    }
+  })
+
   it('loses no batch when Redis restarts empty with published batches not yet applied', async () => {
     const redis: RedisServer = await startRedisServer()
     try {

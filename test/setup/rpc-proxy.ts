@@ -19,6 +19,13 @@ export type RpcProxy = {
   faulted: Record<Exclude<RpcFault, 'none'>, number>
   /** Requests forwarded to the node and answered. */
   forwarded: number
+  /**
+   * Like a hosted provider's cap: an eth_getLogs over more blocks than this is answered with
+   * JSON-RPC error -32005 "query returned more than 10000 results" (null: no cap).
+   */
+  logRangeLimit: number | null
+  /** eth_getLogs requests refused by that cap so far. */
+  refusedLogRanges: number
   close(): Promise<void>
 }
 
@@ -40,6 +47,8 @@ export async function startRpcProxy(target: string): Promise<RpcProxy> {
     },
     faulted: { stall: 0, 'http-500': 0, 'http-429': 0 },
     forwarded: 0,
+    logRangeLimit: null,
+    refusedLogRanges: 0,
     close: async () => {
       proxy.fault('none')
       server.closeAllConnections()
@@ -71,6 +80,15 @@ export async function startRpcProxy(target: string): Promise<RpcProxy> {
       res.end(status === 500 ? 'internal server error (injected by the test RPC proxy)' : 'too many requests (injected by the test RPC proxy)')
       return
     }
+    if (proxy.logRangeLimit !== null) {
+      const refused = refuseWideLogRanges(body, proxy.logRangeLimit)
+      if (refused) {
+        proxy.refusedLogRanges += refused.count
+        res.writeHead(200, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(refused.response))
+        return
+      }
+    }
     const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
     const text = await upstream.text()
     if (res.destroyed) return
@@ -101,4 +119,28 @@ function methodsOf(body: Buffer): string[] {
   } catch {
     return []
   }
+}
+
+type RpcRequest = { id?: unknown; method?: string; params?: unknown[] }
+
+/**
+ * The provider-cap answer for a body holding an eth_getLogs wider than `limit` blocks: one error
+ * per request (a batch fails whole, as some providers do), or null to forward the body as is.
+ */
+function refuseWideLogRanges(body: Buffer, limit: number): { response: unknown; count: number } | null {
+  let parsed: RpcRequest | RpcRequest[]
+  try {
+    parsed = JSON.parse(body.toString()) as RpcRequest | RpcRequest[]
+  } catch {
+    return null
+  }
+  const requests = Array.isArray(parsed) ? parsed : [parsed]
+  const wide = requests.filter((r) => {
+    if (r.method !== 'eth_getLogs') return false
+    const f = r.params?.[0] as { fromBlock?: string; toBlock?: string } | undefined
+    return f?.fromBlock !== undefined && f.toBlock !== undefined && BigInt(f.toBlock) - BigInt(f.fromBlock) + 1n > BigInt(limit)
+  })
+  if (wide.length === 0) return null
+  const error = (r: RpcRequest) => ({ jsonrpc: '2.0', id: r.id, error: { code: -32005, message: 'query returned more than 10000 results' } })
+  return { response: Array.isArray(parsed) ? requests.map(error) : error(parsed), count: wide.length }
 }
