@@ -129,10 +129,12 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
    * cursor) publishes the missing blocks again; then the batch applies, or is skipped as covered.
    */
   async function setAside(job: Job<EncodedBatch>, token: string, err: BatchGapError): Promise<never> {
-    // Warned once per batch; its later returns (every GAP_RETRY_MS until the gap is filled) are debug.
+    // Warned once per batch; its later returns (backing off from GAP_RETRY_MS up to GAP_RETRY_MAX_MS,
+    // so thousands of set-aside batches during a long backfill do not spin the shard) are debug.
     const level = job.attemptsStarted <= 1 ? 'warn' : 'debug'
     log[level]({ job: job.id, chain: err.context.chainId, err: err.message.split('\n')[0] }, 'batch after a gap set aside until the missing blocks are published again')
-    await job.moveToDelayed(Date.now() + GAP_RETRY_MS, token)
+    const delay = Math.min(GAP_RETRY_MAX_MS, GAP_RETRY_MS * 2 ** Math.max(0, job.attemptsStarted - 1))
+    await job.moveToDelayed(Date.now() + delay, token)
     throw new DelayedError()
   }
 
@@ -215,6 +217,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
 
 /** How long a batch after a gap waits before it is tried again. */
 const GAP_RETRY_MS = 1_000
+const GAP_RETRY_MAX_MS = 10_000
 
 function pricingByChain(common: Common): Map<number, ChainPricing> {
   const m = new Map<number, ChainPricing>()
