@@ -84,6 +84,11 @@ function firstLine(s: string): string {
   return i === -1 ? s : s.slice(0, i)
 }
 
+/** The first line of an error's message (or of its string form), for one-line log fields. */
+export function errorLine(err: unknown): string {
+  return firstLine(err instanceof Error ? err.message : String(err))
+}
+
 /** node:net / dns codes of a connection that failed or dropped. */
 const RETRYABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'])
 

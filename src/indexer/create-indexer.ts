@@ -3,7 +3,7 @@ import { BaseError as ViemError, type Address, type Hex, type PublicClient } fro
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
-import { ConfigError, RetryableError, isTransientError } from '../errors.ts'
+import { ConfigError, RetryableError, errorLine, isTransientError } from '../errors.ts'
 import type { BatchPublisher } from '../queue/publisher.ts'
 import { toDatabaseError } from '../db/pool.ts'
 import { retry, sleep } from '../retry.ts'
@@ -258,7 +258,7 @@ const LOST_BATCH_CHECK_MS = 2_000
 
 /** First line of an error, with the HTTP status its cause chain carries (viem puts it on a later line). */
 function summary(err: unknown): string {
-  const first = firstLine(err)
+  const first = errorLine(err)
   let e: unknown = err
   for (let depth = 0; e && depth < 6; depth++) {
     const status = (e as { status?: unknown }).status
@@ -266,9 +266,4 @@ function summary(err: unknown): string {
     e = (e as { cause?: unknown }).cause
   }
   return first
-}
-
-function firstLine(err: unknown): string {
-  const s = err instanceof Error ? err.message : String(err)
-  return s.split('\n')[0] ?? s
 }

@@ -9,7 +9,7 @@ import { createAccountResolver } from '../domain/accounts.ts'
 import { createIndexer, type Indexer } from '../indexer/create-indexer.ts'
 import { createBatchPublisher, type BatchPublisher } from '../queue/publisher.ts'
 import { retry } from '../retry.ts'
-import { ConfigError } from '../errors.ts'
+import { ConfigError, errorLine } from '../errors.ts'
 import { createRiskWorker, type RiskWorker } from '../../workers/risk/risk-worker.ts'
 
 export type MonitorOptions = {
@@ -60,7 +60,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     // A database that is down for a while at start (a server restarting, the previous owner of an
     // embedded database still being rolled back) is waited for; a wrong one is refused at once.
     await retry(() => assertTimescale(pool, { log }), {
-      onRetry: (err, attempt, delay) => log.warn({ err: firstLine(err), attempt, delay }, 'database unavailable at start, retrying'),
+      onRetry: (err, attempt, delay) => log.warn({ err: errorLine(err), attempt, delay }, 'database unavailable at start, retrying'),
     })
     const { applied } = await migrate(pool, { log })
     if (applied.length > 0) log.info({ applied }, 'migrations applied')
@@ -102,11 +102,6 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     publisher: parts.publisher,
     close: () => (closed ??= close()),
   }
-}
-
-function firstLine(err: unknown): string {
-  const s = err instanceof Error ? err.message : String(err)
-  return s.split('\n')[0] ?? s
 }
 
 /**
