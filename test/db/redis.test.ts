@@ -70,7 +70,7 @@ describe('startRedisServer', () => {
     await redis.set('k', 'after')
     expect(await redis.get('k')).toBe('after')
     expect(warnings).toContain('Redis connection lost; reconnecting')
-    await expect.poll(() => infos.includes('Redis connection restored')).toBe(true)
+    await expect.poll(() => infos.includes('Redis connection restored'), { timeout: 30_000 }).toBe(true)
   })
 
   it('holds a command issued while Redis is down until it is back (maxRetriesPerRequest: null)', async () => {

@@ -13,10 +13,11 @@ import { startEmbeddedDatabase } from '../../src/db/embedded.ts'
 import { createPool } from '../../src/db/pool.ts'
 import { startMonitor } from '../../src/runtime/start-monitor.ts'
 import { waitForCheckpoints } from '../../src/runtime/wait-for-checkpoints.ts'
-import { sleep } from '../../src/retry.ts'
 import { runRandomTraders } from '../../src/world/traders.ts'
 import { worldConfig } from '../../src/world/world-config.ts'
 import { checkpointKey } from '../../workers/risk/read-model.ts'
+import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../setup/redis.ts'
+import { waitUntil } from '../setup/wait-until.ts'
 import { expectedPositions, headBlocks, startLocalWorlds, storedPositions, type LocalWorlds } from '../setup/worlds.ts'
 
 const SHARDS = 2
@@ -48,8 +49,8 @@ describe('the spine, end to end on two local chains', () => {
   it('stores positions equal, to the wei, to the balance changes of every account on both chains', async () => {
     const db = await startEmbeddedDatabase()
     try {
-      const prefix = `dexrisk-test-${process.pid}-${Date.now()}`
-      const config = parseConfig(worldConfig(w.named, { accounts: w.accounts, shards: SHARDS, databaseUrl: db.url, queuePrefix: prefix }), {})
+      const prefix = uniquePrefix()
+      const config = parseConfig(worldConfig(w.named, { accounts: w.accounts, shards: SHARDS, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, queuePrefix: prefix }), {})
       const monitor = await startMonitor({ common: createCommon(config, { log: createLogger({ level: 'silent' }) }) })
       try {
         const runs = await Promise.all(w.worlds.map((world, i) => runRandomTraders(world, { traders: w.traders[i]!, swaps: 150, seed: 11 + i })))
@@ -72,9 +73,12 @@ describe('the spine, end to end on two local chains', () => {
         await monitor.close()
       }
       // The shard count is now fixed for this database: a start with another count is refused.
-      const other = parseConfig(worldConfig(w.named, { accounts: w.accounts, shards: SHARDS + 1, databaseUrl: db.url, queuePrefix: prefix }), {})
+      const other = parseConfig(worldConfig(w.named, { accounts: w.accounts, shards: SHARDS + 1, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, queuePrefix: prefix }), {})
       const refused = startMonitor({ common: createCommon(other, { log: createLogger({ level: 'silent' }) }), chains: [], shards: [] })
       await expect(refused).rejects.toThrow(`this database was set up with ${SHARDS} shards and the config asks for ${SHARDS + 1}`)
+      const redis = new Redis(TEST_REDIS_URL)
+      await cleanupPrefix(redis, prefix)
+      redis.disconnect()
     } finally {
       await db.stop()
     }
@@ -83,12 +87,12 @@ describe('the spine, end to end on two local chains', () => {
   it('ends with exactly the on-chain positions after the monitor process is killed (SIGKILL) mid-run and restarted', async () => {
     const db = await startEmbeddedDatabase()
     const dir = await mkdtemp(join(tmpdir(), 'dexrisk-kill-'))
-    const prefix = `dexrisk-test-kill-${process.pid}-${Date.now()}`
-    const redis = new Redis('redis://127.0.0.1:6379')
+    const prefix = uniquePrefix()
+    const redis = new Redis(TEST_REDIS_URL)
     let child: ChildProcess | undefined
     let output = ''
     try {
-      const input = worldConfig(w.named, { accounts: w.accounts, shards: SHARDS, databaseUrl: db.url, queuePrefix: prefix })
+      const input = worldConfig(w.named, { accounts: w.accounts, shards: SHARDS, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, queuePrefix: prefix })
       for (const c of Object.values(input.chains)) c.maxBlockRange = 8
       const configFile = join(dir, 'dexrisk.config.mjs')
       await writeFile(configFile, `export default ${JSON.stringify(input, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`)
@@ -114,11 +118,14 @@ describe('the spine, end to end on two local chains', () => {
       child = start()
       const trading = Promise.all(w.worlds.map((world, i) => runRandomTraders(world, { traders: w.traders[i]!, swaps: 120, seed: 21 + i })))
       // Kill it once it has applied part of the history, wherever it is (maybe inside a transaction).
-      for (;;) {
-        const a = await applied()
-        if (w.worlds.every((world) => (a.get(world.chainId) ?? -1n) >= world.readyBlock + 40n)) break
-        await sleep(20)
+      const alive = (): void => {
+        if (child?.exitCode !== null) throw new Error(`dexrisk run exited with ${child?.exitCode}:\n${output.slice(-3000)}`)
       }
+      await waitUntil('part of the history is applied', async () => {
+        alive()
+        const a = await applied()
+        return w.worlds.every((world) => (a.get(world.chainId) ?? -1n) >= world.readyBlock + 40n)
+      })
       child.kill('SIGKILL')
       await new Promise((r) => child!.once('exit', r))
       const atKill = await applied()
@@ -128,12 +135,11 @@ describe('the spine, end to end on two local chains', () => {
       const heads = await headBlocks(w)
       // The kill really was mid-run: blocks were left to apply after it.
       expect(w.worlds.some((world) => atKill.get(world.chainId)! < heads.get(world.chainId)!)).toBe(true)
-      for (;;) {
+      await waitUntil('the restarted monitor applies every block', async () => {
+        alive()
         const a = await applied()
-        if (w.worlds.every((world) => a.get(world.chainId)! >= heads.get(world.chainId)!)) break
-        if (child.exitCode !== null) throw new Error(`dexrisk run exited with ${child.exitCode}:\n${output.slice(-3000)}`)
-        await sleep(100)
-      }
+        return w.worlds.every((world) => a.get(world.chainId)! >= heads.get(world.chainId)!)
+      })
       child.kill('SIGTERM')
       const code = await new Promise<number | null>((r) => child!.once('exit', r))
       expect(code).toBe(0)
@@ -155,6 +161,7 @@ describe('the spine, end to end on two local chains', () => {
       throw err
     } finally {
       if (child && child.exitCode === null) child.kill('SIGKILL')
+      await cleanupPrefix(redis, prefix)
       redis.disconnect()
       await db.stop()
       await rm(dir, { recursive: true, force: true })

@@ -59,10 +59,10 @@ describe('uniswap-v3 family', () => {
     const p = r.prices[0]!
     expect(p.base).toBe(USDC)
     expect(p.quote).toBe(WETH)
-    const expected = (Number(sqrtPriceX96) / 2 ** 96) ** 2 * 1e-12
-    expect(p.price).toBe(expected)
-    expect(1 / p.price).toBeGreaterThan(2999)
-    expect(1 / p.price).toBeLessThan(3001)
+    // (sqrtPriceX96 / 2^96)^2 · 10^(6−18) computed exactly with Python's Fraction: 1/3000 WETH per USDC
+    // (3000 USDC per WETH), to the float's precision.
+    expect(p.price).toBeCloseTo(1 / 3000, 18)
+    expect(1 / p.price).toBeCloseTo(3000, 9)
   })
 
   it('takes no price from a swap in a pool without liquidity (free to push to any price)', () => {

@@ -104,6 +104,7 @@ describe('computeBatch', () => {
     expect(r.kind).toBe('apply')
     if (r.kind !== 'apply') return
     expect(r.effects.swaps).toHaveLength(1)
+    expect(r.effects.swaps[0]).toMatchObject({ account: null, tokenIn: USDC, amountIn: 5n, tokenOut: WETH, amountOut: 1n })
     expect(r.effects.positions).toEqual([])
   })
 
