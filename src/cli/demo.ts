@@ -8,6 +8,7 @@ import { parseConfig } from '../config/load-config.ts'
 import { startMonitor } from '../runtime/start-monitor.ts'
 import { waitForCheckpoints } from '../runtime/wait-for-checkpoints.ts'
 import { startAnvil } from '../world/anvil.ts'
+import { blockNumberOf } from '../world/block-number.ts'
 import { deployWorld } from '../world/deploy.ts'
 import { fundTraders, readBalances, runRandomTraders } from '../world/traders.ts'
 import { worldConfig } from '../world/world-config.ts'
@@ -37,7 +38,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const deployed = await Promise.all(anvils.map((a, i) => deployWorld({ rpcUrl: a.rpcUrl, chainId: a.chainId, seed: opts.seed + i })))
     const traders = await Promise.all(deployed.map((w) => fundTraders(w, opts.traders)))
     // Index from the first block after funding: from there on, balances change only by swaps.
-    const worlds = await Promise.all(deployed.map(async (w) => ({ ...w, readyBlock: (await blockNumber(w.rpcUrl)) + 1n })))
+    const worlds = await Promise.all(deployed.map(async (w) => ({ ...w, readyBlock: (await blockNumberOf(w.rpcUrl)) + 1n })))
     const named = worlds.map((world, i) => ({ name: i === 0 ? 'local-a' : 'local-b', world }))
     const wallets = traders[0]!.map((t) => t.address.toLowerCase() as Address)
     const accounts = Object.fromEntries(wallets.map((w, i) => [NAMES[i]!, [w]]))
@@ -63,7 +64,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const ticker = setInterval(() => void show(), 2_000)
     stops.unshift(async () => clearInterval(ticker))
     await Promise.all(worlds.map((w, i) => runRandomTraders(w, { traders: traders[i]!, swaps: opts.swapsPerChain, seed: opts.seed + 100 * i })))
-    const heads = new Map(await Promise.all(worlds.map(async (w, i) => [w.chainId, await blockNumber(anvils[i]!.rpcUrl)] as const)))
+    const heads = new Map(await Promise.all(worlds.map(async (w, i) => [w.chainId, await blockNumberOf(anvils[i]!.rpcUrl)] as const)))
     await waitForCheckpoints(monitor.workers, heads)
     clearInterval(ticker)
     await show()
@@ -136,11 +137,5 @@ async function printSummary(
       'table',
     ),
   )
-}
-
-async function blockNumber(rpcUrl: string): Promise<bigint> {
-  const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }) })
-  const body = (await res.json()) as { result: string }
-  return BigInt(body.result)
 }
 

@@ -106,7 +106,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   }
 
   async function processRange(fromBlock: bigint, toBlock: bigint): Promise<void> {
-    const logs = await fetchLogs(client, { fromBlock, toBlock, topics: watchedTopics(), onSplit })
+    const logs = await fetchLogs(client, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit })
     await db(() => registry.add(discoverPools(logs, factories, chain.id)))
     const mine = poolLogs(logs, registry.pools)
     const tokenSet = new Set<Address>()
@@ -252,6 +252,9 @@ async function keepRejected(pool: pg.Pool, chainId: number, rejected: { log: Raw
 function min(a: bigint, b: bigint): bigint {
   return a < b ? a : b
 }
+
+/** topic0s asked of eth_getLogs for every range: fixed by the families compiled in. */
+const WATCHED_TOPICS = watchedTopics()
 
 /** How often, at most, an idle indexer checks the shards for batches lost with the queue. */
 const LOST_BATCH_CHECK_MS = 2_000

@@ -1,5 +1,6 @@
 import type { Address, LocalAccount } from 'viem'
 import { startAnvil, type AnvilInstance } from '../../src/world/anvil.ts'
+import { blockNumberOf } from '../../src/world/block-number.ts'
 import { deployWorld, type World } from '../../src/world/deploy.ts'
 import { fundTraders, readBalances } from '../../src/world/traders.ts'
 
@@ -70,9 +71,4 @@ export async function storedPositions(query: (sql: string) => Promise<{ rows: Re
 
 export async function headBlocks(w: LocalWorlds): Promise<Map<number, bigint>> {
   return new Map(await Promise.all(w.anvils.map(async (a) => [a.chainId, await blockNumberOf(a.rpcUrl)] as const)))
-}
-
-export async function blockNumberOf(rpcUrl: string): Promise<bigint> {
-  const res = await fetch(rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }) })
-  return BigInt(((await res.json()) as { result: string }).result)
 }

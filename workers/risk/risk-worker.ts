@@ -1,11 +1,11 @@
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
-import { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Address } from 'viem'
 import type { Common } from '../../src/common.ts'
 import { chainList } from '../../src/config/load-config.ts'
 import { withTransaction } from '../../src/db/pool.ts'
-import { BatchError, BatchGapError, isTransientError } from '../../src/errors.ts'
+import { createRedisConnection } from '../../src/db/redis.ts'
+import { BatchError, BatchGapError, errorLine, isTransientError } from '../../src/errors.ts'
 import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue/batch.ts'
 import { bullConnection } from '../../src/queue/connection.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
@@ -59,8 +59,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
 
   // Read-model writes fail after one reconnect attempt instead of queueing forever, so the retry
   // around them sees the outage and a shutdown during it does not hang.
-  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, lazyConnect: false })
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis (read model) connection error'))
+  const redis = createRedisConnection(opts.redisUrl, { log, name: `dexrisk-read-model-${shard}`, options: { maxRetriesPerRequest: 1 } })
   let closing = false
   let fatal = false
 
@@ -132,7 +131,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     // Warned once per batch; its later returns (backing off from GAP_RETRY_MS up to GAP_RETRY_MAX_MS,
     // so thousands of set-aside batches during a long backfill do not spin the shard) are debug.
     const level = job.attemptsStarted <= 1 ? 'warn' : 'debug'
-    log[level]({ job: job.id, chain: err.context.chainId, err: err.message.split('\n')[0] }, 'batch after a gap set aside until the missing blocks are published again')
+    log[level]({ job: job.id, chain: err.context.chainId, err: errorLine(err) }, 'batch after a gap set aside until the missing blocks are published again')
     const delay = Math.min(GAP_RETRY_MAX_MS, GAP_RETRY_MS * 2 ** Math.max(0, job.attemptsStarted - 1))
     await job.moveToDelayed(Date.now() + delay, token)
     throw new DelayedError()
