@@ -1,0 +1,353 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { runHaltReset, runHaltsList, runRuleDelete, runRuleSet, runRulesList } from '../../src/cli/rules.ts'
+import { defaultMigrationsDir, migrate } from '../../src/db/migrate.ts'
+import { BaseError, ConfigError } from '../../src/errors.ts'
+import {
+  deleteRule,
+  getHalt,
+  insertAlerts,
+  listAlerts,
+  listHalted,
+  listRules,
+  loadRuleStates,
+  resetHalt,
+  rulesVersion,
+  saveRuleStates,
+  setHalt,
+  upsertRule,
+} from '../../src/risk/rule-store.ts'
+import { METRIC_NAMES, evaluateAccount, type HaltChange, type Rule, type RuleMetrics } from '../../src/risk/rules.ts'
+import { useEmbeddedDatabase } from '../setup/database.ts'
+
+const database = useEmbeddedDatabase()
+
+// The file's database is its own: each test leaves these tables empty for the next.
+afterEach(async () => {
+  await database.pool().query('DELETE FROM rules; DELETE FROM rule_states; DELETE FROM alerts; DELETE FROM account_halts')
+})
+
+function rule(over: Partial<Rule> = {}): Rule {
+  return {
+    id: 'dd',
+    account: null,
+    metric: 'drawdownPct',
+    op: 'above',
+    threshold: 0.2,
+    severity: 'warning',
+    cooldownSeconds: 600,
+    hysteresis: 0.05,
+    action: 'alert',
+    enabled: true,
+    ...over,
+  }
+}
+
+function metrics(over: Partial<RuleMetrics> = {}): RuleMetrics {
+  return { ...(Object.fromEntries(METRIC_NAMES.map((n) => [n, null])) as RuleMetrics), ...over }
+}
+
+const strip = <T extends { updatedAt: Date }>(rows: T[]): Omit<T, 'updatedAt'>[] => rows.map(({ updatedAt: _u, ...r }) => r)
+
+describe('sql/0003_rules_alerts.sql', () => {
+  it('runs twice without harm and makes alerts a hypertable', async () => {
+    const db = database.pool()
+    const sql = await readFile(join(defaultMigrationsDir, '0003_rules_alerts.sql'), 'utf8')
+    await db.query(sql)
+    await db.query(sql)
+    expect((await migrate(db)).applied).toEqual([])
+    const h = await db.query("SELECT hypertable_name FROM timescaledb_information.hypertables WHERE hypertable_name = 'alerts'")
+    expect(h.rows).toEqual([{ hypertable_name: 'alerts' }])
+    expect((await db.query('SELECT count(*)::int AS n FROM rules_version')).rows).toEqual([{ n: 1 }])
+  })
+})
+
+describe('rules', () => {
+  it('are upserted, listed (all, or those of an account with the defaults) and deleted', async () => {
+    const db = database.pool()
+    const dd = rule()
+    const deskLoss = rule({ id: 'loss', account: 'desk', metric: 'dailyPnlUsd', op: 'below', threshold: -50_000, hysteresis: 5000, action: 'halt', severity: 'critical' })
+    const otherDd = rule({ account: 'other', threshold: 0.4, enabled: false })
+    for (const r of [deskLoss, otherDd, dd]) expect(await upsertRule(db, r)).toMatchObject(r)
+
+    expect(strip(await listRules(db))).toEqual([dd, otherDd, deskLoss])
+    expect(strip(await listRules(db, 'desk'))).toEqual([dd, deskLoss])
+    expect((await listRules(db))[0]!.updatedAt).toBeInstanceOf(Date)
+
+    const tighter = { ...dd, threshold: 0.15, cooldownSeconds: 0 }
+    await upsertRule(db, tighter)
+    expect(strip(await listRules(db, 'nobody'))).toEqual([tighter])
+
+    expect(await deleteRule(db, 'dd', null)).toBe(true)
+    expect(await deleteRule(db, 'dd', null)).toBe(false)
+    expect(await deleteRule(db, 'loss', 'other')).toBe(false)
+    expect(strip(await listRules(db))).toEqual([otherDd, deskLoss])
+  })
+
+  it('refuses an invalid rule before it reaches the database, naming the field', async () => {
+    await expect(upsertRule(database.pool(), rule({ hysteresis: -1 }))).rejects.toThrow(/^rule dd: hysteresis: /)
+    expect(await listRules(database.pool())).toEqual([])
+  })
+
+  it('fail loudly on a row written by hand with an unknown metric, naming the rule', async () => {
+    const db = database.pool()
+    await db.query(
+      `INSERT INTO rules (id, account, metric, op, threshold, severity, cooldown_seconds, hysteresis, action)
+       VALUES ('typo', '', 'drawdown', 'above', 1, 'info', 0, 0, 'alert')`,
+    )
+    const err = await listRules(db).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ConfigError)
+    expect((err as ConfigError).shortMessage).toMatch(/^rule typo: metric: Invalid option/)
+  })
+})
+
+describe('rulesVersion', () => {
+  it('moves with every change to a rule, by the store or by plain SQL, and not on a change of nothing', async () => {
+    const db = database.pool()
+    const v0 = await rulesVersion(db)
+    await upsertRule(db, rule())
+    expect(await rulesVersion(db)).toBe(v0 + 1)
+    await upsertRule(db, rule({ threshold: 0.3 }))
+    expect(await rulesVersion(db)).toBe(v0 + 2)
+    await db.query("UPDATE rules SET enabled = false WHERE id = 'dd'")
+    expect(await rulesVersion(db)).toBe(v0 + 3)
+    await deleteRule(db, 'dd', null)
+    expect(await rulesVersion(db)).toBe(v0 + 4)
+    await deleteRule(db, 'dd', null)
+    expect(await rulesVersion(db)).toBe(v0 + 4)
+  })
+
+  it('moves when an account is halted and when it is reset, not when a halt is repeated', async () => {
+    const db = database.pool()
+    const v0 = await rulesVersion(db)
+    await setHalt(db, halt())
+    expect(await rulesVersion(db)).toBe(v0 + 1)
+    await setHalt(db, halt())
+    expect(await rulesVersion(db)).toBe(v0 + 1)
+    await resetHalt(db, 'desk', 'alice')
+    expect(await rulesVersion(db)).toBe(v0 + 2)
+  })
+
+  it('shows a change only once it is committed', async () => {
+    const db = database.pool()
+    const v0 = await rulesVersion(db)
+    await db.query('BEGIN')
+    await upsertRule(db, rule())
+    await db.query('ROLLBACK')
+    expect(await rulesVersion(db)).toBe(v0)
+  })
+})
+
+describe('insertAlerts', () => {
+  it('writes each firing and resolution once: inserting the same batch twice leaves the same rows', async () => {
+    const db = database.pool()
+    const rules = [rule({ id: 'dd' }), rule({ id: 'var', metric: 'var99Usd', threshold: 1000, hysteresis: 0 })]
+    const fired = evaluateAccount({
+      account: 'desk',
+      time: 1_700_000_000,
+      chainId: 1,
+      block: 19_000_000n,
+      metrics: metrics({ drawdownPct: 0.25, var99Usd: 1500.125, equityUsd: 1e6 }),
+      rules,
+      states: {},
+      halted: false,
+    })
+    const resolved = evaluateAccount({
+      account: 'desk',
+      time: 1_700_000_060,
+      chainId: 8453,
+      block: 7n,
+      metrics: metrics({ drawdownPct: 0.1, var99Usd: 1200 }),
+      rules,
+      states: fired.states,
+      halted: false,
+    })
+    const alerts = [...fired.alerts, ...resolved.alerts]
+    expect(alerts.map((a) => `${a.id}/${a.state}`)).toEqual(['dd:desk:1700000000/firing', 'var:desk:1700000000/firing', 'dd:desk:1700000000/resolved'])
+
+    expect(await insertAlerts(db, alerts)).toBe(3)
+    const rows = async () => (await db.query('SELECT * FROM alerts ORDER BY time, id, state')).rows
+    const first = await rows()
+    expect(await insertAlerts(db, alerts)).toBe(0)
+    expect(await insertAlerts(db, [])).toBe(0)
+    expect(await rows()).toEqual(first)
+    expect(first.length).toBe(3)
+
+    // Read back exactly as written, newest first.
+    expect(await listAlerts(db, { account: 'desk' })).toEqual([alerts[2], alerts[0], alerts[1]])
+    expect(await listAlerts(db, { account: 'other' })).toEqual([])
+    expect(await listAlerts(db, { limit: 1 })).toEqual([alerts[2]])
+  })
+})
+
+describe('rule states', () => {
+  it('are saved, replaced and loaded per account', async () => {
+    const db = database.pool()
+    await saveRuleStates(db, [
+      { account: 'desk', ruleId: 'dd', state: { status: 'firing', lastFiredAt: 100, lastResolvedAt: null } },
+      { account: 'desk', ruleId: 'var', state: { status: 'ok', lastFiredAt: null, lastResolvedAt: null } },
+      { account: 'other', ruleId: 'dd', state: { status: 'ok', lastFiredAt: 50, lastResolvedAt: 60 } },
+    ])
+    await saveRuleStates(db, [{ account: 'desk', ruleId: 'dd', state: { status: 'ok', lastFiredAt: 100, lastResolvedAt: 200 } }])
+    const loaded = await loadRuleStates(db, ['desk', 'nobody'])
+    expect([...loaded.entries()]).toEqual([
+      [
+        'desk',
+        {
+          dd: { status: 'ok', lastFiredAt: 100, lastResolvedAt: 200 },
+          var: { status: 'ok', lastFiredAt: null, lastResolvedAt: null },
+        },
+      ],
+    ])
+    expect([...(await loadRuleStates(db, [])).entries()]).toEqual([])
+  })
+
+  it('refuse to load a stored state that is not a rule state, naming account and rule', async () => {
+    const db = database.pool()
+    await db.query(`INSERT INTO rule_states (account, rule_id, state) VALUES ('desk', 'dd', '{"status":"maybe"}')`)
+    const err = await loadRuleStates(db, ['desk']).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(BaseError)
+    expect((err as BaseError).shortMessage).toBe('stored state of rule dd is not a rule state')
+    expect((err as BaseError).context).toEqual({ account: 'desk', field: 'rule_states.state' })
+  })
+})
+
+function halt(over: Partial<HaltChange> = {}): HaltChange {
+  return {
+    account: 'desk',
+    ruleId: 'loss-limit',
+    alertId: 'loss-limit:desk:1700000000',
+    reason: 'dailyPnlUsd -60000 below -50000 (rule loss-limit)',
+    time: 1_700_000_000,
+    chainId: 1,
+    block: 19_000_000n,
+    ...over,
+  }
+}
+
+describe('halts', () => {
+  it('are kept, listed, not overwritten by a repeated halt, and lifted only by a reset', async () => {
+    const db = database.pool()
+    expect(await getHalt(db, 'desk')).toBeNull()
+    expect(await setHalt(db, halt())).toBe(true)
+    const expected = {
+      account: 'desk',
+      halted: true,
+      reason: 'dailyPnlUsd -60000 below -50000 (rule loss-limit)',
+      ruleId: 'loss-limit',
+      alertId: 'loss-limit:desk:1700000000',
+      haltedAt: 1_700_000_000,
+      chainId: 1,
+      block: 19_000_000n,
+      resetAt: null,
+      resetBy: null,
+    }
+    expect(await getHalt(db, 'desk')).toEqual(expected)
+
+    // A replayed batch, or another halt rule firing while halted, changes nothing.
+    expect(await setHalt(db, halt({ ruleId: 'dd-halt', alertId: 'dd-halt:desk:1700000100', time: 1_700_000_100 }))).toBe(false)
+    expect(await getHalt(db, 'desk')).toEqual(expected)
+
+    // Kept across connections (a restarted process reads it back).
+    await database.endPool()
+    expect(await listHalted(database.pool())).toEqual([expected])
+
+    const reset = await resetHalt(database.pool(), 'desk', 'alice')
+    expect(reset).toEqual({ ...expected, halted: false, resetAt: expect.any(Date), resetBy: 'alice' })
+    expect(await getHalt(database.pool(), 'desk')).toEqual(reset)
+    expect(await listHalted(database.pool())).toEqual([])
+    expect(await resetHalt(database.pool(), 'desk', 'bob')).toBeNull()
+
+    // Halted again: the new halt's details, and the old reset cleared.
+    expect(await setHalt(database.pool(), halt({ alertId: 'loss-limit:desk:1700009000', time: 1_700_009_000, block: 19_000_700n }))).toBe(true)
+    expect(await getHalt(database.pool(), 'desk')).toEqual({ ...expected, alertId: 'loss-limit:desk:1700009000', haltedAt: 1_700_009_000, block: 19_000_700n })
+  })
+})
+
+describe('rules CLI', () => {
+  const capture = () => {
+    const lines: string[] = []
+    return { lines, out: (line: string) => lines.push(line) }
+  }
+
+  it('adds a rule from flags, updates one field of it, and lists it with the built-in defaults', async () => {
+    const db = database.pool()
+    const c = capture()
+    await runRuleSet(db, { id: 'loss', account: 'desk', metric: 'dailyPnlUsd', op: 'below', threshold: '-50000', action: 'halt', severity: 'critical' }, c.out)
+    await runRuleSet(db, { id: 'loss', account: 'desk', hysteresis: '5000' }, c.out)
+    expect(c.lines).toEqual([
+      'added rule loss for desk: dailyPnlUsd below -50000 (hysteresis 0, cooldown 300s, critical, halt)',
+      'updated rule loss for desk: dailyPnlUsd below -50000 (hysteresis 5000, cooldown 300s, critical, halt)',
+    ])
+    expect(strip(await listRules(db))).toEqual([
+      { id: 'loss', account: 'desk', metric: 'dailyPnlUsd', op: 'below', threshold: -50000, severity: 'critical', cooldownSeconds: 300, hysteresis: 5000, action: 'halt', enabled: true },
+    ])
+
+    const list = capture()
+    await runRulesList(db, { account: 'desk', format: 'csv' }, list.out)
+    expect(list.lines).toEqual([
+      'id,account,metric,op,threshold,hysteresis,severity,cooldown_s,action,enabled,source',
+      'default.drawdown,(default),drawdownPct,above,0.2,0.05,warning,3600,alert,true,built-in',
+      'default.drawdown-critical,(default),drawdownPct,above,0.5,0.1,critical,3600,alert,true,built-in',
+      'default.unpriced-positions,(default),unpricedPositions,above,0.5,0,warning,3600,alert,true,built-in',
+      'default.var99,(default),var99Usd,above,1000000,100000,warning,3600,alert,true,built-in',
+      'loss,desk,dailyPnlUsd,below,-50000,5000,critical,300,halt,true,database',
+    ])
+  })
+
+  it("starts an account's override of a built-in default from the default's values", async () => {
+    const db = database.pool()
+    const c = capture()
+    await runRuleSet(db, { id: 'default.var99', account: 'desk', threshold: '250000' }, c.out)
+    expect(c.lines).toEqual(['added rule default.var99 for desk: var99Usd above 250000 (hysteresis 100000, cooldown 3600s, warning, alert)'])
+    const list = capture()
+    await runRulesList(db, { account: 'desk', format: 'csv' }, list.out)
+    expect(list.lines.filter((l) => l.startsWith('default.var99,'))).toEqual(['default.var99,desk,var99Usd,above,250000,100000,warning,3600,alert,true,database'])
+  })
+
+  it('takes a rule as JSON, and names the flag or field that is wrong', async () => {
+    const db = database.pool()
+    const c = capture()
+    await runRuleSet(db, { json: '{"id":"conc","metric":"largestAssetShare","op":"above","threshold":0.9,"severity":"info"}', enabled: 'false' }, c.out)
+    expect(c.lines).toEqual(['added rule conc for every account: largestAssetShare above 0.9 (hysteresis 0, cooldown 300s, info, alert, disabled)'])
+    await expect(runRuleSet(db, { id: 'x', metric: 'hhi', op: 'above', threshold: '1e' }, c.out)).rejects.toThrow('--threshold: not a number: "1e"')
+    await expect(runRuleSet(db, { id: 'x', metric: 'hhi', op: 'sideways', threshold: '1' }, c.out)).rejects.toThrow(/^rule x: op: Invalid option/)
+    await expect(runRuleSet(db, { json: '{' }, c.out)).rejects.toThrow('--json: not JSON')
+    await expect(runRuleSet(db, { metric: 'hhi' }, c.out)).rejects.toThrow('a rule needs an id')
+    expect((await listRules(db)).map((r) => r.id)).toEqual(['conc'])
+  })
+
+  it('deletes a database rule and its states, and refuses to delete a built-in default', async () => {
+    const db = database.pool()
+    const c = capture()
+    await upsertRule(db, rule({ id: 'dd2', account: 'desk' }))
+    await saveRuleStates(db, [{ account: 'desk', ruleId: 'dd2', state: { status: 'firing', lastFiredAt: 1, lastResolvedAt: null } }])
+    await runRuleDelete(db, { id: 'dd2', account: 'desk' }, c.out)
+    expect(c.lines).toEqual(['deleted rule dd2 for desk'])
+    expect(await listRules(db)).toEqual([])
+    expect([...(await loadRuleStates(db, ['desk'])).keys()]).toEqual([])
+    await expect(runRuleDelete(db, { id: 'default.drawdown' }, c.out)).rejects.toThrow(/^rule default.drawdown is built in and cannot be deleted/)
+    await expect(runRuleDelete(db, { id: 'dd2', account: 'desk' }, c.out)).rejects.toThrow('no rule dd2 for desk in the database')
+  })
+
+  it('lists halted accounts and resets a halt, saying who did it', async () => {
+    const db = database.pool()
+    await setHalt(db, halt())
+    const list = capture()
+    await runHaltsList(db, { format: 'csv' }, list.out)
+    expect(list.lines).toEqual([
+      'account,rule_id,reason,halted_at,chain_id,block,alert_id',
+      'desk,loss-limit,dailyPnlUsd -60000 below -50000 (rule loss-limit),2023-11-14T22:13:20.000Z,1,19000000,loss-limit:desk:1700000000',
+    ])
+    const c = capture()
+    await runHaltReset(db, { account: 'desk', by: 'alice' }, c.out)
+    await runHaltReset(db, { account: 'desk', by: 'alice' }, c.out)
+    expect(c.lines).toEqual([
+      'reset the halt of account desk (halted by rule loss-limit: dailyPnlUsd -60000 below -50000 (rule loss-limit)), by alice',
+      'account desk is not halted; nothing to reset',
+    ])
+    expect((await getHalt(db, 'desk'))?.resetBy).toBe('alice')
+    await expect(runHaltReset(db, { account: 'desk', by: ' ' }, c.out)).rejects.toThrow('say who resets the halt')
+  })
+})
