@@ -1,6 +1,6 @@
 import type { RawLog } from '../../src/domain/log.ts'
 import type { DexRef, PoolInfo, PriceObservation } from '../../src/domain/types.ts'
-import { priceFromSqrtX96 } from '../../src/domain/price-math.ts'
+import { priceFromSqrtX96, toUnits } from '../../src/domain/price-math.ts'
 import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
 import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
 import { swapSides } from '../../src/indexer/pool-flows.ts'
@@ -63,7 +63,7 @@ export const uniswapV3: Family = {
         base: pool.token0,
         quote: pool.token1,
         price: priceFromSqrtX96(sqrtPriceX96, d0, d1),
-        quoteDepth: null,
+        quoteDepth: inRangeToken1(liquidity, sqrtPriceX96, d1),
       }
     }
 
@@ -99,4 +99,20 @@ export const uniswapV3: Family = {
       },
     }
   },
+}
+
+/**
+ * The pool's depth in token1 for the price guards: the virtual reserve of token1 at the current
+ * price, y = L·√P = liquidity · sqrtPriceX96 / 2^96 (raw units, floored), in whole tokens, from
+ * the Swap event alone (no balance read). A small trade moves the price as it would in a V2 pair
+ * with these virtual reserves. Concentrated liquidity can leave the range: only the positions in
+ * range at this tick count, so the figure falls when a trade pushes the price out of them, and
+ * positions just outside are not counted. Known limit: a narrow position's virtual reserve is far
+ * larger than the tokens it holds (a position one tick wide holds at most about 1/20,000 of it), so this
+ * measures price impact near the current price, not money at stake; the Uniswap v3 subgraph
+ * measures a pool by its token balances instead. Rounding, named: the floored bigint is converted
+ * to float64 by `toUnits`.
+ */
+function inRangeToken1(liquidity: bigint, sqrtPriceX96: bigint, decimals1: number): number {
+  return toUnits((liquidity * sqrtPriceX96) >> 96n, decimals1)
 }

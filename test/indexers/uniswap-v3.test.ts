@@ -63,6 +63,9 @@ describe('uniswap-v3 family', () => {
     // (3000 USDC per WETH), to the float's precision.
     expect(p.price).toBeCloseTo(1 / 3000, 18)
     expect(1 / p.price).toBeCloseTo(3000, 9)
+    // Depth: token1's in-range virtual reserve L·sqrtPriceX96 / 2^96 = 225400227397392204085 wei
+    // (floored; Python: (L * s) >> 96), in WETH: 225.4002273973922 (the exact Fraction rounds to the same float).
+    expect(p.quoteDepth).toBe(225.4002273973922)
   })
 
   it('takes no price from a swap in a pool without liquidity (free to push to any price)', () => {
