@@ -335,6 +335,7 @@ function stageCosts(stream: Stream, shards: number): Record<string, number> {
     positions: new Map(),
     checkpoints: new Map([[CHAIN_ID, FIRST_BLOCK - 1n]]),
     priceCaches: new Map(),
+    walletBalances: new Map(),
   }))
   const decimals = new Map([...stream.tokens.values()].map((t) => [`${CHAIN_ID}:${t.address}`, t.decimals]))
   const ms = { decode: 0, route: 0, 'encode + JSON.stringify': 0, 'JSON.parse + decodeBatch': 0, computeBatch: 0, 'read-model summaries': 0 }

@@ -53,6 +53,8 @@ export const chainSchema = z.object({
   pivots: z.array(address).default([]),
   /** Token → cross-chain asset symbol (WETH on every chain → 'ETH'). */
   assets: z.record(z.string(), z.string().min(1)).default({}),
+  /** The chain's wrapped native token (WETH): ether is priced as it and shares its asset. Default: none (ether unpriced). */
+  wrappedNative: address.optional(),
 })
 
 export const configSchema = z.object({

@@ -85,3 +85,51 @@ export type TokenInfo = {
   decimals: number | null
   symbol: string | null
 }
+
+/**
+ * The native currency (ETH on Ethereum and most L2s) as a token address: EIP-7528's
+ * 0xEeeee…EEeE, lowercased like every address here. It has no contract: its balance is
+ * `eth_getBalance`, its decimals 18, and it is priced as the chain's wrapped native token.
+ */
+export const NATIVE_TOKEN = '0xeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee' as Address
+
+/**
+ * A logged balance change of a watched wallet: an ERC20 `Transfer` into or out of it, or a WETH9
+ * `Deposit` (wrap) / `Withdrawal` (unwrap) of its own. Signed from the wallet's side. A transfer
+ * between two watched wallets is two changes (one out, one in).
+ */
+export type WalletTransfer = {
+  chainId: number
+  blockNumber: bigint
+  blockTime: number
+  txHash: Hex
+  logIndex: number
+  token: Address
+  wallet: Address
+  /** The other side of a transfer (zero address for mints, burns, wraps and unwraps). */
+  counterparty: Address
+  kind: 'transfer' | 'deposit' | 'withdrawal'
+  delta: bigint
+  /** The token's decimals (null: `decimals()` reverts or is missing). */
+  decimals: number | null
+}
+
+/**
+ * A watched wallet's balance of one token (NATIVE_TOKEN: ether) read from the chain at the block
+ * before a range (`before`, null when the indexer did not need it: it published that balance at
+ * the end of the previous range) and at the range's last block (`after`). Positions of named
+ * accounts are these balances: logged transfers give each change its block and price, and what
+ * logs cannot show (native ether moved by contracts, gas, rebasing) is the difference left at the
+ * range's end.
+ */
+export type BalanceReading = {
+  chainId: number
+  wallet: Address
+  token: Address
+  beforeBlock: bigint
+  before: bigint | null
+  afterBlock: bigint
+  after: bigint
+  /** The token's decimals (18 for ether; null: `decimals()` reverts or is missing). */
+  decimals: number | null
+}

@@ -11,8 +11,11 @@ import { createChainClient } from '../chain/create-chain-client.ts'
 import { decodeRange, discoverPools, poolLogs, watchedTopics, type FactoryRef } from './decode-range.ts'
 import { families } from './families.ts'
 import { fetchLogs } from './fetch-logs.ts'
+import { createBalanceReader, type BalanceReader } from './balance-reader.ts'
 import { loadPoolRegistry } from './pool-registry.ts'
 import { createTokenCache } from './token-cache.ts'
+import { decodeWalletTransfers, walletTopicFilters } from './wallet-flows.ts'
+import { createAccountResolver } from '../domain/accounts.ts'
 
 export type IndexerOptions = {
   common: Common
@@ -75,6 +78,12 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const registry = await retry(() => loadPoolRegistry(pool, chain.id), retryOpts)
   const tokens = await retry(() => createTokenCache({ pool, client, chainId: chain.id, log }), retryOpts)
   await retry(() => scanFactories(), retryOpts)
+  const wallets = watchedWallets(common.config.accounts)
+  const walletSet = new Set(wallets)
+  const balances: BalanceReader | null =
+    wallets.length === 0
+      ? null
+      : createBalanceReader({ client, chainId: chain.id, wallets, openingTokens: openingTokens(chain), log })
   log.info({ from: (cursor + 1n).toString(), pools: registry.pools.size }, 'indexer started')
 
   /** Runs a database step; a connection failure becomes a RetryableError naming the database. */
@@ -106,7 +115,10 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   }
 
   async function processRange(fromBlock: bigint, toBlock: bigint): Promise<void> {
-    const logs = await fetchLogs(client, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit })
+    const [logs, walletLogs] = await Promise.all([
+      fetchLogs(client, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit }),
+      balances === null ? Promise.resolve([]) : fetchWalletLogs(fromBlock, toBlock),
+    ])
     await db(() => registry.add(discoverPools(logs, factories, chain.id)))
     const mine = poolLogs(logs, registry.pools)
     const tokenSet = new Set<Address>()
@@ -115,18 +127,52 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       tokenSet.add(p.token0)
       tokenSet.add(p.token1)
     }
+    for (const l of walletLogs) tokenSet.add(l.address)
     await db(() => tokens.ensure(tokenSet, toBlock))
-    const blocks = await readBlocks(client, chain.id, mine, toBlock)
+    const blocks = await readBlocks(client, chain.id, mine, toBlock, walletLogs)
     const decoded = decodeRange(mine, registry.pools, {
       chainId: chain.id,
       token: (a) => tokens.get(a),
       txFrom: (h) => blocks.txFrom.get(h),
       blockTime: (n) => blocks.time.get(n),
     })
-    if (decoded.rejected.length > 0) await db(() => keepRejected(pool, chain.id, decoded.rejected))
-    for (const r of decoded.rejected) log.error({ err: r.error.message }, 'undecodable log kept in rejected_logs')
-    await publisher.publish({ chainId: chain.id, fromBlock, toBlock, toBlockHash: blocks.toBlockHash, swaps: decoded.swaps, prices: decoded.prices, generation })
+    const flows = decodeWalletTransfers(walletLogs, walletSet, {
+      chainId: chain.id,
+      blockTime: (n) => blocks.time.get(n),
+      decimals: (a) => tokens.get(a)?.decimals ?? null,
+    })
+    const rejected = [...decoded.rejected, ...flows.rejected]
+    if (rejected.length > 0) await db(() => keepRejected(pool, chain.id, rejected))
+    for (const r of rejected) log.error({ err: r.error.message }, 'undecodable log kept in rejected_logs')
+    let readings: Awaited<ReturnType<BalanceReader['read']>> = []
+    if (balances !== null) {
+      const touched = new Map<Address, Set<Address>>()
+      for (const t of flows.transfers) {
+        let set = touched.get(t.wallet)
+        if (!set) touched.set(t.wallet, (set = new Set()))
+        set.add(t.token)
+      }
+      if (fromBlock === startBlock) await db(() => tokens.ensure(openingTokens(chain), toBlock))
+      readings = await balances.read({ fromBlock, toBlock }, touched, fromBlock === startBlock, (a) => tokens.get(a)?.decimals ?? null)
+    }
+    await publisher.publish({
+      chainId: chain.id,
+      fromBlock,
+      toBlock,
+      toBlockHash: blocks.toBlockHash,
+      swaps: decoded.swaps,
+      prices: decoded.prices,
+      transfers: flows.transfers,
+      readings,
+      generation,
+    })
     log.debug({ from: fromBlock.toString(), to: toBlock.toString(), swaps: decoded.swaps.length }, 'range published')
+  }
+
+  /** Logged balance changes of watched wallets: Transfers from and to them, WETH wraps and unwraps. */
+  async function fetchWalletLogs(fromBlock: bigint, toBlock: bigint): Promise<RawLog[]> {
+    const parts = await Promise.all(walletTopicFilters(wallets).map((topics) => fetchLogs(client, { fromBlock, toBlock, topics, onSplit })))
+    return parts.flat()
   }
 
   /**
@@ -217,7 +263,8 @@ type BlockData = { time: Map<bigint, number>; txFrom: Map<Hex, Address>; toBlock
  * range), checked against the logs' block hashes: a mismatch means a reorg under our feet, and the
  * range is read again.
  */
-async function readBlocks(client: PublicClient, chainId: number, logs: RawLog[], toBlock: bigint): Promise<BlockData> {
+async function readBlocks(client: PublicClient, chainId: number, logs: RawLog[], toBlock: bigint, otherLogs: RawLog[] = []): Promise<BlockData> {
+  logs = otherLogs.length === 0 ? logs : [...logs, ...otherLogs]
   const numbers = [...new Set(logs.map((l) => l.blockNumber))]
   const [blocks, last] = await Promise.all([
     Promise.all(numbers.map((n) => client.getBlock({ blockNumber: n, includeTransactions: true }))),
@@ -247,6 +294,20 @@ async function keepRejected(pool: pg.Pool, chainId: number, rejected: { log: Raw
       [chainId, log.blockNumber.toString(), log.blockHash, log.transactionHash, log.logIndex, log.address, log.topics, log.data, error.message],
     )
   }
+}
+
+/** Every wallet of every named account (none in 'auto' mode, where positions follow swaps alone). */
+function watchedWallets(accounts: Common['config']['accounts']): Address[] {
+  if (accounts === 'auto') return []
+  const resolver = createAccountResolver(accounts)
+  return [...new Set(Object.keys(accounts).flatMap((a) => resolver.walletsOf(a)))].sort()
+}
+
+/** Tokens whose opening balances are read at the start block: every token the chain's config names. */
+function openingTokens(chain: ChainConfig): Address[] {
+  const set = new Set<Address>([...chain.stablecoins, ...chain.pivots, ...(Object.keys(chain.assets) as Address[])].map((a) => a.toLowerCase() as Address))
+  if (chain.wrappedNative) set.add(chain.wrappedNative)
+  return [...set].sort()
 }
 
 function min(a: bigint, b: bigint): bigint {

@@ -15,13 +15,21 @@ type RpcLog = {
 }
 
 /**
- * eth_getLogs for a block range and a set of topic0s, as RawLogs sorted by (block, log index). A
+ * Which logs to ask for: a list of topic0s, or a full eth_getLogs topic filter (one entry per topic
+ * position: a list of alternatives, or null for any).
+ */
+export type TopicFilter = Hex[] | (Hex[] | null)[]
+
+const isTopic0List = (t: TopicFilter): t is Hex[] => t.every((x) => typeof x === 'string')
+
+/**
+ * eth_getLogs for a block range and a set of topic0s (or a full topic filter), as RawLogs sorted by (block, log index). A
  * range the provider refuses as too large (or as too many results) is read in halves, recursively,
  * down to single blocks: slower, never a skipped block. `onSplit` hears of each split.
  */
 export async function fetchLogs(
   client: PublicClient,
-  range: { fromBlock: bigint; toBlock: bigint; topics: Hex[]; address?: Address[]; onSplit?: (from: bigint, to: bigint, err: unknown) => void },
+  range: { fromBlock: bigint; toBlock: bigint; topics: TopicFilter; address?: Address[]; onSplit?: (from: bigint, to: bigint, err: unknown) => void },
 ): Promise<RawLog[]> {
   try {
     return await fetchLogsOnce(client, range)
@@ -37,12 +45,12 @@ export async function fetchLogs(
 
 async function fetchLogsOnce(
   client: PublicClient,
-  range: { fromBlock: bigint; toBlock: bigint; topics: Hex[]; address?: Address[] },
+  range: { fromBlock: bigint; toBlock: bigint; topics: TopicFilter; address?: Address[] },
 ): Promise<RawLog[]> {
   const params: Record<string, unknown> = {
     fromBlock: `0x${range.fromBlock.toString(16)}`,
     toBlock: `0x${range.toBlock.toString(16)}`,
-    topics: [range.topics],
+    topics: isTopic0List(range.topics) ? [range.topics] : range.topics,
   }
   if (range.address) params.address = range.address
   const logs = (await client.request({ method: 'eth_getLogs', params: [params] } as never)) as RpcLog[]

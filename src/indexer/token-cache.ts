@@ -1,24 +1,6 @@
 import type pg from 'pg'
-import {
-  BaseError as ViemError,
-  CallExecutionError,
-  ContractFunctionExecutionError,
-  ContractFunctionRevertedError,
-  ContractFunctionZeroDataError,
-  ExecutionRevertedError,
-  HttpRequestError,
-  InternalRpcError,
-  LimitExceededRpcError,
-  ResourceUnavailableRpcError,
-  SocketClosedError,
-  TimeoutError,
-  WebSocketRequestError,
-  erc20Abi,
-  hexToString,
-  type Address,
-  type Hex,
-  type PublicClient,
-} from 'viem'
+import { erc20Abi, hexToString, type Address, type Hex, type PublicClient } from 'viem'
+import { isDecodeFailure, isRevert, isTransportError } from '../chain/call-errors.ts'
 import type { Logger } from 'pino'
 import type { TokenInfo } from '../domain/types.ts'
 import { RetryableError } from '../errors.ts'
@@ -134,62 +116,3 @@ function bytes32Symbol(raw: Hex): string | null {
   return cleanSymbol(text)
 }
 
-function walkFind(err: unknown, match: (e: unknown) => boolean): unknown {
-  if (!(err instanceof ViemError)) return match(err) ? err : undefined
-  return err.walk(match) ?? undefined
-}
-
-/**
- * A fault between us and the contract: the request did not reach a node, timed out, was rate
- * limited, or the node failed internally. viem turns a JSON-RPC -32603 "Internal error" into a
- * ContractFunctionRevertedError, so such a "revert" is a transport fault too unless it carries the
- * contract's own revert data or names a revert.
- */
-export function isTransportError(err: unknown): boolean {
-  const revert = walkFind(err, (e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError | undefined
-  if (revert?.raw !== undefined && /^0x[0-9a-fA-F]{8,}$/.test(revert.raw)) return false
-  const hit = walkFind(err, (e) => {
-    if (
-      e instanceof HttpRequestError ||
-      e instanceof TimeoutError ||
-      e instanceof WebSocketRequestError ||
-      e instanceof SocketClosedError ||
-      e instanceof LimitExceededRpcError ||
-      e instanceof ResourceUnavailableRpcError
-    )
-      return true
-    const code = (e as { code?: unknown } | null)?.code
-    if (typeof code !== 'number') return false
-    const text = rpcText(e)
-    if (/revert/i.test(text)) return false
-    if (e instanceof InternalRpcError || code === InternalRpcError.code) return true
-    if (code === LimitExceededRpcError.code || code === ResourceUnavailableRpcError.code) return true
-    // -32000…-32099: server errors; only the ones that say the node, not the call, failed.
-    return code <= -32000 && code >= -32099 && /internal error|header not found|timed? ?out|rate limit|too many requests|try again/i.test(text)
-  })
-  return hit !== undefined && hit !== null
-}
-
-function rpcText(e: unknown): string {
-  const { details, shortMessage, message } = e as { details?: unknown; shortMessage?: unknown; message?: unknown }
-  return [details, shortMessage, message].filter((x) => typeof x === 'string').join(' ')
-}
-
-/** The contract reverted, or there is no contract (no data returned). */
-function isRevert(err: unknown): boolean {
-  const hit = walkFind(
-    err,
-    (e) => e instanceof ContractFunctionRevertedError || e instanceof ContractFunctionZeroDataError || e instanceof ExecutionRevertedError,
-  )
-  return hit !== undefined && hit !== null
-}
-
-/**
- * The call returned data that did not decode (a wrong type, a short answer): readContract wraps
- * every failure of the call itself in a CallExecutionError, so a ContractFunctionExecutionError
- * without one failed while decoding.
- */
-function isDecodeFailure(err: unknown): boolean {
-  if (!(err instanceof ContractFunctionExecutionError)) return false
-  return err.walk((e) => e instanceof CallExecutionError) === null
-}

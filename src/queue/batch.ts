@@ -1,9 +1,13 @@
 import type { Address, Hex } from 'viem'
-import type { DexFamily, NormalizedSwap, PriceObservation } from '../domain/types.ts'
+import type { BalanceReading, DexFamily, NormalizedSwap, PriceObservation, WalletTransfer } from '../domain/types.ts'
 import { BatchError } from '../errors.ts'
 
 /** A swap routed to a shard, with the account it is attributed to (null: no watched account). */
 export type RoutedSwap = NormalizedSwap & { account: string | null }
+/** A watched wallet's logged balance change, with the account the wallet belongs to. */
+export type RoutedTransfer = WalletTransfer & { account: string }
+/** A watched wallet's balances around the range, with the account the wallet belongs to. */
+export type RoutedReading = BalanceReading & { account: string }
 
 /**
  * One job: one chain's contiguous block range [fromBlock, toBlock] for one shard. Every shard gets
@@ -18,6 +22,10 @@ export type TradeBatch = {
   toBlockHash: Hex | null
   swaps: RoutedSwap[]
   prices: PriceObservation[]
+  /** Named accounts only: logged balance changes of this shard's wallets, in (block, log) order. */
+  transfers: RoutedTransfer[]
+  /** Named accounts only: balances of this shard's wallets before and after the range. */
+  readings: RoutedReading[]
 }
 
 /** Deterministic job id of a batch: the same range for the same shard is the same job. */
@@ -33,7 +41,7 @@ export function batchJobId(b: Pick<TradeBatch, 'chainId' | 'fromBlock' | 'toBloc
  * about a third the size of one object per swap, and much cheaper to build and parse. A job of
  * another version is refused with a BatchError (the shard stops; the job is kept).
  */
-export type EncodedBatch = EncodedBatchV2
+export type EncodedBatch = EncodedBatchV2 | EncodedBatchV3
 
 export type EncodedBatchV2 = {
   v: 2
@@ -46,6 +54,9 @@ export type EncodedBatchV2 = {
   swaps: SwapTuple[]
   prices: PriceTuple[]
 }
+
+/** Version 3: version 2 plus named accounts' transfers and balance readings. */
+export type EncodedBatchV3 = Omit<EncodedBatchV2, 'v'> & { v: 3; transfers: TransferTuple[]; readings: ReadingTuple[] }
 
 /** String-table indexes are marked `Ref`; optional bigint / number fields are null when absent. */
 type Ref = number
@@ -88,9 +99,12 @@ type PriceTuple = [
   quoteDepth: number | null,
 ]
 
+type TransferTuple = [blockNumber: string, blockTime: number, txHash: Ref, logIndex: number, token: Ref, wallet: Ref, counterparty: Ref, kind: Ref, delta: string, account: Ref, decimals: number | null]
+type ReadingTuple = [wallet: Ref, token: Ref, beforeBlock: string, before: string | null, afterBlock: string, after: string, account: Ref, decimals: number | null]
+
 const str = (v: bigint | undefined): string | null => (v === undefined ? null : v.toString())
 
-export function encodeBatch(b: TradeBatch): EncodedBatchV2 {
+export function encodeBatch(b: TradeBatch): EncodedBatchV3 {
   const strings: string[] = []
   const index = new Map<string, number>()
   const ref = (s: string): Ref => {
@@ -133,8 +147,14 @@ export function encodeBatch(b: TradeBatch): EncodedBatchV2 {
   const prices = b.prices.map(
     (p): PriceTuple => [p.chainId, ref(p.pool), p.blockNumber.toString(), p.blockTime, ref(p.txHash), p.logIndex, ref(p.base), ref(p.quote), p.price, p.quoteDepth],
   )
+  const transfers = b.transfers.map(
+    (t): TransferTuple => [t.blockNumber.toString(), t.blockTime, ref(t.txHash), t.logIndex, ref(t.token), ref(t.wallet), ref(t.counterparty), ref(t.kind), t.delta.toString(), ref(t.account), t.decimals],
+  )
+  const readings = b.readings.map(
+    (r): ReadingTuple => [ref(r.wallet), ref(r.token), r.beforeBlock.toString(), r.before === null ? null : r.before.toString(), r.afterBlock.toString(), r.after.toString(), ref(r.account), r.decimals],
+  )
   return {
-    v: 2,
+    v: 3,
     chainId: b.chainId,
     shard: b.shard,
     fromBlock: b.fromBlock.toString(),
@@ -143,13 +163,16 @@ export function encodeBatch(b: TradeBatch): EncodedBatchV2 {
     strings,
     swaps,
     prices,
+    transfers,
+    readings,
   }
 }
 
 export function decodeBatch(e: EncodedBatch): TradeBatch {
-  if (e.v !== 2)
-    throw new BatchError(`job data version ${String((e as { v?: unknown }).v)} is not one this worker reads (2)`, {
-      context: { chainId: e.chainId, shard: e.shard },
+  const version = (e as { v?: unknown }).v
+  if (version !== 2 && version !== 3)
+    throw new BatchError(`job data version ${String(version)} is not one this worker reads (2, 3)`, {
+      context: { chainId: (e as { chainId?: number }).chainId, shard: (e as { shard?: number }).shard },
     })
   const t = e.strings
   const swaps = e.swaps.map((x): RoutedSwap => {
@@ -194,5 +217,35 @@ export function decodeBatch(e: EncodedBatch): TradeBatch {
       quoteDepth: x[9],
     }),
   )
-  return { chainId: e.chainId, shard: e.shard, fromBlock: BigInt(e.fromBlock), toBlock: BigInt(e.toBlock), toBlockHash: e.toBlockHash, swaps, prices }
+  const chainId = e.chainId
+  const transfers = (e.v === 3 ? e.transfers : []).map(
+    (x): RoutedTransfer => ({
+      chainId,
+      blockNumber: BigInt(x[0]),
+      blockTime: x[1],
+      txHash: t[x[2]] as Hex,
+      logIndex: x[3],
+      token: t[x[4]] as Address,
+      wallet: t[x[5]] as Address,
+      counterparty: t[x[6]] as Address,
+      kind: t[x[7]] as WalletTransfer['kind'],
+      delta: BigInt(x[8]),
+      account: t[x[9]]!,
+      decimals: x[10],
+    }),
+  )
+  const readings = (e.v === 3 ? e.readings : []).map(
+    (x): RoutedReading => ({
+      chainId,
+      wallet: t[x[0]] as Address,
+      token: t[x[1]] as Address,
+      beforeBlock: BigInt(x[2]),
+      before: x[3] === null ? null : BigInt(x[3]),
+      afterBlock: BigInt(x[4]),
+      after: BigInt(x[5]),
+      account: t[x[6]]!,
+      decimals: x[7],
+    }),
+  )
+  return { chainId, shard: e.shard, fromBlock: BigInt(e.fromBlock), toBlock: BigInt(e.toBlock), toBlockHash: e.toBlockHash, swaps, prices, transfers, readings }
 }

@@ -1,8 +1,8 @@
 import { Queue } from 'bullmq'
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { AccountResolver } from '../domain/accounts.ts'
-import type { NormalizedSwap, PriceObservation } from '../domain/types.ts'
-import { batchJobId, encodeBatch, type RoutedSwap, type TradeBatch } from './batch.ts'
+import type { BalanceReading, NormalizedSwap, PriceObservation, WalletTransfer } from '../domain/types.ts'
+import { batchJobId, encodeBatch, type RoutedReading, type RoutedSwap, type RoutedTransfer, type TradeBatch } from './batch.ts'
 import { bullConnection } from './connection.ts'
 import { shardOf, shardQueueName } from './shard-of.ts'
 
@@ -13,6 +13,9 @@ export type RangeOutput = {
   toBlockHash: Hex | null
   swaps: NormalizedSwap[]
   prices: PriceObservation[]
+  /** Named accounts: watched wallets' logged balance changes and balance readings (else empty). */
+  transfers?: WalletTransfer[]
+  readings?: BalanceReading[]
   /**
    * Publication generation: set when an indexer starts and whenever it publishes a range again
    * (lost batches). A retried publish of the same range in one generation has the same job id and
@@ -30,23 +33,43 @@ export type BatchPublisher = {
   close(): Promise<void>
 }
 
-/** Splits a range into one batch per shard: each account's swaps to its shard, all prices to all. */
+/**
+ * Splits a range into one batch per shard: each account's swaps, transfers and readings to its
+ * shard, all prices to all. A swap belongs to the account of its transaction sender or, with named
+ * accounts, of its recipient (a Safe or ERC-4337 wallet whose transaction a relayer or bundler
+ * sent receives the proceeds).
+ */
 export function routeRange(range: Omit<RangeOutput, 'generation'>, shards: number, accounts: AccountResolver): TradeBatch[] {
-  const perShard: RoutedSwap[][] = Array.from({ length: shards }, () => [])
-  for (const s of range.swaps) {
-    const account = accounts.accountOf(s.trader)
-    // Swaps of wallets outside every account still go to one shard, which stores them in `swaps`.
-    perShard[shardOf(account ?? s.trader, shards)]!.push({ ...s, account })
-  }
-  return perShard.map((swaps, shard) => ({
+  const batches: TradeBatch[] = Array.from({ length: shards }, (_, shard) => ({
     chainId: range.chainId,
     shard,
     fromBlock: range.fromBlock,
     toBlock: range.toBlock,
     toBlockHash: range.toBlockHash,
-    swaps,
+    swaps: [] as RoutedSwap[],
     prices: range.prices,
+    transfers: [] as RoutedTransfer[],
+    readings: [] as RoutedReading[],
   }))
+  for (const s of range.swaps) {
+    const account = accounts.accountOf(s.trader) ?? (accounts.mode === 'named' ? accounts.accountOf(s.recipient) : null)
+    // Swaps of wallets outside every account still go to one shard, which stores them in `swaps`.
+    batches[shardOf(account ?? s.trader, shards)]!.swaps.push({ ...s, account })
+  }
+  const owner = (wallet: Address, what: string): string => {
+    const account = accounts.accountOf(wallet)
+    if (account === null) throw new Error(`${what} of ${wallet}, which belongs to no account (chain ${range.chainId})`)
+    return account
+  }
+  for (const t of range.transfers ?? []) {
+    const account = owner(t.wallet, 'transfer')
+    batches[shardOf(account, shards)]!.transfers.push({ ...t, account })
+  }
+  for (const r of range.readings ?? []) {
+    const account = owner(r.wallet, 'balance reading')
+    batches[shardOf(account, shards)]!.readings.push({ ...r, account })
+  }
+  return batches
 }
 
 export function createBatchPublisher(opts: {

@@ -27,6 +27,7 @@ export function worldConfig(
       ],
       stablecoins: present([world.usdc.address, bySymbol('DAI')]),
       pivots: present([world.weth.address, bySymbol('WBTC')]),
+      wrappedNative: world.weth.address,
       assets: Object.fromEntries(world.tokens.map((t) => [t.address, assetOf(t.symbol)])),
     }
   }

@@ -38,7 +38,7 @@ const ROUND_SWAPS = 12
 const RANDOM_TRADERS = 4
 
 let w: LocalWorlds
-/** Tokens a case added to a world: positions in them count from `since` (the block the trader was funded at). */
+/** Tokens a case added to a world: their balances count like the world tokens ( `since`: the block the trader was funded at). */
 const extraTokens: { chainId: number; token: Address; since: bigint }[] = []
 /** Pools a case added to a world: their Swap logs count like the world's own. */
 const extraPools: { chainId: number; address: Address }[] = []
@@ -169,7 +169,7 @@ async function expectNothingLostOrDoubled(pool: pg.Pool, heads: Map<number, bigi
   expect(swaps.rows[0]).toEqual({ n: String(onChain), keys: String(onChain), trades: String(onChain) })
 }
 
-/** expectedPositions of the world tokens, plus the tokens cases added (counted from when the trader got them). */
+/** expectedPositions of the world tokens and ether, plus the balances of the tokens cases added. */
 async function expectedPositionsWithExtras(heads: Map<number, bigint>): Promise<Map<string, bigint>> {
   const out = await expectedPositions(w, heads)
   for (const x of extraTokens) {
@@ -177,8 +177,8 @@ async function expectedPositionsWithExtras(heads: Map<number, bigint>): Promise<
     const client = createPublicClient({ transport: http(world.rpcUrl) })
     for (const [i, wallet] of w.wallets.entries()) {
       const at = (blockNumber: bigint) => client.readContract({ address: x.token, abi: erc20Abi, functionName: 'balanceOf', args: [wallet], blockNumber })
-      const delta = (await at(heads.get(x.chainId)!)) - (await at(x.since))
-      if (delta !== 0n) out.set(`${ACCOUNT_NAMES[i]}|${x.chainId}|${x.token}`, delta)
+      const balance = await at(heads.get(x.chainId)!)
+      if (balance !== 0n) out.set(`${ACCOUNT_NAMES[i]}|${x.chainId}|${x.token}`, balance)
     }
   }
   return out

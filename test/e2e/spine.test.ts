@@ -46,7 +46,7 @@ async function onChainSwapCount(heads: Map<number, bigint>): Promise<number> {
 }
 
 describe('the spine, end to end on two local chains', () => {
-  it('stores positions equal, to the wei, to the balance changes of every account on both chains', async () => {
+  it('stores positions equal, to the wei, to the token and ether balances of every account on both chains', async () => {
     const db = await startEmbeddedDatabase()
     try {
       const prefix = uniquePrefix()

@@ -1,4 +1,5 @@
-import type { Address, LocalAccount } from 'viem'
+import { createPublicClient, http, type Address, type LocalAccount } from 'viem'
+import { NATIVE_TOKEN } from '../../src/domain/types.ts'
 import { startAnvil, type AnvilInstance } from '../../src/world/anvil.ts'
 import { blockNumberOf } from '../../src/world/block-number.ts'
 import { deployWorld, type World } from '../../src/world/deploy.ts'
@@ -39,20 +40,26 @@ export async function startLocalWorlds(opts: { traders: number; chainIds?: [numb
 }
 
 /**
- * What positions must be, read from the chains alone: for every account, chain and world token,
- * balanceOf at `toBlock` minus balanceOf at the world's ready block (the indexing start).
- * Keyed `${account}|${chainId}|${token}`; zero changes are left out.
+ * What positions must be, read from the chains alone: for every account (named accounts: positions
+ * are the wallets' balances), chain and world token, balanceOf at `toBlock`, and the wallet's ether
+ * (eth_getBalance, as NATIVE_TOKEN). Keyed `${account}|${chainId}|${token}`; zero balances are left out.
  */
 export async function expectedPositions(w: LocalWorlds, toBlocks: Map<number, bigint>): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>()
   for (const world of w.worlds) {
-    const [before, after] = await Promise.all([readBalances(world, w.wallets, world.readyBlock - 1n), readBalances(world, w.wallets, toBlocks.get(world.chainId)!)])
+    const block = toBlocks.get(world.chainId)!
+    const client = createPublicClient({ transport: http(world.rpcUrl, { batch: true }) })
+    const [after, eth] = await Promise.all([
+      readBalances(world, w.wallets, block),
+      Promise.all(w.wallets.map((wallet) => client.getBalance({ address: wallet, blockNumber: block }))),
+    ])
     w.wallets.forEach((wallet, i) => {
+      const account = ACCOUNT_NAMES[i]!
       for (const t of world.tokens) {
-        const token = t.address.toLowerCase() as Address
-        const delta = (after.get(wallet)?.get(t.address) ?? 0n) - (before.get(wallet)?.get(t.address) ?? 0n)
-        if (delta !== 0n) out.set(`${ACCOUNT_NAMES[i]}|${world.chainId}|${token}`, delta)
+        const balance = after.get(wallet)?.get(t.address) ?? 0n
+        if (balance !== 0n) out.set(`${account}|${world.chainId}|${t.address.toLowerCase()}`, balance)
       }
+      if (eth[i]! !== 0n) out.set(`${account}|${world.chainId}|${NATIVE_TOKEN}`, eth[i]!)
     })
   }
   return out

@@ -1,8 +1,8 @@
 import type { Address } from 'viem'
-import type { PriceObservation } from '../../src/domain/types.ts'
+import { NATIVE_TOKEN, type PriceObservation } from '../../src/domain/types.ts'
 import { toUnits } from '../../src/domain/price-math.ts'
 import { BatchError, BatchGapError } from '../../src/errors.ts'
-import type { RoutedSwap, TradeBatch } from '../../src/queue/batch.ts'
+import type { RoutedReading, RoutedSwap, RoutedTransfer, TradeBatch } from '../../src/queue/batch.ts'
 import { applyDelta, emptyPosition, type Position } from './position.ts'
 import type { PriceCache } from './price-cache.ts'
 
@@ -15,7 +15,21 @@ export type ShardState = {
   checkpoints: Map<number, bigint>
   /** chainId → price cache */
   priceCaches: Map<number, PriceCache>
+  /** Named accounts: `${chainId}:${wallet}:${token}` → the wallet's balance as last applied. */
+  walletBalances: Map<string, WalletBalance>
 }
+
+/** A watched wallet's balance of one token, as applied to its account's position. */
+export type WalletBalance = { chainId: number; wallet: Address; token: Address; account: string; balance: bigint; block: bigint }
+
+export const walletBalanceKey = (chainId: number, wallet: Address, token: Address): string => `${chainId}:${wallet}:${token}`
+
+/**
+ * How positions are kept. 'auto' (every trader is an account): from swap flows alone. 'named':
+ * from watched wallets' balances (readings and logged transfers), so swaps only record trades and
+ * volume — counting their flows as well would count every change twice.
+ */
+export type BatchOptions = { mode: 'auto' | 'named'; wrappedNative?: (chainId: number) => Address | undefined }
 
 export type PositionChange = { account: string; chainId: number; token: Address; position: Position; priceUsd: number | null; blockTime: number }
 
@@ -31,6 +45,12 @@ export type BatchEffects = {
   prices: PriceObservation[]
   positions: PositionChange[]
   priceCache: PriceCache
+  /** Named accounts: logged balance changes applied, with their USD value at the time. */
+  transfers: (RoutedTransfer & { amountUsd: number | null })[]
+  /** Named accounts: wallet balances changed by this batch. */
+  walletBalances: WalletBalance[]
+  /** Balance changes no log explained (opening balances, ether, rebasing), per account: how many. */
+  unexplained: { account: string; token: Address; wallet: Address; delta: bigint; at: 'before' | 'after' }[]
 }
 
 export type ApplyResult = { kind: 'skip'; checkpoint: bigint } | { kind: 'apply'; effects: BatchEffects }
@@ -42,7 +62,12 @@ export const positionKey = (chainId: number, token: Address): string => `${chain
  * below the checkpoint is skipped; a batch overlapping it applies only blocks above it; a batch
  * that leaves a gap after it is refused (a lost batch must never pass unnoticed).
  */
-export function computeBatch(state: ShardState, batch: TradeBatch, newCache: (chainId: number) => PriceCache): ApplyResult {
+export function computeBatch(
+  state: ShardState,
+  batch: TradeBatch,
+  newCache: (chainId: number) => PriceCache,
+  options: BatchOptions = { mode: 'auto' },
+): ApplyResult {
   const cp = state.checkpoints.get(batch.chainId)
   if (cp !== undefined && batch.toBlock <= cp) return { kind: 'skip', checkpoint: cp }
   if (cp !== undefined && batch.fromBlock > cp + 1n)
@@ -57,6 +82,11 @@ export function computeBatch(state: ShardState, batch: TradeBatch, newCache: (ch
   const after = cp ?? -1n
   const swaps = batch.swaps.filter((s) => s.blockNumber > after)
   const prices = batch.prices.filter((p) => p.blockNumber > after)
+  const transfers = batch.transfers.filter((t) => t.blockNumber > after)
+  // A batch overlapping the checkpoint: readings before its first block are not readings before the
+  // blocks still to apply, so only the closing readings count (the difference is left at the end).
+  const readings = batch.readings
+  const overlapping = cp !== undefined && batch.fromBlock <= cp
   const cache = (state.priceCaches.get(batch.chainId) ?? newCache(batch.chainId)).clone()
 
   const staged = new Map<string, PositionChange>()
@@ -68,21 +98,77 @@ export function computeBatch(state: ShardState, batch: TradeBatch, newCache: (ch
     staged.set(`${account}|${token}`, { account, chainId: batch.chainId, token, position, priceUsd: null, blockTime })
   }
 
+  const wrapped = options.wrappedNative?.(batch.chainId)
+  const usdOf = (token: Address): number | null => cache.usd(token === NATIVE_TOKEN && wrapped ? wrapped : token)
+  const valueOf = (token: Address, amount: bigint, decimals: number | null): number | null => {
+    const p = usdOf(token)
+    return p === null || decimals === null ? null : toUnits(amount < 0n ? -amount : amount, decimals) * p
+  }
+
+  const stagedBalances = new Map<string, WalletBalance>()
+  const unexplained: BatchEffects['unexplained'] = []
+  const balanceOf = (account: string, wallet: Address, token: Address): WalletBalance => {
+    const key = walletBalanceKey(batch.chainId, wallet, token)
+    return stagedBalances.get(key) ?? state.walletBalances.get(key) ?? { chainId: batch.chainId, wallet, token, account, balance: 0n, block: after }
+  }
+  /** Moves a wallet's balance (and its account's position) by `delta`, valued at `valueUsd`. */
+  const move = (account: string, wallet: Address, token: Address, delta: bigint, valueUsd: number | null, block: bigint, blockTime: number): void => {
+    const b = balanceOf(account, wallet, token)
+    stagedBalances.set(walletBalanceKey(batch.chainId, wallet, token), { ...b, account, balance: b.balance + delta, block })
+    stage(account, token, applyDelta(current(account, token), delta, valueUsd, block), blockTime)
+  }
+  /** Sets a wallet's balance to what the chain says, booking the difference as an unexplained change. */
+  const settle = (r: RoutedReading, balance: bigint, block: bigint, blockTime: number, at: 'before' | 'after'): void => {
+    const key = walletBalanceKey(batch.chainId, r.wallet, r.token)
+    const known = stagedBalances.get(key) ?? state.walletBalances.get(key)
+    const delta = balance - (known?.balance ?? 0n)
+    if (delta === 0n) {
+      // Nothing moved; a pair seen the first time is remembered (a zero opening balance).
+      if (!known) stagedBalances.set(key, { chainId: batch.chainId, wallet: r.wallet, token: r.token, account: r.account, balance, block })
+      return
+    }
+    unexplained.push({ account: r.account, token: r.token, wallet: r.wallet, delta, at })
+    move(r.account, r.wallet, r.token, delta, valueOf(r.token, delta, r.decimals), block, blockTime)
+  }
+  const firstTime = swaps[0]?.blockTime ?? transfers[0]?.blockTime ?? prices[0]?.blockTime ?? 0
+  const lastTime = Math.max(swaps.at(-1)?.blockTime ?? 0, transfers.at(-1)?.blockTime ?? 0, prices.at(-1)?.blockTime ?? 0)
+
+  // Balances before the range: an opening balance for a pair seen the first time, or the correction
+  // of a change between ranges that no log showed.
+  if (!overlapping)
+    for (const r of readings) if (r.before !== null) settle(r, r.before, r.beforeBlock, firstTime, 'before')
+
   const outSwaps: BatchEffects['swaps'] = []
+  const outTransfers: BatchEffects['transfers'] = []
   let pi = 0
+  let ti = 0
+  const applyTransfersBefore = (limit: { blockNumber: bigint; logIndex: number } | null): void => {
+    for (; ti < transfers.length && (limit === null || logBefore(transfers[ti]!, limit)); ti++) {
+      const t = transfers[ti]!
+      while (pi < prices.length && logBefore(prices[pi]!, t)) cache.observe(prices[pi++]!)
+      const amountUsd = valueOf(t.token, t.delta, t.decimals)
+      outTransfers.push({ ...t, amountUsd })
+      move(t.account, t.wallet, t.token, t.delta, amountUsd, t.blockNumber, t.blockTime)
+    }
+  }
   for (const swap of swaps) {
+    applyTransfersBefore(swap)
     // Prices up to and including this swap's log apply first: one ordered stream per chain.
-    while (pi < prices.length && before(prices[pi]!, swap)) cache.observe(prices[pi++]!)
+    while (pi < prices.length && logBefore(prices[pi]!, swap)) cache.observe(prices[pi++]!)
     const amountUsd = swapUsd(swap, cache)
     outSwaps.push({ ...swap, amountUsd })
-    if (swap.account === null) continue
+    if (swap.account === null || options.mode === 'named') continue
     const valueIn = amountUsd
     stage(swap.account, swap.tokenIn, applyDelta(current(swap.account, swap.tokenIn), -swap.amountIn, valueIn, swap.blockNumber), swap.blockTime)
     stage(swap.account, swap.tokenOut, applyDelta(current(swap.account, swap.tokenOut), swap.amountOut, amountUsd, swap.blockNumber), swap.blockTime)
   }
+  applyTransfersBefore(null)
   while (pi < prices.length) cache.observe(prices[pi++]!)
 
-  const positions = [...staged.values()].map((c) => ({ ...c, priceUsd: cache.usd(c.token) }))
+  // Balances at the range's end: what logs did not show (ether, rebasing, fees taken silently).
+  for (const r of readings) settle(r, r.after, r.afterBlock, lastTime || firstTime, 'after')
+
+  const positions = [...staged.values()].map((c) => ({ ...c, priceUsd: usdOf(c.token) }))
   return {
     kind: 'apply',
     effects: {
@@ -95,6 +181,9 @@ export function computeBatch(state: ShardState, batch: TradeBatch, newCache: (ch
       prices,
       positions,
       priceCache: cache,
+      transfers: outTransfers,
+      walletBalances: [...stagedBalances.values()],
+      unexplained,
     },
   }
 }
@@ -106,12 +195,14 @@ export function commitEffects(state: ShardState, e: BatchEffects): void {
     if (!m) state.positions.set(c.account, (m = new Map()))
     m.set(positionKey(c.chainId, c.token), c.position)
   }
+  for (const b of e.walletBalances) state.walletBalances.set(walletBalanceKey(b.chainId, b.wallet, b.token), b)
   state.checkpoints.set(e.chainId, e.toBlock)
   state.priceCaches.set(e.chainId, e.priceCache)
 }
 
-function before(p: PriceObservation, s: RoutedSwap): boolean {
-  return p.blockNumber < s.blockNumber || (p.blockNumber === s.blockNumber && p.logIndex <= s.logIndex)
+/** `a` is at or before `b` in the chain's (block, log index) order. */
+function logBefore(a: { blockNumber: bigint; logIndex: number }, b: { blockNumber: bigint; logIndex: number }): boolean {
+  return a.blockNumber < b.blockNumber || (a.blockNumber === b.blockNumber && a.logIndex <= b.logIndex)
 }
 
 /**

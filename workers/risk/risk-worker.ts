@@ -10,7 +10,7 @@ import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue
 import { bullConnection } from '../../src/queue/connection.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
-import { commitEffects, computeBatch, type ShardState } from './apply-batch.ts'
+import { commitEffects, computeBatch, type BatchOptions, type ShardState } from './apply-batch.ts'
 import { PriceCache, type ChainPricing } from './price-cache.ts'
 import { publishSummaries, summarizeAccount } from './read-model.ts'
 import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
@@ -50,6 +50,11 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   const pricing = pricingByChain(common)
   const pricingOf = (chainId: number): ChainPricing => pricing.get(chainId) ?? { stablecoins: new Set(), pivots: new Set() }
   const newCache = (chainId: number): PriceCache => new PriceCache(pricingOf(chainId))
+  const wrappedNative = new Map(chainList(common.config).map((c) => [c.id, c.wrappedNative]))
+  const batchOptions: BatchOptions = {
+    mode: common.config.accounts === 'auto' ? 'auto' : 'named',
+    wrappedNative: (chainId) => wrappedNative.get(chainId),
+  }
 
   const state = await retry(() => loadShardState(pool, shard, pricingOf), {
     onRetry: (err, attempt, delay) => log.warn({ err: String(err), attempt, delay }, 'loading shard state: database unavailable, retrying'),
@@ -72,7 +77,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
         state.priceCaches.set(batch.chainId, cp.priceCache)
       }
     }
-    const result = computeBatch(state, batch, newCache)
+    const result = computeBatch(state, batch, newCache, batchOptions)
     if (result.kind === 'skip') {
       log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString() }, 'batch at or below checkpoint: skipped')
       return { applied: false, swaps: 0 }
@@ -82,6 +87,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       if (s.decimalsIn !== null) decimals.set(`${s.chainId}:${s.tokenIn}`, s.decimalsIn)
       if (s.decimalsOut !== null) decimals.set(`${s.chainId}:${s.tokenOut}`, s.decimalsOut)
     }
+    for (const x of [...batch.transfers, ...batch.readings]) if (x.decimals !== null) decimals.set(`${x.chainId}:${x.token}`, x.decimals)
     const writeStart = performance.now()
     await retry(() => withTransaction(pool, (client) => writeBatchEffects(client, shard, effects)), {
       aborted: () => closing,

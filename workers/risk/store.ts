@@ -2,7 +2,7 @@ import type pg from 'pg'
 import type { Address } from 'viem'
 import { BatchError } from '../../src/errors.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
-import { positionKey } from './apply-batch.ts'
+import { positionKey, walletBalanceKey, type WalletBalance } from './apply-batch.ts'
 import type { Position } from './position.ts'
 import { PriceCache, type ChainPricing } from './price-cache.ts'
 
@@ -22,6 +22,8 @@ export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEf
   if (e.swaps.length > 0) await insertSwapsAndTrades(db, shard, e)
   if (shard === 0 && e.prices.length > 0) await insertPrices(db, e)
   if (e.positions.length > 0) await writePositions(db, shard, e)
+  if (e.transfers.length > 0) await insertTransfers(db, shard, e)
+  if (e.walletBalances.length > 0) await writeWalletBalances(db, shard, e)
   await advanceCheckpoint(db, shard, e)
 }
 
@@ -165,6 +167,52 @@ async function writePositions(db: Queryable, shard: number, e: BatchEffects): Pr
   )
 }
 
+async function insertTransfers(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+  const t = e.transfers
+  await db.query(
+    `INSERT INTO wallet_transfers (block_time, chain_id, block_number, tx_hash, log_index, wallet, account, shard, token,
+       counterparty, kind, delta, amount_usd)
+     SELECT to_timestamp(t), $2, b, tx, li, w, acc, $3, tok, cp, k, d, usd
+     FROM unnest($1::float8[], $4::int8[], $5::text[], $6::int4[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+       $12::numeric[], $13::float8[]) AS u(t, b, tx, li, w, acc, tok, cp, k, d, usd)
+     ON CONFLICT DO NOTHING`,
+    [
+      arrayLiteral(t.map((x) => x.blockTime)),
+      e.chainId,
+      shard,
+      arrayLiteral(t.map((x) => x.blockNumber)),
+      arrayLiteral(t.map((x) => x.txHash)),
+      arrayLiteral(t.map((x) => x.logIndex)),
+      arrayLiteral(t.map((x) => x.wallet)),
+      arrayLiteral(t.map((x) => x.account)),
+      arrayLiteral(t.map((x) => x.token)),
+      arrayLiteral(t.map((x) => x.counterparty)),
+      arrayLiteral(t.map((x) => x.kind)),
+      arrayLiteral(t.map((x) => x.delta)),
+      arrayLiteral(t.map((x) => x.amountUsd)),
+    ],
+  )
+}
+
+async function writeWalletBalances(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+  const w = e.walletBalances
+  await db.query(
+    `INSERT INTO wallet_balances (chain_id, wallet, token, account, shard, balance, block_number)
+     SELECT $1, w, tok, acc, $2, bal, b FROM unnest($3::text[], $4::text[], $5::text[], $6::numeric[], $7::int8[]) AS u(w, tok, acc, bal, b)
+     ON CONFLICT (chain_id, wallet, token) DO UPDATE
+       SET balance = EXCLUDED.balance, block_number = EXCLUDED.block_number, account = EXCLUDED.account, shard = EXCLUDED.shard`,
+    [
+      e.chainId,
+      shard,
+      arrayLiteral(w.map((x) => x.wallet)),
+      arrayLiteral(w.map((x) => x.token)),
+      arrayLiteral(w.map((x) => x.account)),
+      arrayLiteral(w.map((x) => x.balance)),
+      arrayLiteral(w.map((x) => x.block)),
+    ],
+  )
+}
+
 type Element = string | number | bigint | boolean | null | undefined
 const PLAIN = /^[-+.:\w]+$/
 
@@ -195,7 +243,22 @@ export async function loadShardState(
   shard: number,
   pricingOf: (chainId: number) => ChainPricing,
 ): Promise<ShardState> {
-  const state: ShardState = { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map() }
+  const state: ShardState = { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map(), walletBalances: new Map() }
+  const wb = await db.query<{ chain_id: number; wallet: string; token: string; account: string; balance: string; block_number: string }>(
+    'SELECT chain_id, wallet, token, account, balance::text, block_number::text FROM wallet_balances WHERE shard = $1',
+    [shard],
+  )
+  for (const r of wb.rows) {
+    const b: WalletBalance = {
+      chainId: r.chain_id,
+      wallet: r.wallet as Address,
+      token: r.token as Address,
+      account: r.account,
+      balance: BigInt(r.balance),
+      block: BigInt(r.block_number),
+    }
+    state.walletBalances.set(walletBalanceKey(b.chainId, b.wallet, b.token), b)
+  }
   const cps = await db.query<{ chain_id: number; last_block: string; price_cache: Parameters<typeof PriceCache.fromJSON>[1] }>(
     'SELECT chain_id, last_block, price_cache FROM checkpoints WHERE shard = $1',
     [shard],

@@ -27,9 +27,9 @@ function price(block: bigint, logIndex: number, base: Address, quote: Address, p
   return { chainId: 1, pool: POOL, blockNumber: block, blockTime: 1_700_000_000 + Number(block), txHash: hash(Number(block) * 1000 + logIndex), logIndex, base, quote, price: p, quoteDepth: 1e6 }
 }
 function batch(from: bigint, to: bigint, swaps: RoutedSwap[], prices: PriceObservation[] = []): TradeBatch {
-  return { chainId: 1, shard: 0, fromBlock: from, toBlock: to, toBlockHash: hash(Number(to)), swaps, prices }
+  return { chainId: 1, shard: 0, fromBlock: from, toBlock: to, toBlockHash: hash(Number(to)), swaps, prices, transfers: [], readings: [] }
 }
-const fresh = (): ShardState => ({ shard: 0, positions: new Map(), checkpoints: new Map([[1, 99n]]), priceCaches: new Map() })
+const fresh = (): ShardState => ({ shard: 0, positions: new Map(), checkpoints: new Map([[1, 99n]]), priceCaches: new Map(), walletBalances: new Map() })
 
 function apply(state: ShardState, b: TradeBatch): void {
   const r = computeBatch(state, b, newCache)

@@ -1,0 +1,86 @@
+import { erc20Abi, type Address, type PublicClient } from 'viem'
+import { isDecodeFailure, isRevert, isTransportError } from '../chain/call-errors.ts'
+import type { Logger } from 'pino'
+import { NATIVE_TOKEN, type BalanceReading } from '../domain/types.ts'
+import { errorLine } from '../errors.ts'
+
+export type BalanceReader = {
+  /**
+   * Balances of watched wallets before and after a range: every (wallet, token) pair `touched`
+   * by a logged change, ether for every wallet (it moves without logs), and with `opening` every
+   * wallet × `openingTokens` (the start of indexing: a desk's holdings count before they move).
+   * `before` is left null where this reader published that very balance at the end of the
+   * previous range, so a live follow costs one read per pair and range.
+   */
+  read(
+    range: { fromBlock: bigint; toBlock: bigint },
+    touched: ReadonlyMap<Address, ReadonlySet<Address>>,
+    opening: boolean,
+    decimals: (token: Address) => number | null,
+  ): Promise<BalanceReading[]>
+}
+
+/**
+ * Reads watched wallets' balances at given blocks (an archive node, or a recent enough range, is
+ * needed for past blocks). Requests go out together; the chain client batches them into JSON-RPC
+ * batch requests. A token whose `balanceOf` reverts is not a balance this reader can check: it is
+ * left out (its position follows its logged transfers alone) and named in a warning once.
+ */
+export function createBalanceReader(opts: {
+  client: PublicClient
+  chainId: number
+  wallets: readonly Address[]
+  openingTokens: readonly Address[]
+  log: Logger
+}): BalanceReader {
+  const { client, chainId, log } = opts
+  /** `${wallet}:${token}` → the balance published at the end of the last range. */
+  const last = new Map<string, { block: bigint; balance: bigint }>()
+  const unreadable = new Set<Address>()
+
+  const balanceAt = async (wallet: Address, token: Address, blockNumber: bigint): Promise<bigint | null> => {
+    if (token === NATIVE_TOKEN) return client.getBalance({ address: wallet, blockNumber })
+    try {
+      return await client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [wallet], blockNumber })
+    } catch (err) {
+      if (isTransportError(err) || !(isRevert(err) || isDecodeFailure(err))) throw err
+      if (!unreadable.has(token)) {
+        unreadable.add(token)
+        log.warn({ chainId, token, block: blockNumber.toString(), err: errorLine(err) }, 'balanceOf fails on this token: its positions follow logged transfers only')
+      }
+      return null
+    }
+  }
+
+  return {
+    async read(range, touched, opening, decimalsOf) {
+      const pairs = new Map<string, { wallet: Address; token: Address }>()
+      const add = (wallet: Address, token: Address): void => {
+        if (!unreadable.has(token)) pairs.set(`${wallet}:${token}`, { wallet, token })
+      }
+      for (const wallet of opts.wallets) {
+        add(wallet, NATIVE_TOKEN)
+        if (opening) for (const token of opts.openingTokens) add(wallet, token)
+      }
+      for (const [wallet, tokens] of touched) for (const token of tokens) add(wallet, token)
+
+      const beforeBlock = range.fromBlock - 1n
+      const readings = await Promise.all(
+        [...pairs].map(async ([key, { wallet, token }]) => {
+          const known = last.get(key)
+          const [before, after] = await Promise.all([
+            known?.block === beforeBlock ? Promise.resolve(undefined) : balanceAt(wallet, token, beforeBlock),
+            balanceAt(wallet, token, range.toBlock),
+          ])
+          if (before === null || after === null) return null
+          const decimals = token === NATIVE_TOKEN ? 18 : decimalsOf(token)
+          return { chainId, wallet, token, beforeBlock, before: before ?? null, afterBlock: range.toBlock, after, decimals } satisfies BalanceReading
+        }),
+      )
+      const out = readings.filter((r): r is BalanceReading => r !== null)
+      for (const r of out) last.set(`${r.wallet}:${r.token}`, { block: r.afterBlock, balance: r.after })
+      return out.sort((a, b) => (a.wallet !== b.wallet ? (a.wallet < b.wallet ? -1 : 1) : a.token < b.token ? -1 : a.token > b.token ? 1 : 0))
+    },
+  }
+}
+
