@@ -29,7 +29,10 @@ import { createBatchPublisher, routeRange } from '../src/queue/publisher.ts'
 import { waitForCheckpoints } from '../src/runtime/wait-for-checkpoints.ts'
 import { commitEffects, computeBatch, type ShardState } from '../workers/risk/apply-batch.ts'
 import { PriceCache } from '../workers/risk/price-cache.ts'
-import { summarizeAccount } from '../workers/risk/read-model.ts'
+import { commitRisk, computeRisk, type RiskContext } from '../workers/risk/risk-engine.ts'
+import { emptyRiskState } from '../workers/risk/risk-store.ts'
+import { createAssetIndex } from '../workers/risk/resolve-price.ts'
+import { DEFAULT_RULES } from '../src/risk/rules.ts'
 import { createRiskWorker, type BatchApplied, type RiskWorker } from '../workers/risk/risk-worker.ts'
 import { startCpuProfile } from './cpu-profile.ts'
 import { generateStream, type Stream } from './generate.ts'
@@ -221,7 +224,7 @@ async function main(): Promise<number> {
       t0 = now()
       for (let s = 0; s < opts.shards; s++) publishedAt.set(`${s}:${r.fromBlock}`, t0)
       pending += opts.shards
-      await publisher.publish({ chainId: CHAIN_ID, fromBlock: r.fromBlock, toBlock: r.toBlock, toBlockHash: r.toBlockHash, swaps: d.swaps, prices: d.prices, generation: 1 })
+      await publisher.publish({ chainId: CHAIN_ID, fromBlock: r.fromBlock, toBlock: r.toBlock, toBlockHash: r.toBlockHash, toBlockTime: stream.blockTime.get(r.toBlock) ?? null, swaps: d.swaps, prices: d.prices, generation: 1 })
       publishMs += now() - t0
     }
     const producedAt = now()
@@ -338,13 +341,23 @@ function stageCosts(stream: Stream, shards: number): Record<string, number> {
     walletBalances: new Map(),
   }))
   const decimals = new Map([...stream.tokens.values()].map((t) => [`${CHAIN_ID}:${t.address}`, t.decimals]))
-  const ms = { decode: 0, route: 0, 'encode + JSON.stringify': 0, 'JSON.parse + decodeBatch': 0, computeBatch: 0, 'read-model summaries': 0 }
+  const riskOptions = { horizonSeconds: 86_400, windowSize: 250, minHistory: 20, confidences: [0.95, 0.99] as [number, number], fallbackShock: 0.25 }
+  const risks = states.map(() => emptyRiskState(riskOptions))
+  const riskContext: RiskContext = {
+    options: riskOptions,
+    repriceIntervalSeconds: 60,
+    assets: createAssetIndex(stream.stablecoins.map((token) => ({ chainId: CHAIN_ID, token, asset: 'USD' }))),
+    wrappedNative: () => undefined,
+    decimalsOf: (c, tok) => decimals.get(`${c}:${tok}`) ?? null,
+    rules: DEFAULT_RULES,
+  }
+  const ms = { decode: 0, route: 0, 'encode + JSON.stringify': 0, 'JSON.parse + decodeBatch': 0, computeBatch: 0, 'risk metrics + rules': 0 }
   for (const r of stream.ranges) {
     let t = now()
     const d = decodeRange(r.logs, stream.pools, ctx)
     ms.decode += now() - t
     t = now()
-    const batches = routeRange({ chainId: CHAIN_ID, fromBlock: r.fromBlock, toBlock: r.toBlock, toBlockHash: r.toBlockHash, swaps: d.swaps, prices: d.prices }, shards, accounts)
+    const batches = routeRange({ chainId: CHAIN_ID, fromBlock: r.fromBlock, toBlock: r.toBlock, toBlockHash: r.toBlockHash, toBlockTime: stream.blockTime.get(r.toBlock) ?? null, swaps: d.swaps, prices: d.prices }, shards, accounts)
     ms.route += now() - t
     t = now()
     const jobs = batches.map((b) => JSON.stringify(encodeBatch(b)))
@@ -357,12 +370,14 @@ function stageCosts(stream: Stream, shards: number): Record<string, number> {
       const state = states[shard]!
       const res = computeBatch(state, batch, () => new PriceCache(pricing))
       if (res.kind !== 'apply') throw new Error('stage replay: batch skipped')
-      commitEffects(state, res.effects)
       ms.computeBatch += now() - t
       t = now()
-      const touched = [...new Set(res.effects.positions.map((p) => p.account))]
-      for (const a of touched) JSON.stringify(summarizeAccount(state, a, (c, tok) => decimals.get(`${c}:${tok}`) ?? null, Date.now()))
-      ms['read-model summaries'] += now() - t
+      // Risk is computed against the state before the batch (its flows are the difference).
+      const r = computeRisk(state, risks[shard]!, res.effects, riskContext)
+      commitEffects(state, res.effects)
+      commitRisk(risks[shard]!, r)
+      for (const u of r.updates) JSON.stringify(u.metrics)
+      ms['risk metrics + rules'] += now() - t
     }
   }
   return ms

@@ -124,16 +124,24 @@ async function printSummary(
   out(`— ${((Date.now() - started) / 1000).toFixed(0)} s —`)
   out(
     formatRows(
-      ['account', 'shard', 'positions', 'gross_usd', 'net_usd', 'unpriced', 'largest position (usd)'],
-      summaries.map((s) => ({
-        account: s.account,
-        shard: s.shard,
-        positions: s.positions.filter((p) => p.quantity !== '0').length,
-        gross_usd: usd(s.grossExposureUsd),
-        net_usd: usd(s.netExposureUsd),
-        unpriced: s.unpricedPositions,
-        'largest position (usd)': s.positions[0] ? `${symbolOf(s.positions[0].chainId, s.positions[0].token)}@${s.positions[0].chainId} ${usd(s.positions[0].valueUsd ?? 0)}` : '',
-      })),
+      ['account', 'positions', 'equity_usd', 'gross_usd', 'var99_usd', 'es99_usd', 'pnl_usd', 'drawdown_usd', 'unpriced', 'largest position (usd)', 'halted'],
+      summaries.map((s) => {
+        const m = s.metrics
+        const top = [...m.exposureByToken].sort((a, b) => Math.abs(b.valueUsd ?? 0) - Math.abs(a.valueUsd ?? 0))[0]
+        return {
+          account: s.account,
+          positions: m.exposureByToken.filter((p) => p.quantity !== '0').length,
+          equity_usd: usd(m.equityUsd),
+          gross_usd: usd(m.grossExposureUsd),
+          var99_usd: usd(m.var99Usd),
+          es99_usd: usd(m.es99Usd),
+          pnl_usd: usd(m.totalPnlUsd),
+          drawdown_usd: usd(m.drawdownUsd),
+          unpriced: m.unpricedPositions,
+          'largest position (usd)': top ? `${symbolOf(top.chainId, top.token)}@${top.chainId} ${usd(top.valueUsd ?? 0)}` : '',
+          halted: s.halted ? 'HALTED' : '',
+        }
+      }),
       'table',
     ),
   )

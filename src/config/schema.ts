@@ -82,6 +82,45 @@ export const configSchema = z.object({
       url: z.string().optional(),
     })
     .default({}),
+  risk: z
+    .object({
+      /** VaR/ES horizon: returns are taken over buckets of this many seconds of block time. Default 86400 (1 day). */
+      horizonSeconds: z.number().int().positive().default(86_400),
+      /** Returns in the historical window. Default 250 (about a trading year of days). */
+      windowSize: z.number().int().min(2).default(250),
+      /** Fewest returns an asset needs before historical VaR uses it; fewer → the fallback shock. Default 20. */
+      minHistory: z.number().int().min(2).default(20),
+      /** The two VaR/ES confidence levels. Default [0.95, 0.99]. */
+      confidences: z.tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)]).default([0.95, 0.99]),
+      /** Loss per horizon charged to an asset without enough history, as a share of |exposure|. Default 0.25. */
+      fallbackShock: z.number().positive().max(1).default(0.25),
+      /**
+       * An account whose positions did not change but whose prices moved is recomputed (rules
+       * evaluated, snapshot written) at most once per this many seconds of block time. Default 60.
+       */
+      repriceIntervalSeconds: z.number().int().nonnegative().default(60),
+    })
+    .default({ horizonSeconds: 86_400, windowSize: 250, minHistory: 20, confidences: [0.95, 0.99], fallbackShock: 0.25, repriceIntervalSeconds: 60 }),
+  pricing: z
+    .object({
+      /** A pool prices a token only with at least this much USD depth on the pricing side. Default 50000. */
+      minDepthUsd: z.number().nonnegative().default(50_000),
+      /** A price older than this (seconds of block time) is stale: the token is unpriced. Default 3600. */
+      maxAgeSeconds: z.number().int().positive().default(3_600),
+    })
+    .default({ minDepthUsd: 50_000, maxAgeSeconds: 3_600 }),
+  webhooks: z
+    .object({
+      /** Addresses or host names webhooks may reach despite the private-address guard (CIDR or host). Default none. */
+      allow: z.array(z.string().min(1)).default([]),
+      /** Delivery attempts before a dead letter. Default 8. */
+      attempts: z.number().int().min(1).default(8),
+      /** First retry delay, ms; doubles per attempt (full jitter), capped at 5 minutes. Default 10000. */
+      backoffBaseMs: z.number().int().positive().default(10_000),
+      /** Request timeout, ms. Default 15000. */
+      timeoutMs: z.number().int().positive().default(15_000),
+    })
+    .default({ allow: [], attempts: 8, backoffBaseMs: 10_000, timeoutMs: 15_000 }),
   queue: z
     .object({
       /** BullMQ key prefix. Default 'dexrisk'. */

@@ -160,6 +160,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       fromBlock,
       toBlock,
       toBlockHash: blocks.toBlockHash,
+      toBlockTime: blocks.toBlockTime,
       swaps: decoded.swaps,
       prices: decoded.prices,
       transfers: flows.transfers,
@@ -256,7 +257,7 @@ async function seedCheckpoints(pool: pg.Pool, chainId: number, shards: number, b
   return BigInt(r.rows[0]!.min)
 }
 
-type BlockData = { time: Map<bigint, number>; txFrom: Map<Hex, Address>; toBlockHash: Hex | null }
+type BlockData = { time: Map<bigint, number>; txFrom: Map<Hex, Address>; toBlockHash: Hex | null; toBlockTime: number }
 
 /**
  * Timestamps and transaction senders of the blocks holding pool logs (one batched request per
@@ -283,7 +284,7 @@ async function readBlocks(client: PublicClient, chainId: number, logs: RawLog[],
     if (hash.get(l.blockNumber) !== l.blockHash)
       throw new RetryableError('block hash changed while reading the range (reorg)', { context: { chainId, block: l.blockNumber, tx: l.transactionHash } })
   }
-  return { time, txFrom, toBlockHash: last.hash }
+  return { time, txFrom, toBlockHash: last.hash, toBlockTime: Number(last.timestamp) }
 }
 
 async function keepRejected(pool: pg.Pool, chainId: number, rejected: { log: RawLog; error: Error }[]): Promise<void> {

@@ -20,6 +20,8 @@ export type TradeBatch = {
   fromBlock: bigint
   toBlock: bigint
   toBlockHash: Hex | null
+  /** Timestamp of toBlock (unix seconds; null in jobs of version 2): the shard's clock for risk. */
+  toBlockTime: number | null
   swaps: RoutedSwap[]
   prices: PriceObservation[]
   /** Named accounts only: logged balance changes of this shard's wallets, in (block, log) order. */
@@ -56,7 +58,7 @@ export type EncodedBatchV2 = {
 }
 
 /** Version 3: version 2 plus named accounts' transfers and balance readings. */
-export type EncodedBatchV3 = Omit<EncodedBatchV2, 'v'> & { v: 3; transfers: TransferTuple[]; readings: ReadingTuple[] }
+export type EncodedBatchV3 = Omit<EncodedBatchV2, 'v'> & { v: 3; toBlockTime: number | null; transfers: TransferTuple[]; readings: ReadingTuple[] }
 
 /** String-table indexes are marked `Ref`; optional bigint / number fields are null when absent. */
 type Ref = number
@@ -160,6 +162,7 @@ export function encodeBatch(b: TradeBatch): EncodedBatchV3 {
     fromBlock: b.fromBlock.toString(),
     toBlock: b.toBlock.toString(),
     toBlockHash: b.toBlockHash,
+    toBlockTime: b.toBlockTime,
     strings,
     swaps,
     prices,
@@ -247,5 +250,5 @@ export function decodeBatch(e: EncodedBatch): TradeBatch {
       decimals: x[7],
     }),
   )
-  return { chainId, shard: e.shard, fromBlock: BigInt(e.fromBlock), toBlock: BigInt(e.toBlock), toBlockHash: e.toBlockHash, swaps, prices, transfers, readings }
+  return { chainId, shard: e.shard, fromBlock: BigInt(e.fromBlock), toBlock: BigInt(e.toBlock), toBlockHash: e.toBlockHash, toBlockTime: e.v === 3 ? e.toBlockTime : null, swaps, prices, transfers, readings }
 }

@@ -11,6 +11,8 @@ export type RangeOutput = {
   fromBlock: bigint
   toBlock: bigint
   toBlockHash: Hex | null
+  /** Timestamp of toBlock, unix seconds. */
+  toBlockTime: number | null
   swaps: NormalizedSwap[]
   prices: PriceObservation[]
   /** Named accounts: watched wallets' logged balance changes and balance readings (else empty). */
@@ -46,6 +48,7 @@ export function routeRange(range: Omit<RangeOutput, 'generation'>, shards: numbe
     fromBlock: range.fromBlock,
     toBlock: range.toBlock,
     toBlockHash: range.toBlockHash,
+    toBlockTime: range.toBlockTime,
     swaps: [] as RoutedSwap[],
     prices: range.prices,
     transfers: [] as RoutedTransfer[],

@@ -43,7 +43,7 @@ describe('parseShardList', () => {
 describe('routeRange', () => {
   it('sends each account its swaps on its shard, every shard every price, and unwatched swaps to one shard', () => {
     const accounts = createAccountResolver({ desk: [A] })
-    const range = { chainId: 1, fromBlock: 10n, toBlock: 19n, toBlockHash: h(19), swaps: [swap(A, 1), swap(B, 2), swap(A, 3)], prices: [price] }
+    const range = { chainId: 1, fromBlock: 10n, toBlock: 19n, toBlockHash: h(19), toBlockTime: 1_700_000_019, swaps: [swap(A, 1), swap(B, 2), swap(A, 3)], prices: [price] }
     const batches = routeRange(range, 3, accounts)
     expect(batches.map((b) => b.shard)).toEqual([0, 1, 2])
     for (const b of batches) {

@@ -39,6 +39,8 @@ export type BatchEffects = {
   fromBlock: bigint
   toBlock: bigint
   toBlockHash: string | null
+  /** Timestamp of toBlock (null: not carried by the job). */
+  toBlockTime: number | null
   /** The checkpoint these effects were computed against (null: none yet); the write is fenced on it. */
   previousCheckpoint: bigint | null
   swaps: (RoutedSwap & { amountUsd: number | null })[]
@@ -99,9 +101,10 @@ export function computeBatch(
   }
 
   const wrapped = options.wrappedNative?.(batch.chainId)
-  const usdOf = (token: Address): number | null => cache.usd(token === NATIVE_TOKEN && wrapped ? wrapped : token)
-  const valueOf = (token: Address, amount: bigint, decimals: number | null): number | null => {
-    const p = usdOf(token)
+  // Prices are taken as of the event's block time: one older than the cache's maxAgeSeconds is stale.
+  const usdOf = (token: Address, time: number): number | null => cache.usd(token === NATIVE_TOKEN && wrapped ? wrapped : token, time)
+  const valueOf = (token: Address, amount: bigint, decimals: number | null, time: number): number | null => {
+    const p = usdOf(token, time)
     return p === null || decimals === null ? null : toUnits(amount < 0n ? -amount : amount, decimals) * p
   }
 
@@ -128,10 +131,10 @@ export function computeBatch(
       return
     }
     unexplained.push({ account: r.account, token: r.token, wallet: r.wallet, delta, at })
-    move(r.account, r.wallet, r.token, delta, valueOf(r.token, delta, r.decimals), block, blockTime)
+    move(r.account, r.wallet, r.token, delta, valueOf(r.token, delta, r.decimals, blockTime), block, blockTime)
   }
-  const firstTime = swaps[0]?.blockTime ?? transfers[0]?.blockTime ?? prices[0]?.blockTime ?? 0
-  const lastTime = Math.max(swaps.at(-1)?.blockTime ?? 0, transfers.at(-1)?.blockTime ?? 0, prices.at(-1)?.blockTime ?? 0)
+  const lastTime = batch.toBlockTime ?? Math.max(swaps.at(-1)?.blockTime ?? 0, transfers.at(-1)?.blockTime ?? 0, prices.at(-1)?.blockTime ?? 0)
+  const firstTime = swaps[0]?.blockTime ?? transfers[0]?.blockTime ?? prices[0]?.blockTime ?? lastTime
 
   // Balances before the range: an opening balance for a pair seen the first time, or the correction
   // of a change between ranges that no log showed.
@@ -146,7 +149,7 @@ export function computeBatch(
     for (; ti < transfers.length && (limit === null || logBefore(transfers[ti]!, limit)); ti++) {
       const t = transfers[ti]!
       while (pi < prices.length && logBefore(prices[pi]!, t)) cache.observe(prices[pi++]!)
-      const amountUsd = valueOf(t.token, t.delta, t.decimals)
+      const amountUsd = valueOf(t.token, t.delta, t.decimals, t.blockTime)
       outTransfers.push({ ...t, amountUsd })
       move(t.account, t.wallet, t.token, t.delta, amountUsd, t.blockNumber, t.blockTime)
     }
@@ -166,9 +169,9 @@ export function computeBatch(
   while (pi < prices.length) cache.observe(prices[pi++]!)
 
   // Balances at the range's end: what logs did not show (ether, rebasing, fees taken silently).
-  for (const r of readings) settle(r, r.after, r.afterBlock, lastTime || firstTime, 'after')
+  for (const r of readings) settle(r, r.after, r.afterBlock, lastTime, 'after')
 
-  const positions = [...staged.values()].map((c) => ({ ...c, priceUsd: usdOf(c.token) }))
+  const positions = [...staged.values()].map((c) => ({ ...c, priceUsd: usdOf(c.token, c.blockTime) }))
   return {
     kind: 'apply',
     effects: {
@@ -176,6 +179,7 @@ export function computeBatch(
       fromBlock: batch.fromBlock,
       toBlock: batch.toBlock,
       toBlockHash: batch.toBlockHash,
+      toBlockTime: batch.toBlockTime,
       previousCheckpoint: cp ?? null,
       swaps: outSwaps,
       prices,
@@ -216,7 +220,7 @@ function swapUsd(s: RoutedSwap, cache: PriceCache): number | null {
     { token: s.tokenIn, amount: s.amountIn, decimals: s.decimalsIn },
   ].sort((a, b) => cache.rank(a.token) - cache.rank(b.token))
   for (const side of sides) {
-    const p = cache.usd(side.token)
+    const p = cache.usd(side.token, s.blockTime)
     if (p !== null && side.decimals !== null) return toUnits(side.amount, side.decimals) * p
   }
   return null

@@ -1,60 +1,35 @@
 import type { Redis } from 'ioredis'
-import { toUnits } from '../../src/domain/price-math.ts'
-import type { ShardState } from './apply-batch.ts'
+import type { AccountMetrics } from '../../src/risk/account-metrics.ts'
+import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
 
 /** Current view of one account, as the API and dashboards read it from Redis. */
 export type AccountSummary = {
   account: string
   shard: number
-  updatedAt: number
-  positions: { chainId: number; token: string; quantity: string; priceUsd: number | null; valueUsd: number | null; costUsd: number; realizedPnlUsd: number }[]
-  grossExposureUsd: number
-  netExposureUsd: number
-  /** Positions with no trustworthy price (fail closed: counted, never valued at zero). */
-  unpricedPositions: number
+  /** The batch that produced it: chain, last block, block time (unix seconds). */
+  chainId: number
+  block: string
+  time: number
+  /** The kill switch: set by a 'halt' rule, lifted only by an explicit reset. */
+  halted: boolean
+  metrics: AccountMetrics
 }
 
 export const accountKey = (prefix: string, shard: number, account: string): string => `${prefix}:account:{${shard}}:${account}`
+/** Pub/sub channel of account summaries (one message per account recomputed). */
 export const updatesChannel = (prefix: string): string => `${prefix}:updates`
+/** Pub/sub channel of alerts and halts: `{ kind: 'alert', alert }` or `{ kind: 'halt', halt }`. */
+export const alertsChannel = (prefix: string): string => `${prefix}:alerts`
 /** Hash of chain id → last applied block of a shard: lag monitoring and tests read it. */
 export const checkpointKey = (prefix: string, shard: number): string => `${prefix}:checkpoint:{${shard}}`
 
-/** Builds an account's summary from shard state; decimals come from the caller's token cache. */
-export function summarizeAccount(
-  state: ShardState,
-  account: string,
-  decimalsOf: (chainId: number, token: string) => number | null,
-  now: number,
-): AccountSummary {
-  const positions: AccountSummary['positions'] = []
-  let gross = 0
-  let net = 0
-  let unpriced = 0
-  for (const [key, p] of state.positions.get(account) ?? []) {
-    if (p.quantity === 0n && p.costUsd === 0) continue
-    const [chain, token] = key.split(':') as [string, string]
-    const chainId = Number(chain)
-    const price = state.priceCaches.get(chainId)?.usd(token as `0x${string}`) ?? null
-    const decimals = decimalsOf(chainId, token)
-    const value = price !== null && decimals !== null ? toUnits(p.quantity, decimals) * price : null
-    if (value === null) {
-      if (p.quantity !== 0n) unpriced++
-    } else {
-      gross += Math.abs(value)
-      net += value
-    }
-    positions.push({ chainId, token, quantity: p.quantity.toString(), priceUsd: price, valueUsd: value, costUsd: p.costUsd, realizedPnlUsd: p.realizedPnlUsd })
-  }
-  positions.sort((a, b) => Math.abs(b.valueUsd ?? 0) - Math.abs(a.valueUsd ?? 0) || (a.token < b.token ? -1 : 1))
-  return { account, shard: state.shard, updatedAt: now, positions, grossExposureUsd: gross, netExposureUsd: net, unpricedPositions: unpriced }
-}
-
-/** Writes the accounts' summaries and the shard's checkpoint, and publishes one update per account. */
+/** Writes the accounts' summaries and the shard's checkpoint, and publishes updates, alerts and halts. */
 export async function publishSummaries(
   redis: Redis,
   prefix: string,
   checkpoint: { shard: number; chainId: number; block: bigint },
   summaries: AccountSummary[],
+  events: { alerts: Alert[]; halts: HaltChange[] } = { alerts: [], halts: [] },
 ): Promise<void> {
   const tx = redis.multi()
   tx.hset(checkpointKey(prefix, checkpoint.shard), String(checkpoint.chainId), checkpoint.block.toString())
@@ -63,5 +38,7 @@ export async function publishSummaries(
     tx.set(accountKey(prefix, s.shard, s.account), json)
     tx.publish(updatesChannel(prefix), json)
   }
+  for (const a of events.alerts) tx.publish(alertsChannel(prefix), JSON.stringify({ kind: 'alert', alert: alertToJson(a) }))
+  for (const h of events.halts) tx.publish(alertsChannel(prefix), JSON.stringify({ kind: 'halt', halt: haltChangeToJson(h) }))
   await tx.exec()
 }

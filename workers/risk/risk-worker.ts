@@ -12,8 +12,17 @@ import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
 import { commitEffects, computeBatch, type BatchOptions, type ShardState } from './apply-batch.ts'
 import { PriceCache, type ChainPricing } from './price-cache.ts'
-import { publishSummaries, summarizeAccount } from './read-model.ts'
+import { publishSummaries, type AccountSummary } from './read-model.ts'
+import { commitRisk, computeRisk, type RiskContext, type RiskEffects } from './risk-engine.ts'
+import { loadRiskState, writeRiskEffects } from './risk-store.ts'
 import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
+import { createAssetIndex, type AssetIndex } from './resolve-price.ts'
+import { DEFAULT_RULES, type Alert, type HaltChange, type Rule } from '../../src/risk/rules.ts'
+import { listHalted, listRules, rulesVersion } from '../../src/risk/rule-store.ts'
+import { createWebhookQueue, enqueueWebhook } from '../webhook/webhook-queue.ts'
+import { endpointsFor } from '../webhook/endpoint-store.ts'
+import { alertToJson, haltChangeToJson } from '../../src/risk/rules.ts'
+import { createHash } from 'node:crypto'
 
 export type RiskWorkerOptions = {
   common: Common
@@ -49,17 +58,33 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   const prefix = common.config.queue.prefix
   const pricing = pricingByChain(common)
   const pricingOf = (chainId: number): ChainPricing => pricing.get(chainId) ?? { stablecoins: new Set(), pivots: new Set() }
-  const newCache = (chainId: number): PriceCache => new PriceCache(pricingOf(chainId))
+  const guards = common.config.pricing
+  const newCache = (chainId: number): PriceCache => new PriceCache(pricingOf(chainId), undefined, guards)
   const wrappedNative = new Map(chainList(common.config).map((c) => [c.id, c.wrappedNative]))
   const batchOptions: BatchOptions = {
     mode: common.config.accounts === 'auto' ? 'auto' : 'named',
     wrappedNative: (chainId) => wrappedNative.get(chainId),
   }
 
-  const state = await retry(() => loadShardState(pool, shard, pricingOf), {
+  const state = await retry(() => loadShardState(pool, shard, pricingOf, guards), {
     onRetry: (err, attempt, delay) => log.warn({ err: String(err), attempt, delay }, 'loading shard state: database unavailable, retrying'),
   })
   const decimals = await loadDecimals(pool)
+  const riskOptions = { ...common.config.risk, confidences: [...common.config.risk.confidences] as [number, number] }
+  const risk = await retry(() => loadRiskState(pool, shard, riskOptions))
+  let rules = await retry(() => loadRules(pool))
+  let rulesSeen = await retry(() => rulesVersion(pool))
+  let rulesCheckedAt = Date.now()
+  const riskContext = (): RiskContext => ({
+    options: riskOptions,
+    repriceIntervalSeconds: common.config.risk.repriceIntervalSeconds,
+    assets,
+    wrappedNative: (chainId) => wrappedNative.get(chainId),
+    decimalsOf: (chainId, token) => decimals.get(`${chainId}:${token}`) ?? null,
+    rules,
+  })
+  const assets = assetIndex(common)
+  const webhooks = createWebhookQueue({ common, redisUrl: opts.redisUrl, attempts: common.config.webhooks.attempts })
   log.info({ accounts: state.positions.size, checkpoints: Object.fromEntries([...state.checkpoints].map(([c, b]) => [c, b.toString()])) }, 'shard state loaded')
 
   // Read-model writes fail after one reconnect attempt instead of queueing forever, so the retry
@@ -71,7 +96,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   /** Applies one batch: effects computed, written with the checkpoint in one transaction, then kept in memory. */
   const apply = async (batch: TradeBatch): Promise<{ applied: boolean; swaps: number }> => {
     if (!state.checkpoints.has(batch.chainId)) {
-      const cp = await retry(() => loadCheckpoint(pool, shard, batch.chainId, pricingOf(batch.chainId)), { aborted: () => closing })
+      const cp = await retry(() => loadCheckpoint(pool, shard, batch.chainId, pricingOf(batch.chainId), guards), { aborted: () => closing })
       if (cp) {
         state.checkpoints.set(batch.chainId, cp.block)
         state.priceCaches.set(batch.chainId, cp.priceCache)
@@ -83,19 +108,28 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       return { applied: false, swaps: 0 }
     }
     const effects = result.effects
+    await refreshRules()
     for (const s of effects.swaps) {
       if (s.decimalsIn !== null) decimals.set(`${s.chainId}:${s.tokenIn}`, s.decimalsIn)
       if (s.decimalsOut !== null) decimals.set(`${s.chainId}:${s.tokenOut}`, s.decimalsOut)
     }
     for (const x of [...batch.transfers, ...batch.readings]) if (x.decimals !== null) decimals.set(`${x.chainId}:${x.token}`, x.decimals)
+    const riskEffects = computeRisk(state, risk, effects, riskContext())
     const writeStart = performance.now()
-    await retry(() => withTransaction(pool, (client) => writeBatchEffects(client, shard, effects)), {
+    await retry(
+      () =>
+        withTransaction(pool, async (client) => {
+          await writeBatchEffects(client, shard, effects)
+          await writeRiskEffects(client, shard, effects, riskEffects, risk.history)
+        }),
+      {
       aborted: () => closing,
       onRetry: (err, attempt, delay) =>
         log.warn({ chain: batch.chainId, block: batch.fromBlock.toString(), err: String(err), attempt, delay }, 'writing batch: database unavailable, retrying'),
     })
     const writeMs = performance.now() - writeStart
     commitEffects(state, effects)
+    commitRisk(risk, riskEffects)
     opts.onBatchApplied?.({
       shard,
       chainId: batch.chainId,
@@ -105,17 +139,59 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       positions: effects.positions.length,
       writeMs,
     })
-    const accounts = [...new Set(effects.positions.map((p) => p.account))]
-    const now = Date.now()
-    const summaries = accounts.map((a) => summarizeAccount(state, a, (c, t) => decimals.get(`${c}:${t}`) ?? null, now))
+    const summaries = riskEffects.updates.map(
+      (u): AccountSummary => ({ account: u.account, shard, chainId: batch.chainId, block: batch.toBlock.toString(), time: riskEffects.time, halted: u.halted, metrics: u.metrics }),
+    )
+    for (const a of riskEffects.alerts) log.warn({ account: a.account, rule: a.ruleId, state: a.state, metric: a.metric, value: a.value, threshold: a.threshold }, 'alert')
+    for (const h of riskEffects.halts) log.error({ account: h.account, rule: h.ruleId, reason: h.reason }, 'account halted')
+    await sendWebhooks(riskEffects)
     // The read model is derived state: if Redis is down the write retries; the database already holds the truth.
-    await retry(() => publishSummaries(redis, prefix, { shard, chainId: batch.chainId, block: batch.toBlock }, summaries), {
+    await retry(() => publishSummaries(redis, prefix, { shard, chainId: batch.chainId, block: batch.toBlock }, summaries, riskEffects), {
       retryable: () => !closing,
       maxDelayMs: 5_000,
       onRetry: (err, attempt) => log.warn({ err: String(err), attempt }, 'publishing read model: redis unavailable, retrying'),
     }).catch((err: unknown) => log.warn({ err: String(err) }, 'read model not updated'))
     log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString(), swaps: effects.swaps.length }, 'batch applied')
     return { applied: true, swaps: effects.swaps.length }
+  }
+
+  /** Rules and halts are re-read when their version moves (a change through the database, CLI or API). */
+  async function refreshRules(): Promise<void> {
+    if (Date.now() - rulesCheckedAt < RULES_CHECK_MS) return
+    rulesCheckedAt = Date.now()
+    const v = await retry(() => rulesVersion(pool), { aborted: () => closing })
+    if (v === rulesSeen) return
+    rules = await retry(() => loadRules(pool), { aborted: () => closing })
+    risk.halted = new Set((await retry(() => listHalted(pool), { aborted: () => closing })).map((h) => h.account))
+    rulesSeen = v
+    log.info({ rules: rules.length, halted: risk.halted.size }, 'rules reloaded')
+  }
+
+  /**
+   * Alerts and halts to every endpoint that wants them, after the batch committed. A message id is
+   * derived from the event and the endpoint, so enqueueing it again (a retry here, a replay) is
+   * one delivery. An event that cannot be enqueued is logged with its id; it stays in the alerts table.
+   */
+  async function sendWebhooks(r: RiskEffects): Promise<void> {
+    const events: { account: string; type: string; key: string; time: number; payload: Record<string, unknown> }[] = [
+      ...r.alerts.map((a: Alert) => ({ account: a.account, type: `alert.${a.state}`, key: `${a.id}|${a.state}`, time: a.time, payload: alertToJson(a) as unknown as Record<string, unknown> })),
+      ...r.halts.map((h: HaltChange) => ({ account: h.account, type: 'account.halted', key: `halt|${h.alertId}`, time: h.time, payload: haltChangeToJson(h) as unknown as Record<string, unknown> })),
+    ]
+    for (const ev of events) {
+      try {
+        await retry(
+          async () => {
+            for (const endpoint of await endpointsFor(pool, ev.account, ev.type)) {
+              const id = `msg_${createHash('sha256').update(`${ev.key}|${endpoint.id}`).digest('hex').slice(0, 32)}`
+              await enqueueWebhook(webhooks, { id, endpointId: endpoint.id, type: ev.type, payload: ev.payload, timestamp: ev.time })
+            }
+          },
+          { retryable: () => !closing, maxDelayMs: 5_000 },
+        )
+      } catch (err) {
+        log.error({ account: ev.account, event: ev.key, err: errorLine(err) }, 'webhook not enqueued; the event is in the alerts table')
+      }
+    }
   }
 
   const processor = async (job: Job<EncodedBatch>, token?: string): Promise<{ applied: boolean; swaps: number }> => {
@@ -214,10 +290,35 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       (closed ??= (async () => {
         closing = true
         await worker.close()
+        await webhooks.close()
         redis.disconnect()
         log.info({ fatal }, 'risk worker closed')
       })()),
   }
+}
+
+/** How often, at most, a worker checks whether rules changed. */
+const RULES_CHECK_MS = 1_000
+
+/** The built-in defaults, overridden by the database's rules of the same id. */
+async function loadRules(pool: pg.Pool): Promise<Rule[]> {
+  const stored = await listRules(pool)
+  const ids = new Set(stored.filter((r) => r.account === null).map((r) => r.id))
+  return [...DEFAULT_RULES.filter((r) => !ids.has(r.id)), ...stored]
+}
+
+/**
+ * Which asset a token is: the chain's `assets` config, stablecoins as 'USD' unless named, so
+ * WETH on every chain shares one price and one exposure line.
+ */
+function assetIndex(common: Common): AssetIndex {
+  const members: { chainId: number; token: Address; asset: string }[] = []
+  for (const c of chainList(common.config)) {
+    const named = new Map(Object.entries(c.assets).map(([t, a]) => [t.toLowerCase() as Address, a]))
+    for (const s of c.stablecoins) if (!named.has(s)) named.set(s, 'USD')
+    for (const [token, asset] of named) members.push({ chainId: c.id, token, asset })
+  }
+  return createAssetIndex(members)
 }
 
 /** How long a batch after a gap waits before it is tried again. */

@@ -4,7 +4,7 @@ import { BatchError } from '../../src/errors.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
 import { positionKey, walletBalanceKey, type WalletBalance } from './apply-batch.ts'
 import type { Position } from './position.ts'
-import { PriceCache, type ChainPricing } from './price-cache.ts'
+import { PriceCache, type ChainPricing, type PriceGuards } from './price-cache.ts'
 
 type Queryable = Pick<pg.PoolClient, 'query'>
 
@@ -242,6 +242,7 @@ export async function loadShardState(
   db: Queryable,
   shard: number,
   pricingOf: (chainId: number) => ChainPricing,
+  guards?: Partial<PriceGuards>,
 ): Promise<ShardState> {
   const state: ShardState = { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map(), walletBalances: new Map() }
   const wb = await db.query<{ chain_id: number; wallet: string; token: string; account: string; balance: string; block_number: string }>(
@@ -265,7 +266,7 @@ export async function loadShardState(
   )
   for (const r of cps.rows) {
     state.checkpoints.set(r.chain_id, BigInt(r.last_block))
-    state.priceCaches.set(r.chain_id, PriceCache.fromJSON(pricingOf(r.chain_id), r.price_cache))
+    state.priceCaches.set(r.chain_id, PriceCache.fromJSON(pricingOf(r.chain_id), r.price_cache, guards))
   }
   const pos = await db.query<{
     account: string
@@ -306,11 +307,12 @@ export async function loadCheckpoint(
   shard: number,
   chainId: number,
   pricing: ChainPricing,
+  guards?: Partial<PriceGuards>,
 ): Promise<{ block: bigint; priceCache: PriceCache } | null> {
   const r = await db.query<{ last_block: string; price_cache: Parameters<typeof PriceCache.fromJSON>[1] }>(
     'SELECT last_block, price_cache FROM checkpoints WHERE shard = $1 AND chain_id = $2',
     [shard, chainId],
   )
   const row = r.rows[0]
-  return row ? { block: BigInt(row.last_block), priceCache: PriceCache.fromJSON(pricing, row.price_cache) } : null
+  return row ? { block: BigInt(row.last_block), priceCache: PriceCache.fromJSON(pricing, row.price_cache, guards) } : null
 }

@@ -27,7 +27,7 @@ function price(block: bigint, logIndex: number, base: Address, quote: Address, p
   return { chainId: 1, pool: POOL, blockNumber: block, blockTime: 1_700_000_000 + Number(block), txHash: hash(Number(block) * 1000 + logIndex), logIndex, base, quote, price: p, quoteDepth: 1e6 }
 }
 function batch(from: bigint, to: bigint, swaps: RoutedSwap[], prices: PriceObservation[] = []): TradeBatch {
-  return { chainId: 1, shard: 0, fromBlock: from, toBlock: to, toBlockHash: hash(Number(to)), swaps, prices, transfers: [], readings: [] }
+  return { chainId: 1, shard: 0, fromBlock: from, toBlock: to, toBlockHash: hash(Number(to)), toBlockTime: 1_700_000_000 + Number(to), swaps, prices, transfers: [], readings: [] }
 }
 const fresh = (): ShardState => ({ shard: 0, positions: new Map(), checkpoints: new Map([[1, 99n]]), priceCaches: new Map(), walletBalances: new Map() })
 
