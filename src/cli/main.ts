@@ -1,11 +1,15 @@
 import { Command, Option } from 'commander'
+import type pg from 'pg'
 import { createCommon, createLogger } from '../common.ts'
 import { loadConfig } from '../config/load-config.ts'
 import { BaseError } from '../errors.ts'
 import { parseShardList } from '../queue/shard-of.ts'
+import { withCliDatabase } from './cli-database.ts'
 import { runDemo } from './demo.ts'
+import { runHaltReset, runHaltsList, runRuleDelete, runRuleSet, runRulesList, type Out, type OutputFormat, type RuleFlags } from './rules.ts'
 import { runSql } from './sql.ts'
 import { runMonitor } from './run-monitor.ts'
+import { runWebhookAdd, runWebhookDelete, runWebhookList, type WebhookAddFlags } from './webhooks.ts'
 
 const program = new Command()
   .name('dexrisk')
@@ -67,6 +71,116 @@ program
   .option('--format <format>', 'table, csv or json', 'table')
   .action(async (query: string, o: { dataDir: string; format: 'table' | 'csv' | 'json' }) => {
     await runSql({ query, dataDir: o.dataDir, url: process.env.DATABASE_URL, format: o.format })
+  })
+
+// The rules, halts and webhooks commands reach the database like `sql`: DATABASE_URL, or the
+// embedded folder when no monitor holds it. Rules and halts changed here reach running workers
+// through rulesVersion, with no restart.
+const dataDirOption = new Option('--data-dir <dir>', 'embedded database folder (used when DATABASE_URL is unset)').default('.dexrisk/db')
+const formatOption = new Option('--format <format>', 'output format').choices(['table', 'csv', 'json']).default('table')
+const stdout: Out = (line) => process.stdout.write(`${line}\n`)
+const onDatabase = (o: { dataDir: string }, fn: (db: pg.Pool) => Promise<void>): Promise<void> =>
+  withCliDatabase({ url: process.env.DATABASE_URL, dataDir: o.dataDir, migrated: true }, fn)
+
+const rules = program.command('rules').description('alert and halt rules: built-in defaults and database rules')
+
+rules
+  .command('list')
+  .description('list rules and where they come from; with --account, the rules that apply to it')
+  .option('--account <name>', 'an account (default: every rule)')
+  .addOption(formatOption)
+  .addOption(dataDirOption)
+  .action(async (o: { account?: string; format: OutputFormat; dataDir: string }) => {
+    await onDatabase(o, (db) => runRulesList(db, { ...(o.account === undefined ? {} : { account: o.account }), format: o.format }, stdout))
+  })
+
+rules
+  .command('set')
+  .description('add or update a rule (id, account); fields not given keep their stored or built-in values')
+  .option('--id <id>', 'rule id (or "id" in --json)')
+  .option('--account <name>', "account (omitted or '': the default for every account)")
+  .option('--metric <name>', 'metric, e.g. drawdownPct, var99Usd, dailyPnlUsd')
+  .option('--op <op>', 'above or below')
+  .option('--threshold <n>', 'threshold, in the metric\'s unit')
+  .option('--severity <s>', 'info, warning or critical')
+  .option('--cooldown <seconds>', 'seconds before the rule fires again')
+  .option('--hysteresis <n>', 'how far back past the threshold before the alert resolves')
+  .option('--action <action>', 'alert or halt')
+  .option('--enabled <bool>', 'true or false')
+  .option('--json <rule>', 'the rule (or part of it) as JSON; the flags override its fields')
+  .addOption(dataDirOption)
+  .action(async (o: RuleFlags & { dataDir: string }) => {
+    const { dataDir, ...flags } = o
+    await onDatabase({ dataDir }, async (db) => {
+      await runRuleSet(db, flags, stdout)
+    })
+  })
+
+rules
+  .command('delete')
+  .description('delete a database rule (a built-in one is disabled with rules set --enabled false)')
+  .requiredOption('--id <id>', 'rule id')
+  .option('--account <name>', 'account (omitted: the default rule of that id)')
+  .addOption(dataDirOption)
+  .action(async (o: { id: string; account?: string; dataDir: string }) => {
+    await onDatabase(o, (db) => runRuleDelete(db, { id: o.id, ...(o.account === undefined ? {} : { account: o.account }) }, stdout))
+  })
+
+const halts = program.command('halts').description('accounts halted by a rule (the kill switch)')
+
+halts
+  .command('list')
+  .description('list halted accounts: why, when and by which rule')
+  .addOption(formatOption)
+  .addOption(dataDirOption)
+  .action(async (o: { format: OutputFormat; dataDir: string }) => {
+    await onDatabase(o, (db) => runHaltsList(db, { format: o.format }, stdout))
+  })
+
+halts
+  .command('reset')
+  .description("lift an account's halt, recording who did it")
+  .argument('<account>', 'the halted account')
+  .requiredOption('--by <name>', 'who resets the halt (kept with the record)')
+  .addOption(dataDirOption)
+  .action(async (account: string, o: { by: string; dataDir: string }) => {
+    await onDatabase(o, (db) => runHaltReset(db, { account, by: o.by }, stdout))
+  })
+
+const webhooks = program.command('webhooks').description('webhook endpoints that receive signed alert events')
+
+webhooks
+  .command('add')
+  .description('register an endpoint; its signing secret is printed this once')
+  .requiredOption('--url <url>', 'http(s) URL of the receiver (private addresses are refused unless allowed)')
+  .option('--account <name>', 'only this account\'s events (default: every account)')
+  .option('--events <types>', 'comma-separated event types, e.g. alert.firing,alert.resolved (default: all)')
+  .option('--allow <entries>', 'comma-separated CIDRs, addresses or host names the URL may reach despite the private-address guard')
+  .addOption(dataDirOption)
+  .action(async (o: WebhookAddFlags & { dataDir: string }) => {
+    const { dataDir, ...flags } = o
+    await onDatabase({ dataDir }, async (db) => {
+      await runWebhookAdd(db, flags, stdout)
+    })
+  })
+
+webhooks
+  .command('list')
+  .description('list endpoints (secrets masked); with --account, those that receive its events')
+  .option('--account <name>', 'an account (default: every endpoint)')
+  .addOption(formatOption)
+  .addOption(dataDirOption)
+  .action(async (o: { account?: string; format: OutputFormat; dataDir: string }) => {
+    await onDatabase(o, (db) => runWebhookList(db, { ...(o.account === undefined ? {} : { account: o.account }), format: o.format }, stdout))
+  })
+
+webhooks
+  .command('delete')
+  .description('delete an endpoint (its delivery history stays)')
+  .argument('<id>', 'endpoint id (ep_…)')
+  .addOption(dataDirOption)
+  .action(async (id: string, o: { dataDir: string }) => {
+    await onDatabase(o, (db) => runWebhookDelete(db, { id }, stdout))
   })
 
 program

@@ -1,5 +1,4 @@
-import { startEmbeddedDatabase } from '../db/embedded.ts'
-import { createPool } from '../db/pool.ts'
+import { withCliDatabase } from './cli-database.ts'
 import { formatRows } from './format-rows.ts'
 
 /**
@@ -7,13 +6,8 @@ import { formatRows } from './format-rows.ts'
  * which only works while no running monitor holds that folder (design.md decision 6).
  */
 export async function runSql(opts: { query: string; dataDir: string; url: string | undefined; format: 'table' | 'csv' | 'json' }): Promise<void> {
-  const embedded = opts.url ? undefined : await startEmbeddedDatabase({ dataDir: opts.dataDir })
-  const pool = createPool({ url: opts.url ?? embedded!.url, max: 1 })
-  try {
-    const r = await pool.query(opts.query)
+  await withCliDatabase({ url: opts.url, dataDir: opts.dataDir }, async (db) => {
+    const r = await db.query(opts.query)
     process.stdout.write(formatRows(r.fields.map((f) => f.name), r.rows as Record<string, unknown>[], opts.format))
-  } finally {
-    await pool.end()
-    await embedded?.stop()
-  }
+  })
 }

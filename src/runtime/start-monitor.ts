@@ -10,7 +10,8 @@ import { createIndexer, type Indexer } from '../indexer/create-indexer.ts'
 import { createBatchPublisher, type BatchPublisher } from '../queue/publisher.ts'
 import { retry } from '../retry.ts'
 import { ConfigError, errorLine } from '../errors.ts'
-import { createRiskWorker, type RiskWorker } from '../../workers/risk/risk-worker.ts'
+import { createRiskWorker, type BatchApplied, type RiskWorker } from '../../workers/risk/risk-worker.ts'
+import { createWebhookWorker, type WebhookWorker } from '../../workers/webhook/webhook-worker.ts'
 
 export type MonitorOptions = {
   common: Common
@@ -22,6 +23,10 @@ export type MonitorOptions = {
   untilBlocks?: Map<number, bigint>
   /** Called when a part stops on an error it cannot retry (a shard's batch, an indexer's config). */
   onFatal?: (err: Error) => void
+  /** Called after each batch a shard committed (tests record the batches for replay; lag metrics). */
+  onBatchApplied?: (info: BatchApplied) => void
+  /** Run the webhook delivery worker here. Default: when this process runs risk workers. */
+  webhooks?: boolean
 }
 
 export type Monitor = {
@@ -31,6 +36,7 @@ export type Monitor = {
   embedded: EmbeddedDatabase | undefined
   indexers: Indexer[]
   workers: RiskWorker[]
+  webhookWorker: WebhookWorker | undefined
   publisher: BatchPublisher | undefined
   /** Idempotent: stops indexers, drains workers, closes queues, the pool and the embedded database. */
   close(): Promise<void>
@@ -47,11 +53,12 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const databaseUrl = config.database.url ?? embedded!.url
   const pool = createPool({ url: databaseUrl, max: embedded ? 1 : config.database.poolMax, log })
   const redis = await connectRedis({ url: config.redis.url, startIfMissing: true, log })
-  const parts: { indexers: Indexer[]; workers: RiskWorker[]; publisher?: BatchPublisher } = { indexers: [], workers: [] }
+  const parts: { indexers: Indexer[]; workers: RiskWorker[]; publisher?: BatchPublisher; webhooks?: WebhookWorker } = { indexers: [], workers: [] }
   const close = async (): Promise<void> => {
     await Promise.all(parts.indexers.map((i) => i.close()))
     await parts.publisher?.close()
     await Promise.all(parts.workers.map((w) => w.close()))
+    await parts.webhooks?.close()
     await pool.end().catch(() => {})
     await redis.stop()
     await embedded?.stop()
@@ -84,9 +91,21 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     }
     const shards = opts.shards ?? Array.from({ length: config.shards }, (_, i) => i)
     for (const shard of shards) {
-      parts.workers.push(await createRiskWorker({ common, shard, pool, redisUrl: redis.url, onFatal: opts.onFatal }))
+      parts.workers.push(await createRiskWorker({ common, shard, pool, redisUrl: redis.url, onFatal: opts.onFatal, onBatchApplied: opts.onBatchApplied }))
     }
-    await Promise.all(parts.workers.map((w) => w.ready()))
+    if (opts.webhooks ?? shards.length > 0) {
+      const w = config.webhooks
+      parts.webhooks = await createWebhookWorker({
+        common,
+        pool,
+        redisUrl: redis.url,
+        allow: w.allow,
+        attempts: w.attempts,
+        backoffBaseMs: w.backoffBaseMs,
+        timeoutMs: w.timeoutMs,
+      })
+    }
+    await Promise.all([...parts.workers.map((w) => w.ready()), parts.webhooks?.ready()])
   } catch (err) {
     await close().catch(() => {})
     throw err
@@ -99,6 +118,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     embedded,
     indexers: parts.indexers,
     workers: parts.workers,
+    webhookWorker: parts.webhooks,
     publisher: parts.publisher,
     close: () => (closed ??= close()),
   }

@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runHaltReset, runHaltsList, runRuleDelete, runRuleSet, runRulesList } from '../../src/cli/rules.ts'
 import { defaultMigrationsDir, migrate } from '../../src/db/migrate.ts'
 import { BaseError, ConfigError } from '../../src/errors.ts'
 import {
@@ -262,92 +261,5 @@ describe('halts', () => {
     // Halted again: the new halt's details, and the old reset cleared.
     expect(await setHalt(database.pool(), halt({ alertId: 'loss-limit:desk:1700009000', time: 1_700_009_000, block: 19_000_700n }))).toBe(true)
     expect(await getHalt(database.pool(), 'desk')).toEqual({ ...expected, alertId: 'loss-limit:desk:1700009000', haltedAt: 1_700_009_000, block: 19_000_700n })
-  })
-})
-
-describe('rules CLI', () => {
-  const capture = () => {
-    const lines: string[] = []
-    return { lines, out: (line: string) => lines.push(line) }
-  }
-
-  it('adds a rule from flags, updates one field of it, and lists it with the built-in defaults', async () => {
-    const db = database.pool()
-    const c = capture()
-    await runRuleSet(db, { id: 'loss', account: 'desk', metric: 'dailyPnlUsd', op: 'below', threshold: '-50000', action: 'halt', severity: 'critical' }, c.out)
-    await runRuleSet(db, { id: 'loss', account: 'desk', hysteresis: '5000' }, c.out)
-    expect(c.lines).toEqual([
-      'added rule loss for desk: dailyPnlUsd below -50000 (hysteresis 0, cooldown 300s, critical, halt)',
-      'updated rule loss for desk: dailyPnlUsd below -50000 (hysteresis 5000, cooldown 300s, critical, halt)',
-    ])
-    expect(strip(await listRules(db))).toEqual([
-      { id: 'loss', account: 'desk', metric: 'dailyPnlUsd', op: 'below', threshold: -50000, severity: 'critical', cooldownSeconds: 300, hysteresis: 5000, action: 'halt', enabled: true },
-    ])
-
-    const list = capture()
-    await runRulesList(db, { account: 'desk', format: 'csv' }, list.out)
-    expect(list.lines).toEqual([
-      'id,account,metric,op,threshold,hysteresis,severity,cooldown_s,action,enabled,source',
-      'default.drawdown,(default),drawdownPct,above,0.2,0.05,warning,3600,alert,true,built-in',
-      'default.drawdown-critical,(default),drawdownPct,above,0.5,0.1,critical,3600,alert,true,built-in',
-      'default.unpriced-positions,(default),unpricedPositions,above,0.5,0,warning,3600,alert,true,built-in',
-      'default.var99,(default),var99Usd,above,1000000,100000,warning,3600,alert,true,built-in',
-      'loss,desk,dailyPnlUsd,below,-50000,5000,critical,300,halt,true,database',
-    ])
-  })
-
-  it("starts an account's override of a built-in default from the default's values", async () => {
-    const db = database.pool()
-    const c = capture()
-    await runRuleSet(db, { id: 'default.var99', account: 'desk', threshold: '250000' }, c.out)
-    expect(c.lines).toEqual(['added rule default.var99 for desk: var99Usd above 250000 (hysteresis 100000, cooldown 3600s, warning, alert)'])
-    const list = capture()
-    await runRulesList(db, { account: 'desk', format: 'csv' }, list.out)
-    expect(list.lines.filter((l) => l.startsWith('default.var99,'))).toEqual(['default.var99,desk,var99Usd,above,250000,100000,warning,3600,alert,true,database'])
-  })
-
-  it('takes a rule as JSON, and names the flag or field that is wrong', async () => {
-    const db = database.pool()
-    const c = capture()
-    await runRuleSet(db, { json: '{"id":"conc","metric":"largestAssetShare","op":"above","threshold":0.9,"severity":"info"}', enabled: 'false' }, c.out)
-    expect(c.lines).toEqual(['added rule conc for every account: largestAssetShare above 0.9 (hysteresis 0, cooldown 300s, info, alert, disabled)'])
-    await expect(runRuleSet(db, { id: 'x', metric: 'hhi', op: 'above', threshold: '1e' }, c.out)).rejects.toThrow('--threshold: not a number: "1e"')
-    await expect(runRuleSet(db, { id: 'x', metric: 'hhi', op: 'sideways', threshold: '1' }, c.out)).rejects.toThrow(/^rule x: op: Invalid option/)
-    await expect(runRuleSet(db, { json: '{' }, c.out)).rejects.toThrow('--json: not JSON')
-    await expect(runRuleSet(db, { metric: 'hhi' }, c.out)).rejects.toThrow('a rule needs an id')
-    expect((await listRules(db)).map((r) => r.id)).toEqual(['conc'])
-  })
-
-  it('deletes a database rule and its states, and refuses to delete a built-in default', async () => {
-    const db = database.pool()
-    const c = capture()
-    await upsertRule(db, rule({ id: 'dd2', account: 'desk' }))
-    await saveRuleStates(db, [{ account: 'desk', ruleId: 'dd2', state: { status: 'firing', lastFiredAt: 1, lastResolvedAt: null } }])
-    await runRuleDelete(db, { id: 'dd2', account: 'desk' }, c.out)
-    expect(c.lines).toEqual(['deleted rule dd2 for desk'])
-    expect(await listRules(db)).toEqual([])
-    expect([...(await loadRuleStates(db, ['desk'])).keys()]).toEqual([])
-    await expect(runRuleDelete(db, { id: 'default.drawdown' }, c.out)).rejects.toThrow(/^rule default.drawdown is built in and cannot be deleted/)
-    await expect(runRuleDelete(db, { id: 'dd2', account: 'desk' }, c.out)).rejects.toThrow('no rule dd2 for desk in the database')
-  })
-
-  it('lists halted accounts and resets a halt, saying who did it', async () => {
-    const db = database.pool()
-    await setHalt(db, halt())
-    const list = capture()
-    await runHaltsList(db, { format: 'csv' }, list.out)
-    expect(list.lines).toEqual([
-      'account,rule_id,reason,halted_at,chain_id,block,alert_id',
-      'desk,loss-limit,dailyPnlUsd -60000 below -50000 (rule loss-limit),2023-11-14T22:13:20.000Z,1,19000000,loss-limit:desk:1700000000',
-    ])
-    const c = capture()
-    await runHaltReset(db, { account: 'desk', by: 'alice' }, c.out)
-    await runHaltReset(db, { account: 'desk', by: 'alice' }, c.out)
-    expect(c.lines).toEqual([
-      'reset the halt of account desk (halted by rule loss-limit: dailyPnlUsd -60000 below -50000 (rule loss-limit)), by alice',
-      'account desk is not halted; nothing to reset',
-    ])
-    expect((await getHalt(db, 'desk'))?.resetBy).toBe('alice')
-    await expect(runHaltReset(db, { account: 'desk', by: ' ' }, c.out)).rejects.toThrow('say who resets the halt')
   })
 })

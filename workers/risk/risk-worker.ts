@@ -1,8 +1,7 @@
+import { createHash } from 'node:crypto'
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
 import type pg from 'pg'
-import type { Address } from 'viem'
 import type { Common } from '../../src/common.ts'
-import { chainList } from '../../src/config/load-config.ts'
 import { withTransaction } from '../../src/db/pool.ts'
 import { createRedisConnection } from '../../src/db/redis.ts'
 import { BatchError, BatchGapError, errorLine, isTransientError } from '../../src/errors.ts'
@@ -10,19 +9,16 @@ import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue
 import { bullConnection } from '../../src/queue/connection.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
-import { commitEffects, computeBatch, type BatchOptions, type ShardState } from './apply-batch.ts'
-import { PriceCache, type ChainPricing } from './price-cache.ts'
-import { publishSummaries, type AccountSummary } from './read-model.ts'
-import { commitRisk, computeRisk, type RiskContext, type RiskEffects } from './risk-engine.ts'
-import { loadRiskState, writeRiskEffects } from './risk-store.ts'
-import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
-import { createAssetIndex, type AssetIndex } from './resolve-price.ts'
-import { DEFAULT_RULES, type Alert, type HaltChange, type Rule } from '../../src/risk/rules.ts'
-import { listHalted, listRules, rulesVersion } from '../../src/risk/rule-store.ts'
-import { createWebhookQueue, enqueueWebhook } from '../webhook/webhook-queue.ts'
+import { listHalted, rulesVersion } from '../../src/risk/rule-store.ts'
+import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
 import { endpointsFor } from '../webhook/endpoint-store.ts'
-import { alertToJson, haltChangeToJson } from '../../src/risk/rules.ts'
-import { createHash } from 'node:crypto'
+import { createWebhookQueue, enqueueWebhook } from '../webhook/webhook-queue.ts'
+import { commitEffects, computeBatch, type ShardState } from './apply-batch.ts'
+import { publishSummaries, type AccountSummary } from './read-model.ts'
+import { commitRisk, computeRisk, type RiskEffects } from './risk-engine.ts'
+import { loadRiskState, writeRiskEffects } from './risk-store.ts'
+import { learnDecimals, loadRules, riskContextOf, shardSetup } from './shard-setup.ts'
+import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
 
 export type RiskWorkerOptions = {
   common: Common
@@ -36,7 +32,17 @@ export type RiskWorkerOptions = {
 }
 
 /** One applied batch: its range, what it wrote, and how long its transaction took. */
-export type BatchApplied = { shard: number; chainId: number; fromBlock: bigint; toBlock: bigint; swaps: number; positions: number; writeMs: number }
+export type BatchApplied = {
+  shard: number
+  chainId: number
+  fromBlock: bigint
+  toBlock: bigint
+  swaps: number
+  positions: number
+  writeMs: number
+  /** The batch as applied (a reference, not a copy: do not change it). */
+  batch: TradeBatch
+}
 
 export type RiskWorker = {
   shard: number
@@ -56,34 +62,17 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   const { common, shard, pool } = opts
   const log = common.log.child({ shard })
   const prefix = common.config.queue.prefix
-  const pricing = pricingByChain(common)
-  const pricingOf = (chainId: number): ChainPricing => pricing.get(chainId) ?? { stablecoins: new Set(), pivots: new Set() }
-  const guards = common.config.pricing
-  const newCache = (chainId: number): PriceCache => new PriceCache(pricingOf(chainId), undefined, guards)
-  const wrappedNative = new Map(chainList(common.config).map((c) => [c.id, c.wrappedNative]))
-  const batchOptions: BatchOptions = {
-    mode: common.config.accounts === 'auto' ? 'auto' : 'named',
-    wrappedNative: (chainId) => wrappedNative.get(chainId),
-  }
+  const setup = shardSetup(common.config)
+  const { pricingOf, guards, newCache, batchOptions } = setup
 
   const state = await retry(() => loadShardState(pool, shard, pricingOf, guards), {
     onRetry: (err, attempt, delay) => log.warn({ err: String(err), attempt, delay }, 'loading shard state: database unavailable, retrying'),
   })
   const decimals = await loadDecimals(pool)
-  const riskOptions = { ...common.config.risk, confidences: [...common.config.risk.confidences] as [number, number] }
-  const risk = await retry(() => loadRiskState(pool, shard, riskOptions))
+  const risk = await retry(() => loadRiskState(pool, shard, setup.riskOptions))
   let rules = await retry(() => loadRules(pool))
   let rulesSeen = await retry(() => rulesVersion(pool))
   let rulesCheckedAt = Date.now()
-  const riskContext = (): RiskContext => ({
-    options: riskOptions,
-    repriceIntervalSeconds: common.config.risk.repriceIntervalSeconds,
-    assets,
-    wrappedNative: (chainId) => wrappedNative.get(chainId),
-    decimalsOf: (chainId, token) => decimals.get(`${chainId}:${token}`) ?? null,
-    rules,
-  })
-  const assets = assetIndex(common)
   const webhooks = createWebhookQueue({ common, redisUrl: opts.redisUrl, attempts: common.config.webhooks.attempts })
   log.info({ accounts: state.positions.size, checkpoints: Object.fromEntries([...state.checkpoints].map(([c, b]) => [c, b.toString()])) }, 'shard state loaded')
 
@@ -109,12 +98,8 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     }
     const effects = result.effects
     await refreshRules()
-    for (const s of effects.swaps) {
-      if (s.decimalsIn !== null) decimals.set(`${s.chainId}:${s.tokenIn}`, s.decimalsIn)
-      if (s.decimalsOut !== null) decimals.set(`${s.chainId}:${s.tokenOut}`, s.decimalsOut)
-    }
-    for (const x of [...batch.transfers, ...batch.readings]) if (x.decimals !== null) decimals.set(`${x.chainId}:${x.token}`, x.decimals)
-    const riskEffects = computeRisk(state, risk, effects, riskContext())
+    learnDecimals(decimals, batch)
+    const riskEffects = computeRisk(state, risk, effects, riskContextOf(setup, rules, decimals))
     const writeStart = performance.now()
     await retry(
       () =>
@@ -138,6 +123,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       swaps: effects.swaps.length,
       positions: effects.positions.length,
       writeMs,
+      batch,
     })
     const summaries = riskEffects.updates.map(
       (u): AccountSummary => ({ account: u.account, shard, chainId: batch.chainId, block: batch.toBlock.toString(), time: riskEffects.time, halted: u.halted, metrics: u.metrics }),
@@ -300,37 +286,9 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
 /** How often, at most, a worker checks whether rules changed. */
 const RULES_CHECK_MS = 1_000
 
-/** The built-in defaults, overridden by the database's rules of the same id. */
-async function loadRules(pool: pg.Pool): Promise<Rule[]> {
-  const stored = await listRules(pool)
-  const ids = new Set(stored.filter((r) => r.account === null).map((r) => r.id))
-  return [...DEFAULT_RULES.filter((r) => !ids.has(r.id)), ...stored]
-}
-
-/**
- * Which asset a token is: the chain's `assets` config, stablecoins as 'USD' unless named, so
- * WETH on every chain shares one price and one exposure line.
- */
-function assetIndex(common: Common): AssetIndex {
-  const members: { chainId: number; token: Address; asset: string }[] = []
-  for (const c of chainList(common.config)) {
-    const named = new Map(Object.entries(c.assets).map(([t, a]) => [t.toLowerCase() as Address, a]))
-    for (const s of c.stablecoins) if (!named.has(s)) named.set(s, 'USD')
-    for (const [token, asset] of named) members.push({ chainId: c.id, token, asset })
-  }
-  return createAssetIndex(members)
-}
-
 /** How long a batch after a gap waits before it is tried again. */
 const GAP_RETRY_MS = 1_000
 const GAP_RETRY_MAX_MS = 10_000
-
-function pricingByChain(common: Common): Map<number, ChainPricing> {
-  const m = new Map<number, ChainPricing>()
-  for (const c of chainList(common.config))
-    m.set(c.id, { stablecoins: new Set(c.stablecoins as Address[]), pivots: new Set(c.pivots as Address[]) })
-  return m
-}
 
 async function loadDecimals(pool: pg.Pool): Promise<Map<string, number | null>> {
   const r = await retry(() => pool.query<{ chain_id: number; address: string; decimals: number | null }>('SELECT chain_id, address, decimals FROM tokens'))

@@ -1,0 +1,114 @@
+import type { Address } from 'viem'
+import { chainList } from '../../src/config/load-config.ts'
+import type { Config } from '../../src/config/schema.ts'
+import type { RiskOptions } from '../../src/risk/account-metrics.ts'
+import { listRules, type Queryable } from '../../src/risk/rule-store.ts'
+import { DEFAULT_RULES, type Alert, type Rule } from '../../src/risk/rules.ts'
+import type { TradeBatch } from '../../src/queue/batch.ts'
+import { commitEffects, computeBatch, type BatchOptions, type ShardState } from './apply-batch.ts'
+import { PriceCache, type ChainPricing, type PriceGuards } from './price-cache.ts'
+import { createAssetIndex, type AssetIndex } from './resolve-price.ts'
+import { commitRisk, computeRisk, type AccountUpdate, type RiskContext } from './risk-engine.ts'
+import { emptyRiskState } from './risk-store.ts'
+
+/** What a shard's computation takes from the config: fixed for the life of a deployment. */
+export type ShardSetup = {
+  pricingOf: (chainId: number) => ChainPricing
+  guards: PriceGuards
+  newCache: (chainId: number) => PriceCache
+  batchOptions: BatchOptions
+  riskOptions: RiskOptions
+  repriceIntervalSeconds: number
+  assets: AssetIndex
+  wrappedNative: (chainId: number) => Address | undefined
+}
+
+export function shardSetup(config: Config): ShardSetup {
+  const chains = chainList(config)
+  const pricing = new Map<number, ChainPricing>(chains.map((c) => [c.id, { stablecoins: new Set(c.stablecoins), pivots: new Set(c.pivots) }]))
+  const pricingOf = (chainId: number): ChainPricing => pricing.get(chainId) ?? { stablecoins: new Set(), pivots: new Set() }
+  const guards = { ...config.pricing }
+  const wrapped = new Map(chains.map((c) => [c.id, c.wrappedNative]))
+  const wrappedNative = (chainId: number): Address | undefined => wrapped.get(chainId)
+  return {
+    pricingOf,
+    guards,
+    newCache: (chainId) => new PriceCache(pricingOf(chainId), undefined, guards),
+    batchOptions: { mode: config.accounts === 'auto' ? 'auto' : 'named', wrappedNative },
+    riskOptions: { ...config.risk, confidences: [...config.risk.confidences] },
+    repriceIntervalSeconds: config.risk.repriceIntervalSeconds,
+    assets: assetIndexOf(config),
+    wrappedNative,
+  }
+}
+
+export function riskContextOf(setup: ShardSetup, rules: readonly Rule[], decimals: ReadonlyMap<string, number | null>): RiskContext {
+  return {
+    options: setup.riskOptions,
+    repriceIntervalSeconds: setup.repriceIntervalSeconds,
+    assets: setup.assets,
+    wrappedNative: setup.wrappedNative,
+    decimalsOf: (chainId, token) => decimals.get(`${chainId}:${token}`) ?? null,
+    rules,
+  }
+}
+
+/** The decimals a batch carries (with its swaps, transfers and readings), into the shard's token map. */
+export function learnDecimals(decimals: Map<string, number | null>, batch: TradeBatch): void {
+  for (const s of batch.swaps) {
+    if (s.decimalsIn !== null) decimals.set(`${s.chainId}:${s.tokenIn}`, s.decimalsIn)
+    if (s.decimalsOut !== null) decimals.set(`${s.chainId}:${s.tokenOut}`, s.decimalsOut)
+  }
+  for (const x of batch.transfers) if (x.decimals !== null) decimals.set(`${x.chainId}:${x.token}`, x.decimals)
+  for (const x of batch.readings) if (x.decimals !== null) decimals.set(`${x.chainId}:${x.token}`, x.decimals)
+}
+
+/** The built-in default rules, overridden by the database's rules of the same id, plus every account's. */
+export async function loadRules(db: Queryable): Promise<Rule[]> {
+  const stored = await listRules(db)
+  const ids = new Set(stored.filter((r) => r.account === null).map((r) => r.id))
+  return [...DEFAULT_RULES.filter((r) => !ids.has(r.id)), ...stored]
+}
+
+/**
+ * Which asset a token is: the chain's `assets` config, stablecoins as 'USD' unless named, so
+ * WETH on every chain shares one price and one exposure line.
+ */
+export function assetIndexOf(config: Config): AssetIndex {
+  const members: { chainId: number; token: Address; asset: string }[] = []
+  for (const c of chainList(config)) {
+    const named = new Map(Object.entries(c.assets).map(([t, a]) => [t.toLowerCase() as Address, a]))
+    for (const s of c.stablecoins) if (!named.has(s)) named.set(s, 'USD')
+    for (const [token, asset] of named) members.push({ chainId: c.id, token, asset })
+  }
+  return createAssetIndex(members)
+}
+
+/**
+ * Runs a shard's batches, in the order it applied them, through the same pure computation the
+ * worker runs, from empty state and without I/O: the snapshots and alerts a recorded run must
+ * have produced (design.md decision 3). Same batches, same rules → byte-identical output.
+ */
+export function replayShard(
+  config: Config,
+  rules: readonly Rule[],
+  shard: number,
+  batches: readonly TradeBatch[],
+): { snapshots: (AccountUpdate & { chainId: number; block: bigint; time: number })[]; alerts: Alert[] } {
+  const setup = shardSetup(config)
+  const state: ShardState = { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map(), walletBalances: new Map() }
+  const risk = emptyRiskState(setup.riskOptions)
+  const decimals = new Map<string, number | null>()
+  const out: ReturnType<typeof replayShard> = { snapshots: [], alerts: [] }
+  for (const batch of batches) {
+    learnDecimals(decimals, batch)
+    const r = computeBatch(state, batch, setup.newCache, setup.batchOptions)
+    if (r.kind === 'skip') continue
+    const riskEffects = computeRisk(state, risk, r.effects, riskContextOf(setup, rules, decimals))
+    commitEffects(state, r.effects)
+    commitRisk(risk, riskEffects)
+    for (const u of riskEffects.updates) out.snapshots.push({ ...u, chainId: batch.chainId, block: batch.toBlock, time: riskEffects.time })
+    out.alerts.push(...riskEffects.alerts)
+  }
+  return out
+}
