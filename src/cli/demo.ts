@@ -2,7 +2,8 @@ import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Redis as RedisClient } from 'ioredis'
 import { Redis } from 'ioredis'
-import type { Address } from 'viem'
+import { createPublicClient, http, type Address } from 'viem'
+import { NATIVE_TOKEN } from '../domain/types.ts'
 import { createCommon, createLogger } from '../common.ts'
 import { parseConfig } from '../config/load-config.ts'
 import { startMonitor } from '../runtime/start-monitor.ts'
@@ -11,6 +12,7 @@ import { startAnvil } from '../world/anvil.ts'
 import { blockNumberOf } from '../world/block-number.ts'
 import { deployWorld } from '../world/deploy.ts'
 import { fundTraders, readBalances, runRandomTraders } from '../world/traders.ts'
+import { runWalletActivity } from '../world/wallet-activity.ts'
 import { worldConfig } from '../world/world-config.ts'
 import type { AccountSummary } from '../../workers/risk/read-model.ts'
 import { formatRows } from './format-rows.ts'
@@ -37,13 +39,16 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
   try {
     const deployed = await Promise.all(anvils.map((a, i) => deployWorld({ rpcUrl: a.rpcUrl, chainId: a.chainId, seed: opts.seed + i })))
     const traders = await Promise.all(deployed.map((w) => fundTraders(w, opts.traders)))
-    // Index from the first block after funding: from there on, balances change only by swaps.
+    // Index from the first block after funding: the funded balances are the accounts' opening balances.
     const worlds = await Promise.all(deployed.map(async (w) => ({ ...w, readyBlock: (await blockNumberOf(w.rpcUrl)) + 1n })))
     const named = worlds.map((world, i) => ({ name: i === 0 ? 'local-a' : 'local-b', world }))
     const wallets = traders[0]!.map((t) => t.address.toLowerCase() as Address)
     const accounts = Object.fromEntries(wallets.map((w, i) => [NAMES[i]!, [w]]))
     const prefix = `dexrisk-demo-${process.pid}-${Date.now()}`
-    const config = parseConfig(worldConfig(named, { accounts, shards: opts.shards, dataDir, queuePrefix: prefix }), process.env)
+    const input = worldConfig(named, { accounts, shards: opts.shards, dataDir, queuePrefix: prefix })
+    // A demo lasts seconds of block time: returns over 5-second buckets give historical VaR something to chew on.
+    input.risk = { horizonSeconds: 5, windowSize: 60, minHistory: 3 }
+    const config = parseConfig(input, process.env)
     const common = createCommon(config, { log: createLogger({ level: process.env.DEXRISK_LOG_LEVEL ?? 'warn' }) })
     for (const { name, world } of named)
       out(`  ${name} (chain ${world.chainId}) at ${world.rpcUrl}: ${world.pools.length} pools, indexing from block ${world.readyBlock}`)
@@ -53,24 +58,35 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     stops.unshift(() => monitor.close())
     out(`  embedded TimescaleDB in ${dataDir}; Redis ${monitor.redisUrl}; ${opts.shards} shards`)
     out()
-    out(`Trading: ${opts.swapsPerChain} swaps per chain through the real routers (V2/V3, direct and multi-hop) …`)
-
-    const start = await Promise.all(worlds.map((w) => readBalances(w, wallets, w.readyBlock - 1n)))
+    out(`Trading: ${opts.swapsPerChain} swaps per chain through the real routers (V2/V3, direct and multi-hop), and`)
+    out(`${walletSteps(opts.swapsPerChain)} wallet moves per chain (transfers between the desk's wallets and out, wraps, unwraps, ether swaps) …`)
     const redis = new Redis(monitor.redisUrl, { maxRetriesPerRequest: 3 })
     stops.unshift(async () => redis.disconnect())
     const started = Date.now()
-    const symbols = new Map(worlds.flatMap((w) => w.tokens.map((t) => [`${w.chainId}:${t.address.toLowerCase()}`, t.symbol] as const)))
+    const symbols = new Map(worlds.flatMap((w) => [...w.tokens.map((t) => [`${w.chainId}:${t.address.toLowerCase()}`, t.symbol] as const), [`${w.chainId}:${NATIVE_TOKEN}`, 'ETH'] as const]))
     const show = (): Promise<void> => printSummary(redis, prefix, out, started, (chainId, token) => symbols.get(`${chainId}:${token}`) ?? token.slice(0, 10))
     const ticker = setInterval(() => void show(), 2_000)
     stops.unshift(async () => clearInterval(ticker))
-    await Promise.all(worlds.map((w, i) => runRandomTraders(w, { traders: traders[i]!, swaps: opts.swapsPerChain, seed: opts.seed + 100 * i })))
+    // Per chain one after the other: the same wallets send both, and each runner counts its own nonces.
+    await Promise.all(
+      worlds.map(async (w, i) => {
+        await runRandomTraders(w, { traders: traders[i]!, swaps: opts.swapsPerChain, seed: opts.seed + 100 * i })
+        await runWalletActivity(w, { traders: traders[i]!, steps: walletSteps(opts.swapsPerChain), seed: opts.seed + 100 * i + 1, outsider: OUTSIDER })
+      }),
+    )
     const heads = new Map(await Promise.all(worlds.map(async (w, i) => [w.chainId, await blockNumberOf(anvils[i]!.rpcUrl)] as const)))
     await waitForCheckpoints(monitor.workers, heads)
     clearInterval(ticker)
     await show()
 
-    out('Checking every position against the chains (balanceOf at the last block, minus at the start block) …')
+    out('Checking every position against the chains (balanceOf and eth_getBalance at the last block) …')
     const end = await Promise.all(worlds.map((w, i) => readBalances(w, wallets, heads.get(w.chainId)!).then((b) => [i, b] as const)))
+    const ether = await Promise.all(
+      worlds.map((w) => {
+        const client = createPublicClient({ transport: http(w.rpcUrl, { batch: true }) })
+        return Promise.all(wallets.map((wallet) => client.getBalance({ address: wallet, blockNumber: heads.get(w.chainId)! })))
+      }),
+    )
     const r = await monitor.pool.query<{ account: string; chain_id: number; token: string; quantity: string }>('SELECT account, chain_id, token, quantity::text FROM positions')
     const held = new Map(r.rows.map((p) => [`${p.account}|${p.chain_id}|${p.token}`, BigInt(p.quantity)]))
     let checked = 0
@@ -78,30 +94,40 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     for (const [i, balances] of end) {
       const world = worlds[i]!
       wallets.forEach((wallet, wi) => {
-        for (const t of world.tokens) {
-          const before = start[i]!.get(wallet)?.get(t.address) ?? 0n
-          const after = balances.get(wallet)?.get(t.address) ?? 0n
-          const q = held.get(`${NAMES[wi]}|${world.chainId}|${t.address.toLowerCase()}`) ?? 0n
+        const expected = [
+          ...world.tokens.map((t) => ({ symbol: t.symbol, token: t.address.toLowerCase(), balance: balances.get(wallet)?.get(t.address) ?? 0n })),
+          { symbol: 'ETH', token: NATIVE_TOKEN as string, balance: ether[i]![wi]! },
+        ]
+        for (const x of expected) {
+          const q = held.get(`${NAMES[wi]}|${world.chainId}|${x.token}`) ?? 0n
           checked++
-          if (after - before !== q) mismatches.push(`${NAMES[wi]} ${t.symbol} on ${world.chainId}: chain ${after - before}, dexrisk ${q}`)
+          if (x.balance !== q) mismatches.push(`${NAMES[wi]} ${x.symbol} on ${world.chainId}: chain ${x.balance}, dexrisk ${q}`)
         }
       })
     }
-    out(mismatches.length === 0 ? `  all ${checked} (account, chain, token) positions equal the on-chain balance changes, to the wei` : `  MISMATCH:\n  ${mismatches.join('\n  ')}`)
-    const counts = await monitor.pool.query<{ swaps: string; trades: string; prices: string }>(
-      'SELECT (SELECT count(*) FROM swaps) AS swaps, (SELECT count(*) FROM trades) AS trades, (SELECT count(*) FROM prices) AS prices',
+    out(mismatches.length === 0 ? `  all ${checked} (account, chain, token) positions (tokens and ether) equal the on-chain balances, to the wei` : `  MISMATCH:\n  ${mismatches.join('\n  ')}`)
+    const counts = await monitor.pool.query<{ swaps: string; trades: string; prices: string; transfers: string; snapshots: string; alerts: string }>(
+      `SELECT (SELECT count(*) FROM swaps) AS swaps, (SELECT count(*) FROM trades) AS trades, (SELECT count(*) FROM prices) AS prices,
+         (SELECT count(*) FROM wallet_transfers) AS transfers, (SELECT count(*) FROM risk_snapshots) AS snapshots, (SELECT count(*) FROM alerts) AS alerts`,
     )
     const c = counts.rows[0]!
-    out(`  written: ${c.swaps} swaps, ${c.trades} trades, ${c.prices} price observations`)
+    out(`  written: ${c.swaps} swaps, ${c.trades} trades, ${c.prices} price observations, ${c.transfers} wallet transfers, ${c.snapshots} risk snapshots, ${c.alerts} alerts`)
     out()
     out('Query what it wrote (the demo has stopped, so the data folder is free):')
     out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT p.account, p.chain_id, t.symbol, p.quantity, t.decimals, round(p.cost_usd::numeric, 2) AS cost_usd FROM positions p JOIN tokens t ON t.chain_id = p.chain_id AND t.address = p.token ORDER BY 1, 2, 3"`)
+    out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT account, time, rule_id, state, round(value::numeric) AS value, threshold FROM alerts ORDER BY time"`)
     out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT time_bucket('1 minute', block_time) AS minute, dex_name, count(*), round(sum(amount_usd)::numeric) AS volume_usd FROM swaps GROUP BY 1, 2 ORDER BY 1"`)
     if (mismatches.length > 0) process.exitCode = 1
   } finally {
     for (const stop of stops) await stop().catch(() => {})
   }
 }
+
+/** Wallet moves per chain: a fifth of the swaps, at least the seven kinds once. */
+const walletSteps = (swaps: number): number => Math.max(7, Math.round(swaps / 5))
+
+/** An address outside every account: transfers to it leave the desk. */
+const OUTSIDER = '0x000000000000000000000000000000000000dEaD' as Address
 
 async function printSummary(
   redis: RedisClient,
@@ -124,7 +150,7 @@ async function printSummary(
   out(`— ${((Date.now() - started) / 1000).toFixed(0)} s —`)
   out(
     formatRows(
-      ['account', 'positions', 'equity_usd', 'gross_usd', 'var99_usd', 'es99_usd', 'pnl_usd', 'drawdown_usd', 'unpriced', 'largest position (usd)', 'halted'],
+      ['account', 'positions', 'equity_usd', 'gross_usd', 'var99_usd', 'es99_usd', 'var_method', 'pnl_usd', 'drawdown_usd', 'unpriced', 'largest position (usd)', 'halted'],
       summaries.map((s) => {
         const m = s.metrics
         const top = [...m.exposureByToken].sort((a, b) => Math.abs(b.valueUsd ?? 0) - Math.abs(a.valueUsd ?? 0))[0]
@@ -135,6 +161,7 @@ async function printSummary(
           gross_usd: usd(m.grossExposureUsd),
           var99_usd: usd(m.var99Usd),
           es99_usd: usd(m.es99Usd),
+          var_method: m.varMethod,
           pnl_usd: usd(m.totalPnlUsd),
           drawdown_usd: usd(m.drawdownUsd),
           unpriced: m.unpricedPositions,

@@ -29,7 +29,12 @@ export const walletBalanceKey = (chainId: number, wallet: Address, token: Addres
  * from watched wallets' balances (readings and logged transfers), so swaps only record trades and
  * volume — counting their flows as well would count every change twice.
  */
-export type BatchOptions = { mode: 'auto' | 'named'; wrappedNative?: (chainId: number) => Address | undefined }
+export type BatchOptions = {
+  mode: 'auto' | 'named'
+  wrappedNative?: (chainId: number) => Address | undefined
+  /** Decimals of tokens the shard knows (null: `decimals()` fails; undefined: not known). */
+  decimalsOf?: (chainId: number, token: Address) => number | null | undefined
+}
 
 export type PositionChange = { account: string; chainId: number; token: Address; position: Position; priceUsd: number | null; blockTime: number }
 
@@ -51,8 +56,11 @@ export type BatchEffects = {
   transfers: (RoutedTransfer & { amountUsd: number | null })[]
   /** Named accounts: wallet balances changed by this batch. */
   walletBalances: WalletBalance[]
-  /** Balance changes no log explained (opening balances, ether, rebasing), per account: how many. */
-  unexplained: { account: string; token: Address; wallet: Address; delta: bigint; at: 'before' | 'after' }[]
+  /**
+   * Balance changes no log explained, each set to the chain's balance: opening balances, ether
+   * (no logs), and corrections (a rebasing or fee-on-transfer token, or a log that was missed).
+   */
+  unexplained: { account: string; token: Address; wallet: Address; delta: bigint; at: 'before' | 'after'; block: bigint; opening: boolean }[]
 }
 
 export type ApplyResult = { kind: 'skip'; checkpoint: bigint } | { kind: 'apply'; effects: BatchEffects }
@@ -101,6 +109,7 @@ export function computeBatch(
   }
 
   const wrapped = options.wrappedNative?.(batch.chainId)
+  const decimalsOf = (token: Address): number | null | undefined => (token === NATIVE_TOKEN ? 18 : options.decimalsOf?.(batch.chainId, token))
   // Prices are taken as of the event's block time: one older than the cache's maxAgeSeconds is stale.
   const usdOf = (token: Address, time: number): number | null => cache.usd(token === NATIVE_TOKEN && wrapped ? wrapped : token, time)
   const valueOf = (token: Address, amount: bigint, decimals: number | null, time: number): number | null => {
@@ -130,8 +139,21 @@ export function computeBatch(
       if (!known) stagedBalances.set(key, { chainId: batch.chainId, wallet: r.wallet, token: r.token, account: r.account, balance, block })
       return
     }
-    unexplained.push({ account: r.account, token: r.token, wallet: r.wallet, delta, at })
-    move(r.account, r.wallet, r.token, delta, valueOf(r.token, delta, r.decimals, blockTime), block, blockTime)
+    unexplained.push({ account: r.account, token: r.token, wallet: r.wallet, delta, at, block, opening: known === undefined })
+    // An opening balance usually comes before any price (the first range of a chain): it is valued
+    // at the first price this batch gives its token, not left without a cost (which would book the
+    // whole holding as profit once a price came).
+    const value = valueOf(r.token, delta, r.decimals, blockTime) ?? (at === 'before' ? closingValueOf(r.token, delta, r.decimals) : null)
+    move(r.account, r.wallet, r.token, delta, value, block, blockTime)
+  }
+  let closing: PriceCache | undefined
+  const closingValueOf = (token: Address, amount: bigint, decimals: number | null): number | null => {
+    if (!closing) {
+      closing = cache.clone()
+      for (const p of prices) closing.observe(p)
+    }
+    const p = closing.usd(token === NATIVE_TOKEN && wrapped ? wrapped : token, lastTime)
+    return p === null || decimals === null ? null : toUnits(amount < 0n ? -amount : amount, decimals) * p
   }
   const lastTime = batch.toBlockTime ?? Math.max(swaps.at(-1)?.blockTime ?? 0, transfers.at(-1)?.blockTime ?? 0, prices.at(-1)?.blockTime ?? 0)
   const firstTime = swaps[0]?.blockTime ?? transfers[0]?.blockTime ?? prices[0]?.blockTime ?? lastTime
@@ -171,6 +193,29 @@ export function computeBatch(
   // Balances at the range's end: what logs did not show (ether, rebasing, fees taken silently).
   for (const r of readings) settle(r, r.after, r.afterBlock, lastTime, 'after')
 
+  // A holding that came in with no price at all (an opening balance of a token no pool had priced
+  // yet, a swap with no priced side) takes its cost at the first price its token gets, instead of
+  // counting its whole value as profit from then on. Named rounding: cost at first price.
+  if (prices.length > 0) {
+    const chainPrefix = `${batch.chainId}:`
+    for (const [account, held] of state.positions)
+      for (const [key, p] of held) {
+        if (!key.startsWith(chainPrefix)) continue
+        const token = key.slice(chainPrefix.length) as Address
+        const cur = staged.get(`${account}|${token}`)?.position ?? p
+        if (!isUncosted(cur)) continue
+        const decimals = decimalsOf(token)
+        const value = decimals === undefined ? null : valueOf(token, cur.quantity, decimals, lastTime)
+        if (value !== null) stage(account, token, { ...cur, costUsd: cur.quantity < 0n ? -value : value, unpricedCost: false }, lastTime)
+      }
+    for (const c of [...staged.values()]) {
+      if (!isUncosted(c.position)) continue
+      const decimals = decimalsOf(c.token)
+      const value = decimals === undefined ? null : valueOf(c.token, c.position.quantity, decimals, lastTime)
+      if (value !== null) stage(c.account, c.token, { ...c.position, costUsd: c.position.quantity < 0n ? -value : value, unpricedCost: false }, lastTime)
+    }
+  }
+
   const positions = [...staged.values()].map((c) => ({ ...c, priceUsd: usdOf(c.token, c.blockTime) }))
   return {
     kind: 'apply',
@@ -202,6 +247,11 @@ export function commitEffects(state: ShardState, e: BatchEffects): void {
   for (const b of e.walletBalances) state.walletBalances.set(walletBalanceKey(b.chainId, b.wallet, b.token), b)
   state.checkpoints.set(e.chainId, e.toBlock)
   state.priceCaches.set(e.chainId, e.priceCache)
+}
+
+/** A position that only ever moved without a USD value: no cost booked, nothing realized. */
+function isUncosted(p: Position): boolean {
+  return p.unpricedCost && p.quantity !== 0n && p.costUsd === 0 && p.realizedPnlUsd === 0
 }
 
 /** `a` is at or before `b` in the chain's (block, log index) order. */

@@ -13,7 +13,8 @@ import { listHalted, rulesVersion } from '../../src/risk/rule-store.ts'
 import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
 import { endpointsFor } from '../webhook/endpoint-store.ts'
 import { createWebhookQueue, enqueueWebhook } from '../webhook/webhook-queue.ts'
-import { commitEffects, computeBatch, type ShardState } from './apply-batch.ts'
+import { NATIVE_TOKEN } from '../../src/domain/types.ts'
+import { commitEffects, computeBatch, type BatchEffects, type ShardState } from './apply-batch.ts'
 import { publishSummaries, type AccountSummary } from './read-model.ts'
 import { commitRisk, computeRisk, type RiskEffects } from './risk-engine.ts'
 import { loadRiskState, writeRiskEffects } from './risk-store.ts'
@@ -42,6 +43,8 @@ export type BatchApplied = {
   writeMs: number
   /** The batch as applied (a reference, not a copy: do not change it). */
   batch: TradeBatch
+  /** Named accounts: balance changes no log explained, set to the chain's balance (ether, openings, corrections). */
+  unexplained: BatchEffects['unexplained']
 }
 
 export type RiskWorker = {
@@ -91,14 +94,14 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
         state.priceCaches.set(batch.chainId, cp.priceCache)
       }
     }
-    const result = computeBatch(state, batch, newCache, batchOptions)
+    learnDecimals(decimals, batch)
+    const result = computeBatch(state, batch, newCache, { ...batchOptions, decimalsOf: (c, t) => decimals.get(`${c}:${t}`) })
     if (result.kind === 'skip') {
       log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString() }, 'batch at or below checkpoint: skipped')
       return { applied: false, swaps: 0 }
     }
     const effects = result.effects
     await refreshRules()
-    learnDecimals(decimals, batch)
     const riskEffects = computeRisk(state, risk, effects, riskContextOf(setup, rules, decimals))
     const writeStart = performance.now()
     await retry(
@@ -124,7 +127,14 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       positions: effects.positions.length,
       writeMs,
       batch,
+      unexplained: effects.unexplained,
     })
+    for (const u of effects.unexplained)
+      if (u.token !== NATIVE_TOKEN && !u.opening)
+        log.warn(
+          { chain: batch.chainId, block: u.block.toString(), account: u.account, wallet: u.wallet, token: u.token, delta: u.delta.toString(), at: u.at },
+          'token balance moved without a log: position set to the chain balance (a rebasing or fee-on-transfer token, or a missed log)',
+        )
     const summaries = riskEffects.updates.map(
       (u): AccountSummary => ({ account: u.account, shard, chainId: batch.chainId, block: batch.toBlock.toString(), time: riskEffects.time, halted: u.halted, metrics: u.metrics }),
     )

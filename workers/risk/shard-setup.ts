@@ -102,7 +102,7 @@ export function replayShard(
   const out: ReturnType<typeof replayShard> = { snapshots: [], alerts: [] }
   for (const batch of batches) {
     learnDecimals(decimals, batch)
-    const r = computeBatch(state, batch, setup.newCache, setup.batchOptions)
+    const r = computeBatch(state, batch, setup.newCache, { ...setup.batchOptions, decimalsOf: (c, t) => decimals.get(`${c}:${t}`) })
     if (r.kind === 'skip') continue
     const riskEffects = computeRisk(state, risk, r.effects, riskContextOf(setup, rules, decimals))
     commitEffects(state, r.effects)
