@@ -431,13 +431,14 @@ describe('faults: each gets a clear warning and loses nothing', () => {
           { tx_hash: swapsByErin[1]!.transactionHash, token_in: weth, token_out: token, decimals_in: 18, decimals_out: null, account: 'erin' },
           { tx_hash: swapsByErin[2]!.transactionHash, token_in: token, token_out: weth, decimals_in: null, decimals_out: 18, account: 'erin' },
         ])
-        // Its quantity is exact (checked with every position against balanceOf) and not zero.
+        // Its quantity is exact (checked with every position against balanceOf): the 10,000 minted
+        // to erin (a logged transfer in) plus what her swaps moved.
         const position = await monitor.pool.query<{ quantity: string }>('SELECT quantity::text AS quantity FROM positions WHERE account = $1 AND chain_id = $2 AND token = $3', [
           'erin',
           world.chainId,
           token,
         ])
-        expect(position.rows).toEqual([{ quantity: String(boughtBy(swapsByErin[1]!, token, erin.address) - 3n * 10n ** 20n - (7n * 10n ** 19n + 12_345n)) }])
+        expect(position.rows).toEqual([{ quantity: String(10n ** 22n + boughtBy(swapsByErin[1]!, token, erin.address) - 3n * 10n ** 20n - (7n * 10n ** 19n + 12_345n)) }])
         const tokens = await monitor.pool.query('SELECT decimals, symbol, error FROM tokens WHERE chain_id = $1 AND address = $2', [world.chainId, token])
         expect(tokens.rows).toEqual([{ decimals: null, symbol: 'NODEC', error: 'decimals() reverted or returned no data' }])
         // Unpriced: no price observation of its pool, no price in any shard's cache.
