@@ -34,11 +34,13 @@ CREATE TABLE IF NOT EXISTS wallet_transfers (
 SELECT create_hypertable('wallet_transfers', by_range('block_time', INTERVAL '7 days'), if_not_exists => TRUE);
 CREATE INDEX IF NOT EXISTS wallet_transfers_account_idx ON wallet_transfers (account, block_time DESC);
 
--- Per-account risk state carried from batch to batch (peak equity, drawdown, day start, recent trades).
+-- Per-account risk state carried from batch to batch: peak equity, drawdown, day start (state),
+-- and the last 24 hours of trades for the velocity windows (trades: written only when it changed).
 CREATE TABLE IF NOT EXISTS account_risk_state (
   account         text        PRIMARY KEY,
   shard           integer     NOT NULL,
   state           jsonb       NOT NULL,
+  trades          jsonb,
   updated_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS account_risk_state_shard_idx ON account_risk_state (shard);

@@ -55,6 +55,14 @@ export const chainSchema = z.object({
   assets: z.record(z.string(), z.string().min(1)).default({}),
   /** The chain's wrapped native token (WETH): ether is priced as it and shares its asset. Default: none (ether unpriced). */
   wrappedNative: address.optional(),
+  /**
+   * Chainlink feeds as a USD price source: the aggregator behind the proxy (it emits AnswerUpdated;
+   * the proxy emits nothing), the token it prices and the feed's decimals. A fresh oracle price wins
+   * over pools. Default: none.
+   */
+  chainlinkFeeds: z
+    .array(z.object({ aggregator: address, token: address, decimals: z.number().int().min(0).max(36) }))
+    .default([]),
 })
 
 export const configSchema = z.object({

@@ -3,12 +3,15 @@ import { BaseError as ViemError, type Address, type Hex, type PublicClient } fro
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
-import { ConfigError, RetryableError, errorLine, isTransientError } from '../errors.ts'
+import { ConfigError, DecodeError, RetryableError, errorLine, isTransientError } from '../errors.ts'
 import type { BatchPublisher } from '../queue/publisher.ts'
 import { toDatabaseError } from '../db/pool.ts'
 import { retry, sleep } from '../retry.ts'
 import { createChainClient } from '../chain/create-chain-client.ts'
 import { decodeRange, discoverPools, poolLogs, watchedTopics, type FactoryRef } from './decode-range.ts'
+import { ANSWER_UPDATED_TOPIC } from '../../indexers/chainlink/abi.ts'
+import { decodeAnswerUpdated, type ChainlinkFeed } from '../../indexers/chainlink/feed.ts'
+import type { PriceObservation } from '../domain/types.ts'
 import { families } from './families.ts'
 import { fetchLogs } from './fetch-logs.ts'
 import { createBalanceReader, type BalanceReader } from './balance-reader.ts'
@@ -78,6 +81,9 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const registry = await retry(() => loadPoolRegistry(pool, chain.id), retryOpts)
   const tokens = await retry(() => createTokenCache({ pool, client, chainId: chain.id, log }), retryOpts)
   await retry(() => scanFactories(), retryOpts)
+  const feeds = new Map<Address, ChainlinkFeed>(
+    chain.chainlinkFeeds.map((f) => [f.aggregator, { chainId: chain.id, aggregator: f.aggregator, token: f.token, feedDecimals: f.decimals }]),
+  )
   const wallets = watchedWallets(common.config.accounts)
   const walletSet = new Set(wallets)
   const balances: BalanceReader | null =
@@ -115,9 +121,10 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   }
 
   async function processRange(fromBlock: bigint, toBlock: bigint): Promise<void> {
-    const [logs, walletLogs] = await Promise.all([
+    const [logs, walletLogs, feedLogs] = await Promise.all([
       fetchLogs(client, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit }),
       balances === null ? Promise.resolve([]) : fetchWalletLogs(fromBlock, toBlock),
+      feeds.size === 0 ? Promise.resolve([]) : fetchLogs(client, { fromBlock, toBlock, topics: [ANSWER_UPDATED_TOPIC], address: [...feeds.keys()], onSplit }),
     ])
     await db(() => registry.add(discoverPools(logs, factories, chain.id)))
     const mine = poolLogs(logs, registry.pools)
@@ -129,7 +136,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     }
     for (const l of walletLogs) tokenSet.add(l.address)
     await db(() => tokens.ensure(tokenSet, toBlock))
-    const blocks = await readBlocks(client, chain.id, mine, toBlock, walletLogs)
+    const blocks = await readBlocks(client, chain.id, mine, toBlock, [...walletLogs, ...feedLogs])
     const decoded = decodeRange(mine, registry.pools, {
       chainId: chain.id,
       token: (a) => tokens.get(a),
@@ -141,7 +148,11 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       blockTime: (n) => blocks.time.get(n),
       decimals: (a) => tokens.get(a)?.decimals ?? null,
     })
-    const rejected = [...decoded.rejected, ...flows.rejected]
+    const oracle = decodeFeedLogs(feedLogs, (n) => blocks.time.get(n))
+    // One (block, log index) ordered stream of price observations per chain (design.md decision 3).
+    if (oracle.prices.length > 0)
+      decoded.prices = [...decoded.prices, ...oracle.prices].sort((a, b) => (a.blockNumber !== b.blockNumber ? (a.blockNumber < b.blockNumber ? -1 : 1) : a.logIndex - b.logIndex))
+    const rejected = [...decoded.rejected, ...flows.rejected, ...oracle.rejected]
     if (rejected.length > 0) await db(() => keepRejected(pool, chain.id, rejected))
     for (const r of rejected) log.error({ err: r.error.message }, 'undecodable log kept in rejected_logs')
     let readings: Awaited<ReturnType<BalanceReader['read']>> = []
@@ -168,6 +179,23 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       generation,
     })
     log.debug({ from: fromBlock.toString(), to: toBlock.toString(), swaps: decoded.swaps.length }, 'range published')
+  }
+
+  /** Chainlink answers of the configured feeds: price observations quoted in USD. */
+  function decodeFeedLogs(feedLogs: RawLog[], blockTime: (n: bigint) => number | undefined): { prices: PriceObservation[]; rejected: { log: RawLog; error: DecodeError }[] } {
+    const out: ReturnType<typeof decodeFeedLogs> = { prices: [], rejected: [] }
+    for (const l of feedLogs) {
+      const feed = feeds.get(l.address)
+      const time = blockTime(l.blockNumber)
+      if (!feed || time === undefined) continue
+      try {
+        out.prices.push(decodeAnswerUpdated(l, feed, time))
+      } catch (err) {
+        if (err instanceof DecodeError) out.rejected.push({ log: l, error: err })
+        else throw err
+      }
+    }
+    return out
   }
 
   /** Logged balance changes of watched wallets: Transfers from and to them, WETH wraps and unwraps. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { keccak256, type Abi, type Hex } from 'viem'
 import { noDecimalsTokenAbi, noDecimalsTokenBytecode } from './contracts/noDecimalsToken.ts'
+import { testAggregatorAbi, testAggregatorBytecode } from './contracts/testAggregator.ts'
 import { testTokenAbi, testTokenBytecode } from './contracts/testToken.ts'
 
 /** An ABI with its creation bytecode, as read from an npm build artifact. */
@@ -18,6 +19,7 @@ export type WorldArtifacts = {
   positionManager: Artifact
   testToken: { abi: typeof testTokenAbi; bytecode: Hex }
   noDecimalsToken: { abi: typeof noDecimalsTokenAbi; bytecode: Hex }
+  testAggregator: { abi: typeof testAggregatorAbi; bytecode: Hex }
   /** keccak256 of UniswapV2Pair's creation code: the CREATE2 hash behind every pair address. */
   v2PairInitCodeHash: Hex
   /** keccak256 of UniswapV3Pool's creation code. */
@@ -65,6 +67,7 @@ export function worldArtifacts(): WorldArtifacts {
     // world brings its own tokens, compiled by src/world/contracts/compile.ts.
     testToken: { abi: testTokenAbi, bytecode: testTokenBytecode },
     noDecimalsToken: { abi: noDecimalsTokenAbi, bytecode: noDecimalsTokenBytecode },
+    testAggregator: { abi: testAggregatorAbi, bytecode: testAggregatorBytecode },
     v2PairInitCodeHash,
     v3PoolInitCodeHash,
     patched: { v2Router02: v2Router02.patched, swapRouter: swapRouter.patched, positionManager: positionManager.patched },

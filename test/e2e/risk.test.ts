@@ -1,6 +1,11 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { Redis } from 'ioredis'
+import { createPublicClient, encodeDeployData, encodeFunctionData, getContractAddress, http, type Address, type Hex } from 'viem'
+import { CHAINLINK_USD } from '../../indexers/chainlink/abi.ts'
+import { anvilAccount } from '../../src/world/accounts.ts'
+import { worldArtifacts } from '../../src/world/artifacts.ts'
+import { createSender, waitForReceipts } from '../../src/world/sender.ts'
 import { Webhook } from 'standardwebhooks'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCommon, createLogger } from '../../src/common.ts'
@@ -17,6 +22,7 @@ import { waitForCheckpoints } from '../../src/runtime/wait-for-checkpoints.ts'
 import { runRandomTraders } from '../../src/world/traders.ts'
 import { worldConfig } from '../../src/world/world-config.ts'
 import { accountKey, type AccountSummary } from '../../workers/risk/read-model.ts'
+import { storedMetrics } from '../../workers/risk/risk-store.ts'
 import { loadRules, replayShard } from '../../workers/risk/shard-setup.ts'
 import { createEndpoint } from '../../workers/webhook/endpoint-store.ts'
 import { parseAllowList } from '../../workers/webhook/ssrf-guard.ts'
@@ -125,7 +131,7 @@ describe('the risk engine, end to end on two local chains', () => {
         expect(replayedSnapshots.length).toBe(stored.rows.length)
         // At least one snapshot per account and chain (every account holds tokens on both).
         expect(replayedSnapshots.length).toBeGreaterThanOrEqual(8)
-        for (const s of replayedSnapshots) expect(storedByKey.get(`${s.account}|${s.chainId}|${s.block}`)).toEqual(JSON.parse(JSON.stringify(s.metrics)))
+        for (const s of replayedSnapshots) expect(storedByKey.get(`${s.account}|${s.chainId}|${s.block}`)).toEqual(JSON.parse(JSON.stringify(storedMetrics(s.metrics))))
         const replayedAlerts = replayed.flatMap((r) => r.alerts).map((a) => `${a.id}|${a.state}`).sort()
         expect(replayedAlerts).toEqual(alerts.rows.map((a) => `${a.id}|${a.state}`).sort())
       } finally {
@@ -137,4 +143,60 @@ describe('the risk engine, end to end on two local chains', () => {
       await db.stop()
     }
   })
+
+  it('prices a token from a Chainlink feed (AnswerUpdated of its aggregator) over its pools while the answer is fresh', async () => {
+    const db = await startEmbeddedDatabase()
+    const prefix = uniquePrefix()
+    const redis = new Redis(TEST_REDIS_URL)
+    try {
+      const world = w.worlds[0]!
+      const uni = world.tokens.find((t) => t.symbol === 'UNI')!.address.toLowerCase() as Address
+      const aggregator = await deployTestAggregator(world.rpcUrl, world.chainId, 8)
+      const input = worldConfig(w.named, { accounts: w.accounts, shards: SHARDS, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, queuePrefix: prefix })
+      input.risk = { repriceIntervalSeconds: 0 }
+      input.chains[w.named[0]!.name]!.chainlinkFeeds = [{ aggregator, token: uni, decimals: 8 }]
+      const config = parseConfig(input, {})
+      const monitor = await startMonitor({ common: createCommon(config, { log: createLogger({ level: 'silent' }) }) })
+      try {
+        const answerTx = await setAnswer(world.rpcUrl, world.chainId, aggregator, 123_456_789_000n) // 1,234.56789 USD
+        await waitForCheckpoints(monitor.workers, await headBlocks(w))
+        const prices = await monitor.pool.query<{ pool: string; base: string; quote: string; price: number; tx_hash: string }>(
+          'SELECT pool, base, quote, price, tx_hash FROM prices WHERE chain_id = $1 AND pool = $2',
+          [world.chainId, aggregator],
+        )
+        expect(prices.rows).toEqual([{ pool: aggregator, base: uni, quote: CHAINLINK_USD, price: 1234.56789, tx_hash: answerTx }])
+        // alice holds UNI from the start: her exposure now values it at the oracle's answer.
+        const alice = JSON.parse((await redis.get(accountKey(prefix, shardOf('alice', SHARDS), 'alice')))!) as AccountSummary
+        const line = alice.metrics.exposureByToken.find((x) => x.chainId === world.chainId && x.token === uni)!
+        expect(line.priceUsd).toBe(1234.56789)
+      } finally {
+        await monitor.close()
+      }
+    } finally {
+      await cleanupPrefix(redis, prefix)
+      redis.disconnect()
+      await db.stop()
+    }
+  })
 })
+
+/** Deploys a TestAggregator (src/world/contracts) from anvil account 0. */
+async function deployTestAggregator(rpcUrl: string, chainId: number, decimals: number): Promise<Address> {
+  const client = createPublicClient({ transport: http(rpcUrl) })
+  const account = anvilAccount(0)
+  const sender = await createSender({ client, account, chainId })
+  const art = worldArtifacts().testAggregator
+  const address = getContractAddress({ from: account.address, nonce: BigInt(sender.nextNonce()) })
+  const [receipt] = await waitForReceipts(client, [await sender.send({ data: encodeDeployData({ abi: art.abi, bytecode: art.bytecode, args: [decimals] }), gas: 1_000_000n })])
+  expect(receipt!.status).toBe('success')
+  return address.toLowerCase() as Address
+}
+
+async function setAnswer(rpcUrl: string, chainId: number, aggregator: Address, answer: bigint): Promise<Hex> {
+  const client = createPublicClient({ transport: http(rpcUrl) })
+  const sender = await createSender({ client, account: anvilAccount(0), chainId })
+  const art = worldArtifacts().testAggregator
+  const [receipt] = await waitForReceipts(client, [await sender.send({ to: aggregator, data: encodeFunctionData({ abi: art.abi, functionName: 'setAnswer', args: [answer] }), gas: 200_000n })])
+  expect(receipt!.status).toBe('success')
+  return receipt!.transactionHash
+}

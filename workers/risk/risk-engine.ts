@@ -42,7 +42,8 @@ export type RiskContext = {
   rules: readonly Rule[]
 }
 
-export type AccountUpdate = { account: string; metrics: AccountMetrics; state: AccountRiskState; halted: boolean }
+/** One account's recomputation; `traded`: its trade window changed (the batch holds trades of it). */
+export type AccountUpdate = { account: string; metrics: AccountMetrics; state: AccountRiskState; halted: boolean; traded: boolean }
 
 /** What one batch changes on the risk side; written in the batch's transaction, then committed to memory. */
 export type RiskEffects = {
@@ -163,7 +164,7 @@ export function computeRisk(shard: ShardState, risk: RiskState, e: BatchEffects,
       if (previous[ruleId] !== st) out.ruleStates.push({ account, ruleId, state: st })
     out.alerts.push(...evaluated.alerts)
     if (evaluated.halt) out.halts.push(evaluated.halt)
-    out.updates.push({ account, metrics: r.metrics, state: r.state, halted: halted || evaluated.halt !== null })
+    out.updates.push({ account, metrics: r.metrics, state: r.state, halted: halted || evaluated.halt !== null, traded: trades.length > 0 })
   }
   return out
 }

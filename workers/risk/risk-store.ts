@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { AccountRiskState, RiskOptions } from '../../src/risk/account-metrics.ts'
+import type { AccountMetrics, AccountRiskState, RiskOptions } from '../../src/risk/account-metrics.ts'
 import { ReturnHistory, type ReturnHistoryJson } from '../../src/risk/return-history.ts'
 import { insertAlerts, listHalted, loadRuleStates, saveRuleStates, setHalt } from '../../src/risk/rule-store.ts'
 import type { BatchEffects } from './apply-batch.ts'
@@ -34,23 +34,24 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
          SELECT * FROM unnest($1::text[], $4::float8[], $5::float8[], $6::float8[], $7::int4[], $8::float8[], $9::float8[],
            $10::float8[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::float8[], $16::float8[],
            $17::float8[], $18::float8[], $19::float8[], $20::float8[], $21::float8[], $22::float8[], $23::float8[],
-           $24::int4[], $25::float8[], $26::text[], $27::jsonb[], $28::jsonb[])
+           $24::int4[], $25::float8[], $26::text[], $27::jsonb[], $28::jsonb[], $29::jsonb[])
            AS u(acc, eq, gross, net, unp, las, hhi, rp, up, tp, dp, dd, ddp, mdd, mddp, v95, v99, e95, e99, p95, p99,
-             s24, vol24, vm, metrics, st)
+             s24, vol24, vm, metrics, st, trd)
        ), snapshots_in AS (
          INSERT INTO risk_snapshots (time, account, shard, chain_id, block_number, equity_usd, gross_exposure_usd,
            net_exposure_usd, unpriced_positions, largest_asset_share, hhi, realized_pnl_usd, unrealized_pnl_usd,
            total_pnl_usd, daily_pnl_usd, drawdown_usd, drawdown_pct, max_drawdown_usd, max_drawdown_pct, var95_usd,
            var99_usd, es95_usd, es99_usd, parametric_var95_usd, parametric_var99_usd, swaps_24h, volume_24h_usd,
            var_method, metrics)
-         SELECT to_timestamp($29), acc, $2, $3, $30, eq, gross, net, unp, las, hhi, rp, up, tp, dp, dd, ddp, mdd, mddp,
+         SELECT to_timestamp($30), acc, $2, $3, $31, eq, gross, net, unp, las, hhi, rp, up, tp, dp, dd, ddp, mdd, mddp,
            v95, v99, e95, e99, p95, p99, s24, vol24, vm, metrics
          FROM u
          ON CONFLICT DO NOTHING
        )
-       INSERT INTO account_risk_state (account, shard, state, updated_at)
-       SELECT acc, $2, st, now() FROM u
-       ON CONFLICT (account) DO UPDATE SET state = EXCLUDED.state, shard = EXCLUDED.shard, updated_at = now()`,
+       INSERT INTO account_risk_state (account, shard, state, trades, updated_at)
+       SELECT acc, $2, st, trd, now() FROM u
+       ON CONFLICT (account) DO UPDATE SET state = EXCLUDED.state, shard = EXCLUDED.shard,
+         trades = COALESCE(EXCLUDED.trades, account_risk_state.trades), updated_at = now()`,
       [
         arrayLiteral(u.map((x) => x.account)),
         shard,
@@ -78,8 +79,9 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
         arrayLiteral(m.map((x) => x.swaps24h)),
         arrayLiteral(m.map((x) => x.volume24hUsd)),
         arrayLiteral(m.map((x) => x.varMethod)),
-        m.map((x) => JSON.stringify(x)),
-        u.map((x) => JSON.stringify({ state: x.state, computedAt: r.time } satisfies StoredAccountRisk)),
+        m.map((x) => JSON.stringify(storedMetrics(x))),
+        u.map((x) => JSON.stringify({ state: { ...x.state, tradeTimes: [], tradeUsd: [] }, computedAt: r.time } satisfies StoredAccountRisk)),
+        u.map((x) => (x.traded ? JSON.stringify({ tradeTimes: x.state.tradeTimes, tradeUsd: x.state.tradeUsd } satisfies StoredTrades) : null)),
         r.time,
         e.toBlock.toString(),
       ],
@@ -100,8 +102,11 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
 export async function loadRiskState(db: Queryable, shard: number, options: RiskOptions): Promise<RiskState> {
   const h = await db.query<{ history: ReturnHistoryJson }>('SELECT history FROM return_history WHERE shard = $1', [shard])
   const history = h.rows[0] ? ReturnHistory.fromJSON(historyOptions(options), h.rows[0].history) : new ReturnHistory(historyOptions(options))
-  const a = await db.query<{ account: string; state: StoredAccountRisk }>('SELECT account, state FROM account_risk_state WHERE shard = $1 ORDER BY account', [shard])
-  const accounts = new Map(a.rows.map((r) => [r.account, r.state.state]))
+  const a = await db.query<{ account: string; state: StoredAccountRisk; trades: StoredTrades | null }>(
+    'SELECT account, state, trades FROM account_risk_state WHERE shard = $1 ORDER BY account',
+    [shard],
+  )
+  const accounts = new Map(a.rows.map((r) => [r.account, { ...r.state.state, tradeTimes: r.trades?.tradeTimes ?? [], tradeUsd: r.trades?.tradeUsd ?? [] }]))
   const lastComputed = new Map(a.rows.map((r) => [r.account, r.state.computedAt]))
   let clock: number | null = null
   for (const t of lastComputed.values()) if (clock === null || t > clock) clock = t
@@ -115,5 +120,16 @@ export async function loadRiskState(db: Queryable, shard: number, options: RiskO
   }
 }
 
-/** An account's carried risk state and the block time it was computed at (repricing is rate-limited on it). */
+/** An account's carried risk state (trade window apart) and the block time it was computed at. */
 type StoredAccountRisk = { state: AccountRiskState; computedAt: number }
+/** An account's trades of the last 24 hours (AccountRiskState's deque), written when it changes. */
+type StoredTrades = Pick<AccountRiskState, 'tradeTimes' | 'tradeUsd'>
+
+/**
+ * The metrics kept in a risk snapshot: all but the per-token exposure lines, whose history is
+ * position_snapshots' (a snapshot per account and batch would otherwise repeat every token).
+ */
+export function storedMetrics(m: AccountMetrics): Omit<AccountMetrics, 'exposureByToken'> {
+  const { exposureByToken: _, ...rest } = m
+  return rest
+}

@@ -138,7 +138,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     const summaries = riskEffects.updates.map(
       (u): AccountSummary => ({ account: u.account, shard, chainId: batch.chainId, block: batch.toBlock.toString(), time: riskEffects.time, halted: u.halted, metrics: u.metrics }),
     )
-    for (const a of riskEffects.alerts) log.warn({ account: a.account, rule: a.ruleId, state: a.state, metric: a.metric, value: a.value, threshold: a.threshold }, 'alert')
+    for (const a of riskEffects.alerts) log.info({ account: a.account, rule: a.ruleId, state: a.state, metric: a.metric, value: a.value, threshold: a.threshold }, 'alert')
     for (const h of riskEffects.halts) log.error({ account: h.account, rule: h.ruleId, reason: h.reason }, 'account halted')
     await sendWebhooks(riskEffects)
     // The read model is derived state: if Redis is down the write retries; the database already holds the truth.

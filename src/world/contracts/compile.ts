@@ -1,5 +1,5 @@
 /**
- * Compiles the world's own Solidity (TestToken, NoDecimalsToken) with solc-js and writes one
+ * Compiles the world's own Solidity (TestToken, NoDecimalsToken, TestAggregator) with solc-js and writes one
  * TypeScript module per contract next to its source: `export const <name>Abi = [...] as const` and
  * `<name>Bytecode`. Loading solc-js takes about a second, so the output is committed and this
  * script is run by hand after editing a .sol file:
@@ -19,6 +19,7 @@ export type CompiledContract = { name: string; abi: unknown[]; bytecode: `0x${st
 export const WORLD_CONTRACTS = [
   { contract: 'TestToken', module: 'testToken' },
   { contract: 'NoDecimalsToken', module: 'noDecimalsToken' },
+  { contract: 'TestAggregator', module: 'testAggregator' },
 ] as const
 
 const here = dirname(fileURLToPath(import.meta.url))
