@@ -43,7 +43,10 @@ export function createBalanceReader(opts: {
     try {
       return await client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [wallet], blockNumber })
     } catch (err) {
-      if (isTransportError(err) || !(isRevert(err) || isDecodeFailure(err))) throw err
+      if (isTransportError(err)) throw err
+      // No contract at that block yet (a token deployed inside the range): its balance was zero.
+      if (isRevert(err) && (await client.getCode({ address: token, blockNumber })) === undefined) return 0n
+      if (!isRevert(err) && !isDecodeFailure(err)) log.warn({ chainId, token, err: errorLine(err) }, 'balanceOf failed in an unexpected way; treating the token as unreadable')
       if (!unreadable.has(token)) {
         unreadable.add(token)
         log.warn({ chainId, token, block: blockNumber.toString(), err: errorLine(err) }, 'balanceOf fails on this token: its positions follow logged transfers only')

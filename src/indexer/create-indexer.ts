@@ -147,6 +147,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       chainId: chain.id,
       blockTime: (n) => blocks.time.get(n),
       decimals: (a) => tokens.get(a)?.decimals ?? null,
+      wrappedNative: chain.wrappedNative,
     })
     const oracle = decodeFeedLogs(feedLogs, (n) => blocks.time.get(n))
     // One (block, log index) ordered stream of price observations per chain (design.md decision 3).

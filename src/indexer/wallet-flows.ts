@@ -34,7 +34,13 @@ export function walletTopicFilters(wallets: readonly Address[]): (Hex[] | null)[
 export function decodeWalletTransfers(
   logs: readonly RawLog[],
   watched: ReadonlySet<Address>,
-  ctx: { chainId: number; blockTime: (block: bigint) => number | undefined; decimals: (token: Address) => number | null },
+  ctx: {
+    chainId: number
+    blockTime: (block: bigint) => number | undefined
+    decimals: (token: Address) => number | null
+    /** The chain's WETH: Deposit/Withdrawal count only from it (other contracts use the same names: staking pools). */
+    wrappedNative?: Address
+  },
 ): { transfers: WalletTransfer[]; rejected: { log: RawLog; error: DecodeError }[] } {
   const transfers: WalletTransfer[] = []
   const rejected: { log: RawLog; error: DecodeError }[] = []
@@ -48,6 +54,7 @@ export function decodeWalletTransfers(
     const isTransfer = t0 === TRANSFER_TOPIC
     if (isTransfer && log.topics.length !== 3) continue // ERC721 (or another non-ERC20 layout)
     if (!isTransfer && t0 !== DEPOSIT_TOPIC && t0 !== WITHDRAWAL_TOPIC) continue
+    if (!isTransfer && log.address !== ctx.wrappedNative) continue
     try {
       const blockTime = ctx.blockTime(log.blockNumber)
       if (blockTime === undefined) throw failure('no block time for the log', log, ctx.chainId)

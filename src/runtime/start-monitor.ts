@@ -74,6 +74,10 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     await assertShardCount(pool, config.shards)
 
     const accounts = createAccountResolver(config.accounts)
+    if (accounts.mode === 'auto')
+      log.warn(
+        "accounts: 'auto' — every trader is its own account and positions follow swap flows only (no opening balances, transfers or ether); name accounts and their wallets for positions equal to on-chain balances",
+      )
     const chainNames = opts.chains ?? Object.keys(config.chains)
     if (chainNames.length > 0) {
       parts.publisher = createBatchPublisher({

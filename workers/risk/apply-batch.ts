@@ -2,7 +2,7 @@ import type { Address } from 'viem'
 import { NATIVE_TOKEN, type PriceObservation } from '../../src/domain/types.ts'
 import { toUnits } from '../../src/domain/price-math.ts'
 import { BatchError, BatchGapError } from '../../src/errors.ts'
-import type { RoutedReading, RoutedSwap, RoutedTransfer, TradeBatch } from '../../src/queue/batch.ts'
+import type { RoutedSwap, RoutedTransfer, TradeBatch } from '../../src/queue/batch.ts'
 import { applyDelta, emptyPosition, type Position } from './position.ts'
 import type { PriceCache } from './price-cache.ts'
 
@@ -123,28 +123,48 @@ export function computeBatch(
     const key = walletBalanceKey(batch.chainId, wallet, token)
     return stagedBalances.get(key) ?? state.walletBalances.get(key) ?? { chainId: batch.chainId, wallet, token, account, balance: 0n, block: after }
   }
-  /** Moves a wallet's balance (and its account's position) by `delta`, valued at `valueUsd`. */
-  const move = (account: string, wallet: Address, token: Address, delta: bigint, valueUsd: number | null, block: bigint, blockTime: number): void => {
+  /** Moves a wallet's balance by `delta`. */
+  const moveWallet = (account: string, wallet: Address, token: Address, delta: bigint, block: bigint): void => {
     const b = balanceOf(account, wallet, token)
     stagedBalances.set(walletBalanceKey(batch.chainId, wallet, token), { ...b, account, balance: b.balance + delta, block })
-    stage(account, token, applyDelta(current(account, token), delta, valueUsd, block), blockTime)
   }
-  /** Sets a wallet's balance to what the chain says, booking the difference as an unexplained change. */
-  const settle = (r: RoutedReading, balance: bigint, block: bigint, blockTime: number, at: 'before' | 'after'): void => {
-    const key = walletBalanceKey(batch.chainId, r.wallet, r.token)
-    const known = stagedBalances.get(key) ?? state.walletBalances.get(key)
-    const delta = balance - (known?.balance ?? 0n)
-    if (delta === 0n) {
-      // Nothing moved; a pair seen the first time is remembered (a zero opening balance).
-      if (!known) stagedBalances.set(key, { chainId: batch.chainId, wallet: r.wallet, token: r.token, account: r.account, balance, block })
-      return
+  /** Moves an account's position by `delta`, valued at `valueUsd`. */
+  const movePosition = (account: string, token: Address, delta: bigint, valueUsd: number | null, block: bigint, blockTime: number): void => {
+    if (delta !== 0n) stage(account, token, applyDelta(current(account, token), delta, valueUsd, block), blockTime)
+  }
+  /**
+   * Sets wallets' balances to what the chain says, booking the differences as unexplained changes.
+   * Differences are netted per (account, token) before they touch the position: ether moved
+   * between two wallets of one account is no change of the account's position (and no PnL).
+   */
+  const settleAll = (at: 'before' | 'after', blockTime: number): void => {
+    const net = new Map<string, { account: string; token: Address; delta: bigint; decimals: number | null; block: bigint }>()
+    for (const r of readings) {
+      const balance = at === 'before' ? r.before : r.after
+      if (balance === null) continue
+      const block = at === 'before' ? r.beforeBlock : r.afterBlock
+      const key = walletBalanceKey(batch.chainId, r.wallet, r.token)
+      const known = stagedBalances.get(key) ?? state.walletBalances.get(key)
+      const delta = balance - (known?.balance ?? 0n)
+      if (delta === 0n) {
+        // Nothing moved; a pair seen the first time is remembered (a zero opening balance).
+        if (!known) stagedBalances.set(key, { chainId: batch.chainId, wallet: r.wallet, token: r.token, account: r.account, balance, block })
+        continue
+      }
+      unexplained.push({ account: r.account, token: r.token, wallet: r.wallet, delta, at, block, opening: known === undefined })
+      moveWallet(r.account, r.wallet, r.token, delta, block)
+      const k = `${r.account}|${r.token}`
+      const n = net.get(k)
+      if (n) n.delta += delta
+      else net.set(k, { account: r.account, token: r.token, delta, decimals: r.decimals, block })
     }
-    unexplained.push({ account: r.account, token: r.token, wallet: r.wallet, delta, at, block, opening: known === undefined })
-    // An opening balance usually comes before any price (the first range of a chain): it is valued
-    // at the first price this batch gives its token, not left without a cost (which would book the
-    // whole holding as profit once a price came).
-    const value = valueOf(r.token, delta, r.decimals, blockTime) ?? (at === 'before' ? closingValueOf(r.token, delta, r.decimals) : null)
-    move(r.account, r.wallet, r.token, delta, value, block, blockTime)
+    for (const n of net.values()) {
+      // An opening balance usually comes before any price (the first range of a chain): it is valued
+      // at the first price this batch gives its token, not left without a cost (which would book the
+      // whole holding as profit once a price came).
+      const value = valueOf(n.token, n.delta, n.decimals, blockTime) ?? (at === 'before' ? closingValueOf(n.token, n.delta, n.decimals) : null)
+      movePosition(n.account, n.token, n.delta, value, n.block, blockTime)
+    }
   }
   let closing: PriceCache | undefined
   const closingValueOf = (token: Address, amount: bigint, decimals: number | null): number | null => {
@@ -160,8 +180,11 @@ export function computeBatch(
 
   // Balances before the range: an opening balance for a pair seen the first time, or the correction
   // of a change between ranges that no log showed.
-  if (!overlapping)
-    for (const r of readings) if (r.before !== null) settle(r, r.before, r.beforeBlock, firstTime, 'before')
+  if (!overlapping) settleAll('before', firstTime)
+
+  // A transfer between two wallets of one account moves both wallets and not the account.
+  const legs = new Set(transfers.map((t) => `${t.txHash}:${t.logIndex}:${t.wallet}:${t.account}`))
+  const internal = (t: RoutedTransfer): boolean => legs.has(`${t.txHash}:${t.logIndex}:${t.counterparty}:${t.account}`)
 
   const outSwaps: BatchEffects['swaps'] = []
   const outTransfers: BatchEffects['transfers'] = []
@@ -173,7 +196,8 @@ export function computeBatch(
       while (pi < prices.length && logBefore(prices[pi]!, t)) cache.observe(prices[pi++]!)
       const amountUsd = valueOf(t.token, t.delta, t.decimals, t.blockTime)
       outTransfers.push({ ...t, amountUsd })
-      move(t.account, t.wallet, t.token, t.delta, amountUsd, t.blockNumber, t.blockTime)
+      moveWallet(t.account, t.wallet, t.token, t.delta, t.blockNumber)
+      if (!internal(t)) movePosition(t.account, t.token, t.delta, amountUsd, t.blockNumber, t.blockTime)
     }
   }
   for (const swap of swaps) {
@@ -191,7 +215,7 @@ export function computeBatch(
   while (pi < prices.length) cache.observe(prices[pi++]!)
 
   // Balances at the range's end: what logs did not show (ether, rebasing, fees taken silently).
-  for (const r of readings) settle(r, r.after, r.afterBlock, lastTime, 'after')
+  settleAll('after', lastTime)
 
   // A holding that came in with no price at all (an opening balance of a token no pool had priced
   // yet, a swap with no priced side) takes its cost at the first price its token gets, instead of

@@ -96,16 +96,25 @@ describe('computeBatch with named accounts (positions are wallet balances)', () 
   it('nets a transfer between two wallets of one account to no change of its position', () => {
     const s = fresh()
     apply(s, batch(100n, 110n, { prices: [wethPrice(100n, 0, 2000)], readings: [reading(A1, WETH, 100n, 110n, 5n * ETH, 5n * ETH), reading(A2, WETH, 100n, 110n, 0n, 0n)] }))
+    // The price moved since: a move between own wallets still realizes nothing and keeps the cost.
     apply(
       s,
       batch(111n, 120n, {
+        prices: [wethPrice(111n, 0, 3000)],
         transfers: [transfer(112n, 0, A1, A2, WETH, -2n * ETH), transfer(112n, 0, A2, A1, WETH, 2n * ETH)],
         readings: [reading(A1, WETH, 111n, 120n, null, 3n * ETH), reading(A2, WETH, 111n, 120n, null, 2n * ETH)],
       }),
     )
-    expect(position(s, WETH)!.quantity).toBe(5n * ETH)
-    expect(position(s, WETH)!.realizedPnlUsd).toBe(0)
+    expect(position(s, WETH)).toEqual({ quantity: 5n * ETH, costUsd: 10_000, realizedPnlUsd: 0, unpricedCost: false, updatedBlock: 99n })
     expect(s.walletBalances.get(walletBalanceKey(1, A2, WETH))!.balance).toBe(2n * ETH)
+  })
+
+  it('nets ether moved between two wallets of one account (no log) to no change of its position', () => {
+    const s = fresh()
+    apply(s, batch(100n, 110n, { prices: [wethPrice(100n, 0, 2000)], readings: [reading(A1, NATIVE_TOKEN, 100n, 110n, 5n * ETH, 5n * ETH), reading(A2, NATIVE_TOKEN, 100n, 110n, ETH, ETH)] }))
+    apply(s, batch(111n, 120n, { prices: [wethPrice(111n, 0, 3000)], readings: [reading(A1, NATIVE_TOKEN, 111n, 120n, null, 4n * ETH), reading(A2, NATIVE_TOKEN, 111n, 120n, null, 2n * ETH)] }))
+    expect(position(s, NATIVE_TOKEN)).toEqual({ quantity: 6n * ETH, costUsd: 12_000, realizedPnlUsd: 0, unpricedCost: false, updatedBlock: 99n })
+    expect(s.walletBalances.get(walletBalanceKey(1, A1, NATIVE_TOKEN))!.balance).toBe(4n * ETH)
   })
 
   it('corrects a balance that changed between ranges without a log, from the reading before the range', () => {

@@ -1,0 +1,60 @@
+import type { Address } from 'viem'
+import { describe, expect, it } from 'vitest'
+import { recordTrade, emptyAccountRiskState } from '../../../src/risk/account-metrics.ts'
+import type { BatchEffects } from '../../../workers/risk/apply-batch.ts'
+import { PriceCache } from '../../../workers/risk/price-cache.ts'
+import type { RiskEffects } from '../../../workers/risk/risk-engine.ts'
+import { emptyRiskState, loadRiskState, writeRiskEffects } from '../../../workers/risk/risk-store.ts'
+import { useEmbeddedDatabase } from '../../setup/database.ts'
+
+const db = useEmbeddedDatabase()
+const options = { horizonSeconds: 60, windowSize: 10, minHistory: 2, confidences: [0.95, 0.99] as [number, number], fallbackShock: 0.25 }
+
+const effects = (block: bigint): BatchEffects => ({
+  chainId: 5, fromBlock: block, toBlock: block, toBlockHash: null, toBlockTime: 1_700_000_000, previousCheckpoint: null, swaps: [], prices: [],
+  positions: [], priceCache: new PriceCache({ stablecoins: new Set<Address>(), pivots: new Set<Address>() }), transfers: [], walletBalances: [], unexplained: [],
+})
+
+describe('risk store', () => {
+  it('loads back what it wrote: account state with its trade window, computation time, return history', async () => {
+    const risk = emptyRiskState(options)
+    for (const [t, p] of [[1_700_000_000, 2000], [1_700_000_060, 2100], [1_700_000_120, 1995]] as const) {
+      risk.history.observe('ETH', t, p)
+      risk.history.advanceTo(t)
+    }
+    const traded = recordTrade(recordTrade(emptyAccountRiskState(), 1_700_000_100, 1234.5), 1_700_000_110, null)
+    const state = { ...traded, peakEquityUsd: 5000, maxDrawdownUsd: 250, maxDrawdownPct: 0.05, day: 19675, dayStartPnlUsd: 10, lastTotalPnlUsd: 12 }
+    const full: RiskEffects = {
+      time: 1_700_000_120,
+      updates: [{ account: 'desk', metrics: zeroMetrics(), state, halted: false, traded: true }],
+      alerts: [],
+      ruleStates: [],
+      halts: [],
+      historyChanged: true,
+    }
+    await writeRiskEffects(db.pool(), 3, effects(10n), full, risk.history)
+    // A later computation without trades: the state moves, the stored trade window stays.
+    const later = { ...state, peakEquityUsd: 6000 }
+    await writeRiskEffects(db.pool(), 3, effects(11n), { ...full, time: 1_700_000_180, updates: [{ ...full.updates[0]!, state: later, traded: false }], historyChanged: false }, risk.history)
+
+    const loaded = await loadRiskState(db.pool(), 3, options)
+    expect(loaded.accounts.get('desk')).toEqual(later)
+    expect(loaded.accounts.get('desk')!.tradeTimes).toEqual([1_700_000_100, 1_700_000_110])
+    expect(loaded.lastComputed).toEqual(new Map([['desk', 1_700_000_180]]))
+    expect(loaded.clock).toBe(1_700_000_180)
+    expect(JSON.stringify(loaded.history.toJSON())).toBe(JSON.stringify(risk.history.toJSON()))
+    const snapshots = await db.pool().query<{ block_number: string; metrics: Record<string, unknown> }>('SELECT block_number::text, metrics FROM risk_snapshots ORDER BY block_number')
+    expect(snapshots.rows.map((r) => r.block_number)).toEqual(['10', '11'])
+    expect(snapshots.rows[0]!.metrics.exposureByToken).toBeUndefined()
+  })
+})
+
+function zeroMetrics(): RiskEffects['updates'][number]['metrics'] {
+  return {
+    account: 'desk', time: 0, equityUsd: 0, grossExposureUsd: 0, netExposureUsd: 0, unpricedPositions: 0, largestAssetShare: null, hhi: null,
+    realizedPnlUsd: 0, unrealizedPnlUsd: 0, totalPnlUsd: 0, dailyPnlUsd: 0, drawdownUsd: 0, drawdownPct: null, maxDrawdownUsd: 0, maxDrawdownPct: null,
+    var95Usd: 0, var99Usd: 0, es95Usd: 0, es99Usd: 0, parametricVar95Usd: 0, parametricVar99Usd: 0, swaps1m: 0, swaps1h: 0, swaps24h: 2,
+    volume1mUsd: 0, volume1hUsd: 0, volume24hUsd: 1234.5, varMethod: 'historical', historyLength: 0, assetsWithoutHistory: [],
+    exposureByToken: [], exposureByAsset: [], exposureByChain: [], unpricedTokens: [],
+  }
+}
