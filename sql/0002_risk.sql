@@ -80,9 +80,11 @@ CREATE TABLE IF NOT EXISTS risk_snapshots (
 );
 SELECT create_hypertable('risk_snapshots', by_range('time', INTERVAL '7 days'), if_not_exists => TRUE);
 
--- Each shard's asset return history (bucket closes per asset), so a restart keeps its VaR window.
+-- Each shard's asset return history (bucket closes per asset), so a restart keeps its VaR window,
+-- and the shard's clock (latest block time it applied on any chain), so it resumes at the same time.
 CREATE TABLE IF NOT EXISTS return_history (
   shard           integer     PRIMARY KEY,
   history         jsonb       NOT NULL,
+  clock           double precision,
   updated_at      timestamptz NOT NULL DEFAULT now()
 );

@@ -87,12 +87,15 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
       ],
     )
   }
-  if (r.historyChanged)
-    await db.query(
-      `INSERT INTO return_history (shard, history, updated_at) VALUES ($1, $2, now())
-       ON CONFLICT (shard) DO UPDATE SET history = EXCLUDED.history, updated_at = now()`,
-      [shard, JSON.stringify(history.toJSON())],
+  // The history when it moved; the shard's clock always (a batch that recomputed nobody still moves it).
+  const upsert = (): Promise<unknown> =>
+    db.query(
+      `INSERT INTO return_history (shard, history, clock, updated_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (shard) DO UPDATE SET history = EXCLUDED.history, clock = EXCLUDED.clock, updated_at = now()`,
+      [shard, JSON.stringify(history.toJSON()), r.time],
     )
+  if (r.historyChanged) await upsert()
+  else if ((await db.query('UPDATE return_history SET clock = $2, updated_at = now() WHERE shard = $1', [shard, r.time])).rowCount === 0) await upsert()
   await insertAlerts(db, r.alerts)
   await saveRuleStates(db, r.ruleStates)
   for (const h of r.halts) await setHalt(db, h)
@@ -100,7 +103,7 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
 
 /** Loads a shard's risk state as last committed. */
 export async function loadRiskState(db: Queryable, shard: number, options: RiskOptions): Promise<RiskState> {
-  const h = await db.query<{ history: ReturnHistoryJson }>('SELECT history FROM return_history WHERE shard = $1', [shard])
+  const h = await db.query<{ history: ReturnHistoryJson; clock: number | null }>('SELECT history, clock FROM return_history WHERE shard = $1', [shard])
   const history = h.rows[0] ? ReturnHistory.fromJSON(historyOptions(options), h.rows[0].history) : new ReturnHistory(historyOptions(options))
   const a = await db.query<{ account: string; state: StoredAccountRisk; trades: StoredTrades | null }>(
     'SELECT account, state, trades FROM account_risk_state WHERE shard = $1 ORDER BY account',
@@ -108,7 +111,7 @@ export async function loadRiskState(db: Queryable, shard: number, options: RiskO
   )
   const accounts = new Map(a.rows.map((r) => [r.account, { ...r.state.state, tradeTimes: r.trades?.tradeTimes ?? [], tradeUsd: r.trades?.tradeUsd ?? [] }]))
   const lastComputed = new Map(a.rows.map((r) => [r.account, r.state.computedAt]))
-  let clock: number | null = null
+  let clock: number | null = h.rows[0]?.clock ?? null
   for (const t of lastComputed.values()) if (clock === null || t > clock) clock = t
   return {
     clock,

@@ -9,9 +9,10 @@ import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue
 import { bullConnection } from '../../src/queue/connection.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
-import { listHalted, rulesVersion } from '../../src/risk/rule-store.ts'
+import { listAlerts, listHalted, rulesVersion } from '../../src/risk/rule-store.ts'
+import { shardOf } from '../../src/queue/shard-of.ts'
 import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
-import { endpointsFor } from '../webhook/endpoint-store.ts'
+import { endpointsFor, listEndpoints } from '../webhook/endpoint-store.ts'
 import { createWebhookQueue, enqueueWebhook } from '../webhook/webhook-queue.ts'
 import { NATIVE_TOKEN } from '../../src/domain/types.ts'
 import { commitEffects, computeBatch, type BatchEffects, type ShardState } from './apply-batch.ts'
@@ -226,6 +227,22 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   }
 
   await adoptOrphans()
+  await resendRecentAlerts()
+
+  /**
+   * Webhooks are enqueued after the batch commits, so a crash in between (or a shutdown while Redis
+   * is down) would lose them: at start, the shard's latest alerts are enqueued again. Message ids
+   * are derived from the alert and the endpoint, so one already queued or delivered is not sent twice.
+   */
+  async function resendRecentAlerts(): Promise<void> {
+    try {
+      if ((await listEndpoints(pool)).length === 0) return
+      const recent = (await listAlerts(pool, { limit: RESEND_ALERTS })).filter((a) => shardOf(a.account, common.config.shards) === shard)
+      if (recent.length > 0) await sendWebhooks({ time: 0, updates: [], alerts: recent.reverse(), ruleStates: [], halts: [], historyChanged: false })
+    } catch (err) {
+      log.warn({ err: errorLine(err) }, 'alerts of before the start not enqueued again for webhooks')
+    }
+  }
 
   /**
    * A shard has one consumer, so a batch left 'active' when this worker starts belongs to a dead
@@ -292,6 +309,9 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       })()),
   }
 }
+
+/** How many of the latest alerts a starting worker enqueues again for webhooks (see resendRecentAlerts). */
+const RESEND_ALERTS = 1_000
 
 /** How often, at most, a worker checks whether rules changed. */
 const RULES_CHECK_MS = 1_000
