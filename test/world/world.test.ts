@@ -17,6 +17,7 @@ import { startAnvil, type AnvilInstance } from '../../src/world/anvil.ts'
 import { V2_LIBRARY_INIT_CODE_HASH, V3_LIBRARY_INIT_CODE_HASH, worldArtifacts } from '../../src/world/artifacts.ts'
 import { compileWorldContracts } from '../../src/world/contracts/compile.ts'
 import { noDecimalsTokenAbi, noDecimalsTokenBytecode } from '../../src/world/contracts/noDecimalsToken.ts'
+import { testAggregatorAbi, testAggregatorBytecode } from '../../src/world/contracts/testAggregator.ts'
 import { testTokenAbi, testTokenBytecode } from '../../src/world/contracts/testToken.ts'
 import { deployWorld, type World } from '../../src/world/deploy.ts'
 import { deployNoDecimalsToken } from '../../src/world/deployNoDecimalsToken.ts'
@@ -71,13 +72,15 @@ describe('artifacts', () => {
     expect(art.patched).toEqual({ v2Router02: false, swapRouter: false, positionManager: false })
   })
 
-  it('has committed TestToken and NoDecimalsToken output that matches the Solidity sources', () => {
+  it('has committed TestToken, NoDecimalsToken and TestAggregator output that matches the Solidity sources', () => {
     const compiled = compileWorldContracts()
-    expect(compiled.map((c) => c.name)).toEqual(['TestToken', 'NoDecimalsToken'])
+    expect(compiled.map((c) => c.name)).toEqual(['TestToken', 'NoDecimalsToken', 'TestAggregator'])
     expect(compiled[0]?.bytecode).toBe(testTokenBytecode)
     expect(compiled[0]?.abi).toEqual(testTokenAbi)
     expect(compiled[1]?.bytecode).toBe(noDecimalsTokenBytecode)
     expect(compiled[1]?.abi).toEqual(noDecimalsTokenAbi)
+    expect(compiled[2]?.bytecode).toBe(testAggregatorBytecode)
+    expect(compiled[2]?.abi).toEqual(testAggregatorAbi)
   })
 })
 

@@ -156,12 +156,19 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   async function refreshRules(): Promise<void> {
     if (Date.now() - rulesCheckedAt < RULES_CHECK_MS) return
     rulesCheckedAt = Date.now()
-    const v = await retry(() => rulesVersion(pool), { aborted: () => closing })
-    if (v === rulesSeen) return
-    rules = await retry(() => loadRules(pool), { aborted: () => closing })
-    risk.halted = new Set((await retry(() => listHalted(pool), { aborted: () => closing })).map((h) => h.account))
-    rulesSeen = v
-    log.info({ rules: rules.length, halted: risk.halted.size }, 'rules reloaded')
+    // A database that is down keeps the rules loaded: the batch's own write retries (and says so).
+    try {
+      const v = await rulesVersion(pool)
+      if (v === rulesSeen) return
+      const [nextRules, halted] = await Promise.all([loadRules(pool), listHalted(pool)])
+      rules = nextRules
+      risk.halted = new Set(halted.map((h) => h.account))
+      rulesSeen = v
+      log.info({ rules: rules.length, halted: risk.halted.size }, 'rules reloaded')
+    } catch (err) {
+      if (!isTransientError(err)) throw err
+      log.warn({ err: errorLine(err) }, 'checking for rule changes: database unavailable; keeping the rules loaded')
+    }
   }
 
   /**
@@ -183,7 +190,11 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
               await enqueueWebhook(webhooks, { id, endpointId: endpoint.id, type: ev.type, payload: ev.payload, timestamp: ev.time })
             }
           },
-          { retryable: () => !closing, maxDelayMs: 5_000 },
+          {
+            retryable: () => !closing,
+            maxDelayMs: 5_000,
+            onRetry: (err, attempt) => log.warn({ account: ev.account, event: ev.key, err: errorLine(err), attempt }, 'enqueueing a webhook failed, retrying'),
+          },
         )
       } catch (err) {
         log.error({ account: ev.account, event: ev.key, err: errorLine(err) }, 'webhook not enqueued; the event is in the alerts table')
