@@ -86,5 +86,6 @@ CREATE TABLE IF NOT EXISTS return_history (
   shard           integer     PRIMARY KEY,
   history         jsonb       NOT NULL,
   clock           double precision,
+  chain_times     jsonb,                   -- chain id → latest block time applied on that chain
   updated_at      timestamptz NOT NULL DEFAULT now()
 );

@@ -22,6 +22,11 @@ import { resolveUsd, type AssetIndex } from './resolve-price.ts'
 export type RiskState = {
   /** The shard's clock: the latest block time it has seen on any chain (never goes back). */
   clock: number | null
+  /**
+   * chainId → the latest block time applied on that chain. Prices of a chain are judged fresh or
+   * stale against its own time, so a chain that backfills behind another is not all stale.
+   */
+  chainTimes: Map<number, number>
   /** Asset return history (per shard: a pure function of the shard's price stream). */
   history: ReturnHistory
   accounts: Map<string, AccountRiskState>
@@ -48,6 +53,8 @@ export type AccountUpdate = { account: string; metrics: AccountMetrics; state: A
 /** What one batch changes on the risk side; written in the batch's transaction, then committed to memory. */
 export type RiskEffects = {
   time: number
+  /** The batch's chain and its block time. */
+  chainTime: { chainId: number; time: number }
   updates: AccountUpdate[]
   alerts: Alert[]
   ruleStates: RuleStateRow[]
@@ -74,7 +81,10 @@ export function computeRisk(shard: ShardState, risk: RiskState, e: BatchEffects,
     const t = priceToken(chainId, token)
     return ctx.assets(chainId, t) ?? `${chainId}:${t}`
   }
-  const usdOf = (chainId: number, token: Address): number | null => resolveUsd(caches, ctx.assets, chainId, priceToken(chainId, token), time)?.priceUsd ?? null
+  const chainTime = e.toBlockTime ?? lastEventTime(e) ?? risk.chainTimes.get(e.chainId) ?? time
+  const nowOn = (chainId: number): number => (chainId === e.chainId ? chainTime : (risk.chainTimes.get(chainId) ?? time))
+  const usdOf = (chainId: number, token: Address): number | null =>
+    resolveUsd(caches, ctx.assets, chainId, priceToken(chainId, token), nowOn(chainId))?.priceUsd ?? null
 
   // The closing USD price of every asset this batch observed goes into the return history.
   const repriced = new Set<string>()
@@ -113,7 +123,7 @@ export function computeRisk(shard: ShardState, risk: RiskState, e: BatchEffects,
   const swapsOf = new Map<string, { time: number; usd: number | null }[]>()
   for (const s of e.swaps) if (s.account !== null) (swapsOf.get(s.account) ?? swapsOf.set(s.account, []).get(s.account)!).push({ time: s.blockTime, usd: s.amountUsd })
 
-  const out: RiskEffects = { time, updates: [], alerts: [], ruleStates: [], halts: [], historyChanged: repriced.size > 0 }
+  const out: RiskEffects = { time, chainTime: { chainId: e.chainId, time: chainTime }, updates: [], alerts: [], ruleStates: [], halts: [], historyChanged: repriced.size > 0 }
   for (const account of [...affected].sort()) {
     const before = shard.positions.get(account) ?? new Map<string, Position>()
     const after = new Map(before)
@@ -172,6 +182,7 @@ export function computeRisk(shard: ShardState, risk: RiskState, e: BatchEffects,
 /** Applies committed risk effects to memory. */
 export function commitRisk(risk: RiskState, r: RiskEffects): void {
   risk.clock = r.time
+  risk.chainTimes.set(r.chainTime.chainId, r.chainTime.time)
   for (const u of r.updates) {
     risk.accounts.set(u.account, u.state)
     risk.lastComputed.set(u.account, r.time)

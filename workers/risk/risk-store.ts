@@ -17,7 +17,7 @@ export function historyOptions(o: RiskOptions): ConstructorParameters<typeof Ret
 
 /** The risk state of a shard that has seen nothing yet. */
 export function emptyRiskState(options: RiskOptions): RiskState {
-  return { clock: null, history: new ReturnHistory(historyOptions(options)), accounts: new Map(), lastComputed: new Map(), ruleStates: new Map(), halted: new Set() }
+  return { clock: null, chainTimes: new Map(), history: new ReturnHistory(historyOptions(options)), accounts: new Map(), lastComputed: new Map(), ruleStates: new Map(), halted: new Set() }
 }
 
 /**
@@ -88,14 +88,22 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
     )
   }
   // The history when it moved; the shard's clock always (a batch that recomputed nobody still moves it).
+  const chainTime = JSON.stringify({ [r.chainTime.chainId]: r.chainTime.time })
   const upsert = (): Promise<unknown> =>
     db.query(
-      `INSERT INTO return_history (shard, history, clock, updated_at) VALUES ($1, $2, $3, now())
-       ON CONFLICT (shard) DO UPDATE SET history = EXCLUDED.history, clock = EXCLUDED.clock, updated_at = now()`,
-      [shard, JSON.stringify(history.toJSON()), r.time],
+      `INSERT INTO return_history (shard, history, clock, chain_times, updated_at) VALUES ($1, $2, $3, $4, now())
+       ON CONFLICT (shard) DO UPDATE SET history = EXCLUDED.history, clock = EXCLUDED.clock,
+         chain_times = COALESCE(return_history.chain_times, '{}'::jsonb) || EXCLUDED.chain_times, updated_at = now()`,
+      [shard, JSON.stringify(history.toJSON()), r.time, chainTime],
     )
   if (r.historyChanged) await upsert()
-  else if ((await db.query('UPDATE return_history SET clock = $2, updated_at = now() WHERE shard = $1', [shard, r.time])).rowCount === 0) await upsert()
+  else {
+    const u = await db.query(
+      `UPDATE return_history SET clock = $2, chain_times = COALESCE(chain_times, '{}'::jsonb) || $3::jsonb, updated_at = now() WHERE shard = $1`,
+      [shard, r.time, chainTime],
+    )
+    if (u.rowCount === 0) await upsert()
+  }
   await insertAlerts(db, r.alerts)
   await saveRuleStates(db, r.ruleStates)
   for (const h of r.halts) await setHalt(db, h)
@@ -103,7 +111,10 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
 
 /** Loads a shard's risk state as last committed. */
 export async function loadRiskState(db: Queryable, shard: number, options: RiskOptions): Promise<RiskState> {
-  const h = await db.query<{ history: ReturnHistoryJson; clock: number | null }>('SELECT history, clock FROM return_history WHERE shard = $1', [shard])
+  const h = await db.query<{ history: ReturnHistoryJson; clock: number | null; chain_times: Record<string, number> | null }>(
+    'SELECT history, clock, chain_times FROM return_history WHERE shard = $1',
+    [shard],
+  )
   const history = h.rows[0] ? ReturnHistory.fromJSON(historyOptions(options), h.rows[0].history) : new ReturnHistory(historyOptions(options))
   const a = await db.query<{ account: string; state: StoredAccountRisk; trades: StoredTrades | null }>(
     'SELECT account, state, trades FROM account_risk_state WHERE shard = $1 ORDER BY account',
@@ -115,6 +126,7 @@ export async function loadRiskState(db: Queryable, shard: number, options: RiskO
   for (const t of lastComputed.values()) if (clock === null || t > clock) clock = t
   return {
     clock,
+    chainTimes: new Map(Object.entries(h.rows[0]?.chain_times ?? {}).map(([c, t]) => [Number(c), t])),
     history,
     accounts,
     lastComputed,

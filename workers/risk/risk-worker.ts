@@ -176,7 +176,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
    * derived from the event and the endpoint, so enqueueing it again (a retry here, a replay) is
    * one delivery. An event that cannot be enqueued is logged with its id; it stays in the alerts table.
    */
-  async function sendWebhooks(r: RiskEffects): Promise<void> {
+  async function sendWebhooks(r: Pick<RiskEffects, 'alerts' | 'halts'>): Promise<void> {
     const events: { account: string; type: string; key: string; time: number; payload: Record<string, unknown> }[] = [
       ...r.alerts.map((a: Alert) => ({ account: a.account, type: `alert.${a.state}`, key: `${a.id}|${a.state}`, time: a.time, payload: alertToJson(a) as unknown as Record<string, unknown> })),
       ...r.halts.map((h: HaltChange) => ({ account: h.account, type: 'account.halted', key: `halt|${h.alertId}`, time: h.time, payload: haltChangeToJson(h) as unknown as Record<string, unknown> })),
@@ -249,7 +249,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     try {
       if ((await listEndpoints(pool)).length === 0) return
       const recent = (await listAlerts(pool, { limit: RESEND_ALERTS })).filter((a) => shardOf(a.account, common.config.shards) === shard)
-      if (recent.length > 0) await sendWebhooks({ time: 0, updates: [], alerts: recent.reverse(), ruleStates: [], halts: [], historyChanged: false })
+      if (recent.length > 0) await sendWebhooks({ alerts: recent.reverse(), halts: [] })
     } catch (err) {
       log.warn({ err: errorLine(err) }, 'alerts of before the start not enqueued again for webhooks')
     }

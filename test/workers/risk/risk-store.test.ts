@@ -26,6 +26,7 @@ describe('risk store', () => {
     const state = { ...traded, peakEquityUsd: 5000, maxDrawdownUsd: 250, maxDrawdownPct: 0.05, day: 19675, dayStartPnlUsd: 10, lastTotalPnlUsd: 12 }
     const full: RiskEffects = {
       time: 1_700_000_120,
+      chainTime: { chainId: 5, time: 1_700_000_120 },
       updates: [{ account: 'desk', metrics: zeroMetrics(), state, halted: false, traded: true }],
       alerts: [],
       ruleStates: [],
@@ -37,13 +38,14 @@ describe('risk store', () => {
     const later = { ...state, peakEquityUsd: 6000 }
     await writeRiskEffects(db.pool(), 3, effects(11n), { ...full, time: 1_700_000_180, updates: [{ ...full.updates[0]!, state: later, traded: false }], historyChanged: false }, risk.history)
     // A batch that recomputed nobody still moves the shard's clock.
-    await writeRiskEffects(db.pool(), 3, effects(12n), { ...full, time: 1_700_000_240, updates: [], historyChanged: false }, risk.history)
+    await writeRiskEffects(db.pool(), 3, effects(12n), { ...full, time: 1_700_000_240, chainTime: { chainId: 7, time: 1_700_000_200 }, updates: [], historyChanged: false }, risk.history)
 
     const loaded = await loadRiskState(db.pool(), 3, options)
     expect(loaded.accounts.get('desk')).toEqual(later)
     expect(loaded.accounts.get('desk')!.tradeTimes).toEqual([1_700_000_100, 1_700_000_110])
     expect(loaded.lastComputed).toEqual(new Map([['desk', 1_700_000_180]]))
     expect(loaded.clock).toBe(1_700_000_240)
+    expect(loaded.chainTimes).toEqual(new Map([[5, 1_700_000_120], [7, 1_700_000_200]]))
     expect(JSON.stringify(loaded.history.toJSON())).toBe(JSON.stringify(risk.history.toJSON()))
     const snapshots = await db.pool().query<{ block_number: string; metrics: Record<string, unknown> }>('SELECT block_number::text, metrics FROM risk_snapshots ORDER BY block_number')
     expect(snapshots.rows.map((r) => r.block_number)).toEqual(['10', '11'])
