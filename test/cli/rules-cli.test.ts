@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { withCliDatabase } from '../../src/cli/cli-database.ts'
 import { runHaltReset, runHaltsList, runRuleDelete, runRuleSet, runRulesList } from '../../src/cli/rules.ts'
 import { startEmbeddedDatabase } from '../../src/db/embedded.ts'
@@ -11,46 +11,15 @@ import { defaultMigrationsDir, migrate, readMigrations } from '../../src/db/migr
 import { createPool } from '../../src/db/pool.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { getHalt, listRules, loadRuleStates, saveRuleStates, setHalt, upsertRule } from '../../src/risk/rule-store.ts'
-import type { HaltChange, Rule } from '../../src/risk/rules.ts'
 import { useEmbeddedDatabase } from '../setup/database.ts'
+import { emptyRuleTablesAfterEach, haltFixture as halt, ruleFixture as rule, withoutUpdatedAt as strip } from '../setup/rules.ts'
 
 const database = useEmbeddedDatabase()
 
-// The file's database is its own: each test leaves these tables empty for the next.
-afterEach(async () => {
-  await database.pool().query('DELETE FROM rules; DELETE FROM rule_states; DELETE FROM alerts; DELETE FROM account_halts')
-})
+emptyRuleTablesAfterEach(() => database.pool())
 
-function rule(over: Partial<Rule> = {}): Rule {
-  return {
-    id: 'dd',
-    account: null,
-    metric: 'drawdownPct',
-    op: 'above',
-    threshold: 0.2,
-    severity: 'warning',
-    cooldownSeconds: 600,
-    hysteresis: 0.05,
-    action: 'alert',
-    enabled: true,
-    ...over,
-  }
-}
 
-function halt(over: Partial<HaltChange> = {}): HaltChange {
-  return {
-    account: 'desk',
-    ruleId: 'loss-limit',
-    alertId: 'loss-limit:desk:1700000000',
-    reason: 'dailyPnlUsd -60000 below -50000 (rule loss-limit)',
-    time: 1_700_000_000,
-    chainId: 1,
-    block: 19_000_000n,
-    ...over,
-  }
-}
 
-const strip = <T extends { updatedAt: Date }>(rows: T[]): Omit<T, 'updatedAt'>[] => rows.map(({ updatedAt: _u, ...r }) => r)
 
 const capture = () => {
   const lines: string[] = []

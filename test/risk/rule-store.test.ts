@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { defaultMigrationsDir, migrate } from '../../src/db/migrate.ts'
 import { BaseError, ConfigError } from '../../src/errors.ts'
 import {
@@ -17,37 +17,19 @@ import {
   setHalt,
   upsertRule,
 } from '../../src/risk/rule-store.ts'
-import { METRIC_NAMES, evaluateAccount, type HaltChange, type Rule, type RuleMetrics } from '../../src/risk/rules.ts'
+import { METRIC_NAMES, evaluateAccount, type RuleMetrics } from '../../src/risk/rules.ts'
 import { useEmbeddedDatabase } from '../setup/database.ts'
+import { emptyRuleTablesAfterEach, haltFixture as halt, ruleFixture as rule, withoutUpdatedAt as strip } from '../setup/rules.ts'
 
 const database = useEmbeddedDatabase()
 
-// The file's database is its own: each test leaves these tables empty for the next.
-afterEach(async () => {
-  await database.pool().query('DELETE FROM rules; DELETE FROM rule_states; DELETE FROM alerts; DELETE FROM account_halts')
-})
+emptyRuleTablesAfterEach(() => database.pool())
 
-function rule(over: Partial<Rule> = {}): Rule {
-  return {
-    id: 'dd',
-    account: null,
-    metric: 'drawdownPct',
-    op: 'above',
-    threshold: 0.2,
-    severity: 'warning',
-    cooldownSeconds: 600,
-    hysteresis: 0.05,
-    action: 'alert',
-    enabled: true,
-    ...over,
-  }
-}
 
 function metrics(over: Partial<RuleMetrics> = {}): RuleMetrics {
   return { ...(Object.fromEntries(METRIC_NAMES.map((n) => [n, null])) as RuleMetrics), ...over }
 }
 
-const strip = <T extends { updatedAt: Date }>(rows: T[]): Omit<T, 'updatedAt'>[] => rows.map(({ updatedAt: _u, ...r }) => r)
 
 describe('sql/0003_rules_alerts.sql', () => {
   it('runs twice without harm and makes alerts a hypertable', async () => {
@@ -212,18 +194,6 @@ describe('rule states', () => {
   })
 })
 
-function halt(over: Partial<HaltChange> = {}): HaltChange {
-  return {
-    account: 'desk',
-    ruleId: 'loss-limit',
-    alertId: 'loss-limit:desk:1700000000',
-    reason: 'dailyPnlUsd -60000 below -50000 (rule loss-limit)',
-    time: 1_700_000_000,
-    chainId: 1,
-    block: 19_000_000n,
-    ...over,
-  }
-}
 
 describe('halts', () => {
   it('are kept, listed, not overwritten by a repeated halt, and lifted only by a reset', async () => {
