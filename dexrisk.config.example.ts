@@ -19,6 +19,10 @@ export default defineConfig({
       stablecoins: ['0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48', '0xdAC17F958D2ee523a2206206994597C13D831ec7', '0x6B175474E89094C44Da98b954EedeAC495271d0F'],
       pivots: ['0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2', '0x2260FAC5E5542a773Aa44fBCfeDf7C193bc2C599'],
       assets: { '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2': 'ETH', '0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48': 'USD' },
+      wrappedNative: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2', // ether is priced as WETH
+      // Chainlink as a USD source: the aggregator behind the feed's proxy (read `aggregator()` on the proxy;
+      // it changes when Chainlink upgrades a feed), the token it prices and the feed's decimals.
+      // chainlinkFeeds: [{ aggregator: '0x…', token: '0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2', decimals: 8 }],
     },
     base: {
       id: 8453,
@@ -29,9 +33,17 @@ export default defineConfig({
       stablecoins: ['0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913'],
       pivots: ['0x4200000000000000000000000000000000000006'],
       assets: { '0x4200000000000000000000000000000000000006': 'ETH', '0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913': 'USD' },
+      wrappedNative: '0x4200000000000000000000000000000000000006',
     },
   },
-  // Named accounts (the unit of risk), or 'auto': every trader wallet is its own account.
+  // Named accounts (the unit of risk): positions are their wallets' balances (tokens and ether).
+  // Or 'auto': every trader wallet is its own account, with positions from swap flows only.
   accounts: { treasury: ['0x0000000000000000000000000000000000000001'] },
   shards: 4,
+  // VaR/ES over daily returns, a 250-day window; assets with under 20 returns are charged a 25% shock.
+  risk: { horizonSeconds: 86_400, windowSize: 250, minHistory: 20, confidences: [0.95, 0.99], fallbackShock: 0.25, repriceIntervalSeconds: 60 },
+  // A pool prices a token only with $50k of depth; a price older than an hour is stale.
+  pricing: { minDepthUsd: 50_000, maxAgeSeconds: 3_600 },
+  // Webhook endpoints are added with `npx dexrisk webhooks add --url …`; private addresses need `allow`.
+  webhooks: { allow: [], attempts: 8, backoffBaseMs: 10_000, timeoutMs: 15_000 },
 })
