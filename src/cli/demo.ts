@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Redis as RedisClient } from 'ioredis'
 import { Redis } from 'ioredis'
-import { createPublicClient, http, type Address } from 'viem'
+import type { Address } from 'viem'
 import { NATIVE_TOKEN } from '../domain/types.ts'
 import { createCommon, createLogger } from '../common.ts'
 import { parseConfig } from '../config/load-config.ts'
@@ -80,13 +80,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     await show()
 
     out('Checking every position against the chains (balanceOf and eth_getBalance at the last block) …')
-    const end = await Promise.all(worlds.map((w, i) => readBalances(w, wallets, heads.get(w.chainId)!).then((b) => [i, b] as const)))
-    const ether = await Promise.all(
-      worlds.map((w) => {
-        const client = createPublicClient({ transport: http(w.rpcUrl, { batch: true }) })
-        return Promise.all(wallets.map((wallet) => client.getBalance({ address: wallet, blockNumber: heads.get(w.chainId)! })))
-      }),
-    )
+    const end = await Promise.all(worlds.map((w, i) => readBalances(w, wallets, heads.get(w.chainId)!, { ether: true }).then((b) => [i, b] as const)))
     const r = await monitor.pool.query<{ account: string; chain_id: number; token: string; quantity: string }>('SELECT account, chain_id, token, quantity::text FROM positions')
     const held = new Map(r.rows.map((p) => [`${p.account}|${p.chain_id}|${p.token}`, BigInt(p.quantity)]))
     let checked = 0
@@ -96,7 +90,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
       wallets.forEach((wallet, wi) => {
         const expected = [
           ...world.tokens.map((t) => ({ symbol: t.symbol, token: t.address.toLowerCase(), balance: balances.get(wallet)?.get(t.address) ?? 0n })),
-          { symbol: 'ETH', token: NATIVE_TOKEN as string, balance: ether[i]![wi]! },
+          { symbol: 'ETH', token: NATIVE_TOKEN as string, balance: balances.get(wallet)?.get(NATIVE_TOKEN) ?? 0n },
         ]
         for (const x of expected) {
           const q = held.get(`${NAMES[wi]}|${world.chainId}|${x.token}`) ?? 0n

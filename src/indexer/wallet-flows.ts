@@ -2,6 +2,7 @@ import type { Address, Hex } from 'viem'
 import type { RawLog } from '../domain/log.ts'
 import type { WalletTransfer } from '../domain/types.ts'
 import { DecodeError } from '../errors.ts'
+import { logDecodeError } from './log-decode-error.ts'
 import { isHexData, topicAddress, uintWord, wordCount } from './words.ts'
 
 /** ERC20 `Transfer(address indexed from, address indexed to, uint256 value)`. */
@@ -57,9 +58,9 @@ export function decodeWalletTransfers(
     if (!isTransfer && log.address !== ctx.wrappedNative) continue
     try {
       const blockTime = ctx.blockTime(log.blockNumber)
-      if (blockTime === undefined) throw failure('no block time for the log', log, ctx.chainId)
+      if (blockTime === undefined) throw logDecodeError('no block time for the log', log, ctx.chainId, 'token')
       if (!isHexData(log.data) || wordCount(log.data) !== 1 || log.topics.length !== (isTransfer ? 3 : 2))
-        throw failure(`undecodable ${isTransfer ? 'Transfer' : t0 === DEPOSIT_TOPIC ? 'Deposit' : 'Withdrawal'}`, log, ctx.chainId)
+        throw logDecodeError(`undecodable ${isTransfer ? 'Transfer' : t0 === DEPOSIT_TOPIC ? 'Deposit' : 'Withdrawal'}`, log, ctx.chainId, 'token')
       const value = uintWord(log.data, 0)
       const base = {
         chainId: ctx.chainId,
@@ -90,9 +91,3 @@ export function decodeWalletTransfers(
 
 const ZERO = '0x0000000000000000000000000000000000000000' as Address
 
-function failure(message: string, log: RawLog, chainId: number): DecodeError {
-  return new DecodeError(message, {
-    context: { chainId, block: log.blockNumber, tx: log.transactionHash, logIndex: log.logIndex, token: log.address },
-    details: `topics=${log.topics.join(',')} data=${log.data.slice(0, 140)}`,
-  })
-}

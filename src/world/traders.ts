@@ -15,6 +15,7 @@ import {
   type PublicClient,
   type TransactionReceipt,
 } from 'viem'
+import { NATIVE_TOKEN } from '../domain/types.ts'
 import { BaseError } from '../errors.ts'
 import { weth9Abi } from './abis.ts'
 import { anvilAccount } from './accounts.ts'
@@ -257,15 +258,26 @@ function shuffle<T>(random: Random, items: readonly T[]): T[] {
   return out
 }
 
-/** Every world token's balanceOf for every wallet, at `blockNumber` (default latest). */
-export async function readBalances(world: World, wallets: readonly Address[], blockNumber?: bigint): Promise<Map<Address, Map<Address, bigint>>> {
+/**
+ * Every world token's balanceOf for every wallet, at `blockNumber` (default latest); with
+ * `ether`, the wallet's eth_getBalance too, under NATIVE_TOKEN.
+ */
+export async function readBalances(
+  world: World,
+  wallets: readonly Address[],
+  blockNumber?: bigint,
+  opts: { ether?: boolean } = {},
+): Promise<Map<Address, Map<Address, bigint>>> {
   const client = createPublicClient({ transport: http(world.rpcUrl, { batch: true }) })
   const rows = await Promise.all(
     wallets.map(async (wallet) => {
-      const balances = await Promise.all(
-        world.tokens.map((token) => client.readContract({ address: token.address, abi: erc20Abi, functionName: 'balanceOf', args: [wallet], blockNumber })),
-      )
-      return [wallet, new Map(world.tokens.map((t, i) => [t.address, balances[i] ?? 0n]))] as const
+      const [balances, ether] = await Promise.all([
+        Promise.all(world.tokens.map((token) => client.readContract({ address: token.address, abi: erc20Abi, functionName: 'balanceOf', args: [wallet], blockNumber }))),
+        opts.ether ? client.getBalance({ address: wallet, blockNumber }) : undefined,
+      ])
+      const m = new Map(world.tokens.map((t, i) => [t.address, balances[i] ?? 0n]))
+      if (ether !== undefined) m.set(NATIVE_TOKEN, ether)
+      return [wallet, m] as const
     }),
   )
   return new Map(rows)

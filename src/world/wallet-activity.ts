@@ -71,14 +71,14 @@ export async function runWalletActivity(
         break
       case 'swap-eth-in': {
         const token = random.pick(wethPairTokens)
-        const data = encodeFunctionData({ abi: v2RouterEthAbi, functionName: 'swapExactETHForTokens', args: [0n, [world.weth.address, token], from.address, deadline] })
+        const data = encodeFunctionData({ abi: v2RouterAbi, functionName: 'swapExactETHForTokens', args: [0n, [world.weth.address, token], from.address, deadline] })
         tx = { to: world.v2.router, data, value: share(spendableEth), gas: 300_000n }
         break
       }
       case 'swap-eth-out': {
         const token = random.pick(wethPairTokens)
         const bal = await client.readContract({ address: token, abi: erc20Abi, functionName: 'balanceOf', args: [from.address] })
-        const data = encodeFunctionData({ abi: v2RouterEthAbi, functionName: 'swapExactTokensForETH', args: [share(bal), 0n, [token, world.weth.address], from.address, deadline] })
+        const data = encodeFunctionData({ abi: v2RouterAbi, functionName: 'swapExactTokensForETH', args: [share(bal), 0n, [token, world.weth.address], from.address, deadline] })
         tx = { to: world.v2.router, data, gas: 300_000n }
         break
       }
@@ -92,33 +92,4 @@ export async function runWalletActivity(
   }
   return { byAction, txHashes }
 }
-
-const v2RouterEthAbi = [
-  ...v2RouterAbi,
-  {
-    type: 'function',
-    name: 'swapExactETHForTokens',
-    stateMutability: 'payable',
-    inputs: [
-      { name: 'amountOutMin', type: 'uint256' },
-      { name: 'path', type: 'address[]' },
-      { name: 'to', type: 'address' },
-      { name: 'deadline', type: 'uint256' },
-    ],
-    outputs: [{ name: 'amounts', type: 'uint256[]' }],
-  },
-  {
-    type: 'function',
-    name: 'swapExactTokensForETH',
-    stateMutability: 'nonpayable',
-    inputs: [
-      { name: 'amountIn', type: 'uint256' },
-      { name: 'amountOutMin', type: 'uint256' },
-      { name: 'path', type: 'address[]' },
-      { name: 'to', type: 'address' },
-      { name: 'deadline', type: 'uint256' },
-    ],
-    outputs: [{ name: 'amounts', type: 'uint256[]' }],
-  },
-] as const
 

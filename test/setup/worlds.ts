@@ -1,5 +1,4 @@
-import { createPublicClient, http, type Address, type LocalAccount } from 'viem'
-import { NATIVE_TOKEN } from '../../src/domain/types.ts'
+import type { Address, LocalAccount } from 'viem'
 import { startAnvil, type AnvilInstance } from '../../src/world/anvil.ts'
 import { blockNumberOf } from '../../src/world/block-number.ts'
 import { deployWorld, type World } from '../../src/world/deploy.ts'
@@ -47,19 +46,10 @@ export async function startLocalWorlds(opts: { traders: number; chainIds?: [numb
 export async function expectedPositions(w: LocalWorlds, toBlocks: Map<number, bigint>): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>()
   for (const world of w.worlds) {
-    const block = toBlocks.get(world.chainId)!
-    const client = createPublicClient({ transport: http(world.rpcUrl, { batch: true }) })
-    const [after, eth] = await Promise.all([
-      readBalances(world, w.wallets, block),
-      Promise.all(w.wallets.map((wallet) => client.getBalance({ address: wallet, blockNumber: block }))),
-    ])
+    const after = await readBalances(world, w.wallets, toBlocks.get(world.chainId)!, { ether: true })
     w.wallets.forEach((wallet, i) => {
-      const account = ACCOUNT_NAMES[i]!
-      for (const t of world.tokens) {
-        const balance = after.get(wallet)?.get(t.address) ?? 0n
-        if (balance !== 0n) out.set(`${account}|${world.chainId}|${t.address.toLowerCase()}`, balance)
-      }
-      if (eth[i]! !== 0n) out.set(`${account}|${world.chainId}|${NATIVE_TOKEN}`, eth[i]!)
+      for (const [token, balance] of after.get(wallet)!)
+        if (balance !== 0n) out.set(`${ACCOUNT_NAMES[i]!}|${world.chainId}|${token.toLowerCase()}`, balance)
     })
   }
   return out

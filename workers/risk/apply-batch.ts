@@ -46,6 +46,8 @@ export type BatchEffects = {
   toBlockHash: string | null
   /** Timestamp of toBlock (null: not carried by the job). */
   toBlockTime: number | null
+  /** The batch's block time: toBlock's, else its last event's (null: neither). */
+  time: number | null
   /** The checkpoint these effects were computed against (null: none yet); the write is fenced on it. */
   previousCheckpoint: bigint | null
   swaps: (RoutedSwap & { amountUsd: number | null })[]
@@ -111,10 +113,10 @@ export function computeBatch(
   const wrapped = options.wrappedNative?.(batch.chainId)
   const decimalsOf = (token: Address): number | null | undefined => (token === NATIVE_TOKEN ? 18 : options.decimalsOf?.(batch.chainId, token))
   // Prices are taken as of the event's block time: one older than the cache's maxAgeSeconds is stale.
-  const usdOf = (token: Address, time: number): number | null => cache.usd(token === NATIVE_TOKEN && wrapped ? wrapped : token, time)
-  const valueOf = (token: Address, amount: bigint, decimals: number | null, time: number): number | null => {
-    const p = usdOf(token, time)
-    return p === null || decimals === null ? null : toUnits(amount < 0n ? -amount : amount, decimals) * p
+  const usdOf = (token: Address, time: number, from: PriceCache = cache): number | null => from.usd(token === NATIVE_TOKEN && wrapped ? wrapped : token, time)
+  const valueOf = (token: Address, amount: bigint, decimals: number | null | undefined, time: number, from: PriceCache = cache): number | null => {
+    const p = usdOf(token, time, from)
+    return p === null || decimals === null || decimals === undefined ? null : toUnits(amount < 0n ? -amount : amount, decimals) * p
   }
 
   const stagedBalances = new Map<string, WalletBalance>()
@@ -162,20 +164,22 @@ export function computeBatch(
       // An opening balance usually comes before any price (the first range of a chain): it is valued
       // at the first price this batch gives its token, not left without a cost (which would book the
       // whole holding as profit once a price came).
-      const value = valueOf(n.token, n.delta, n.decimals, blockTime) ?? (at === 'before' ? closingValueOf(n.token, n.delta, n.decimals) : null)
+      const value = valueOf(n.token, n.delta, n.decimals, blockTime) ?? (at === 'before' ? valueOf(n.token, n.delta, n.decimals, lastTime, closingCache()) : null)
       movePosition(n.account, n.token, n.delta, value, n.block, blockTime)
     }
   }
+  /** The cache as it will be at the batch's end (every price of the batch observed), built once if needed. */
   let closing: PriceCache | undefined
-  const closingValueOf = (token: Address, amount: bigint, decimals: number | null): number | null => {
+  const closingCache = (): PriceCache => {
     if (!closing) {
       closing = cache.clone()
       for (const p of prices) closing.observe(p)
     }
-    const p = closing.usd(token === NATIVE_TOKEN && wrapped ? wrapped : token, lastTime)
-    return p === null || decimals === null ? null : toUnits(amount < 0n ? -amount : amount, decimals) * p
+    return closing
   }
-  const lastTime = batch.toBlockTime ?? Math.max(swaps.at(-1)?.blockTime ?? 0, transfers.at(-1)?.blockTime ?? 0, prices.at(-1)?.blockTime ?? 0)
+  const lastEvent = [swaps.at(-1)?.blockTime, transfers.at(-1)?.blockTime, prices.at(-1)?.blockTime].filter((t): t is number => t !== undefined)
+  const time = batch.toBlockTime ?? (lastEvent.length > 0 ? Math.max(...lastEvent) : null)
+  const lastTime = time ?? 0
   const firstTime = swaps[0]?.blockTime ?? transfers[0]?.blockTime ?? prices[0]?.blockTime ?? lastTime
 
   // Balances before the range: an opening balance for a pair seen the first time, or the correction
@@ -221,23 +225,16 @@ export function computeBatch(
   // yet, a swap with no priced side) takes its cost at the first price its token gets, instead of
   // counting its whole value as profit from then on. Named rounding: cost at first price.
   if (prices.length > 0) {
+    const costAtFirstPrice = (account: string, token: Address): void => {
+      const cur = current(account, token)
+      if (!isUncosted(cur)) return
+      const value = valueOf(token, cur.quantity, decimalsOf(token), lastTime)
+      if (value !== null) stage(account, token, { ...cur, costUsd: cur.quantity < 0n ? -value : value, unpricedCost: false }, lastTime)
+    }
     const chainPrefix = `${batch.chainId}:`
     for (const [account, held] of state.positions)
-      for (const [key, p] of held) {
-        if (!key.startsWith(chainPrefix)) continue
-        const token = key.slice(chainPrefix.length) as Address
-        const cur = staged.get(`${account}|${token}`)?.position ?? p
-        if (!isUncosted(cur)) continue
-        const decimals = decimalsOf(token)
-        const value = decimals === undefined ? null : valueOf(token, cur.quantity, decimals, lastTime)
-        if (value !== null) stage(account, token, { ...cur, costUsd: cur.quantity < 0n ? -value : value, unpricedCost: false }, lastTime)
-      }
-    for (const c of [...staged.values()]) {
-      if (!isUncosted(c.position)) continue
-      const decimals = decimalsOf(c.token)
-      const value = decimals === undefined ? null : valueOf(c.token, c.position.quantity, decimals, lastTime)
-      if (value !== null) stage(c.account, c.token, { ...c.position, costUsd: c.position.quantity < 0n ? -value : value, unpricedCost: false }, lastTime)
-    }
+      for (const key of held.keys()) if (key.startsWith(chainPrefix)) costAtFirstPrice(account, key.slice(chainPrefix.length) as Address)
+    for (const c of [...staged.values()]) costAtFirstPrice(c.account, c.token)
   }
 
   const positions = [...staged.values()].map((c) => ({ ...c, priceUsd: usdOf(c.token, c.blockTime) }))
@@ -249,6 +246,7 @@ export function computeBatch(
       toBlock: batch.toBlock,
       toBlockHash: batch.toBlockHash,
       toBlockTime: batch.toBlockTime,
+      time,
       previousCheckpoint: cp ?? null,
       swaps: outSwaps,
       prices,

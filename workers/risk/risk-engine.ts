@@ -73,7 +73,7 @@ export type RiskEffects = {
  * same prices again changes nothing, so a batch that is retried or replayed leaves it as it was.
  */
 export function computeRisk(shard: ShardState, risk: RiskState, e: BatchEffects, ctx: RiskContext): RiskEffects {
-  const time = Math.max(risk.clock ?? 0, e.toBlockTime ?? lastEventTime(e) ?? 0)
+  const time = Math.max(risk.clock ?? 0, e.time ?? 0)
   const caches = new Map<number, PriceCache>(shard.priceCaches)
   caches.set(e.chainId, e.priceCache)
   const priceToken = (chainId: number, token: Address): Address => (token === NATIVE_TOKEN ? (ctx.wrappedNative(chainId) ?? token) : token)
@@ -81,7 +81,7 @@ export function computeRisk(shard: ShardState, risk: RiskState, e: BatchEffects,
     const t = priceToken(chainId, token)
     return ctx.assets(chainId, t) ?? `${chainId}:${t}`
   }
-  const chainTime = e.toBlockTime ?? lastEventTime(e) ?? risk.chainTimes.get(e.chainId) ?? time
+  const chainTime = e.time ?? risk.chainTimes.get(e.chainId) ?? time
   const nowOn = (chainId: number): number => (chainId === e.chainId ? chainTime : (risk.chainTimes.get(chainId) ?? time))
   const usdOf = (chainId: number, token: Address): number | null =>
     resolveUsd(caches, ctx.assets, chainId, priceToken(chainId, token), nowOn(chainId))?.priceUsd ?? null
@@ -197,9 +197,4 @@ export function commitRisk(risk: RiskState, r: RiskEffects): void {
 function splitKey(key: string): [number, Address] {
   const i = key.indexOf(':')
   return [Number(key.slice(0, i)), key.slice(i + 1) as Address]
-}
-
-function lastEventTime(e: BatchEffects): number | null {
-  const times = [e.swaps.at(-1)?.blockTime, e.prices.at(-1)?.blockTime, e.transfers.at(-1)?.blockTime].filter((t): t is number => t !== undefined)
-  return times.length > 0 ? Math.max(...times) : null
 }

@@ -12,14 +12,14 @@ import { retry } from '../../src/retry.ts'
 import { listAlerts, listHalted, rulesVersion } from '../../src/risk/rule-store.ts'
 import { shardOf } from '../../src/queue/shard-of.ts'
 import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
-import { endpointsFor, listEndpoints } from '../webhook/endpoint-store.ts'
+import { endpointWants, listEndpoints, type WebhookEndpoint } from '../webhook/endpoint-store.ts'
 import { createWebhookQueue, enqueueWebhook } from '../webhook/webhook-queue.ts'
 import { NATIVE_TOKEN } from '../../src/domain/types.ts'
-import { commitEffects, computeBatch, type BatchEffects, type ShardState } from './apply-batch.ts'
+import type { BatchEffects, ShardState } from './apply-batch.ts'
 import { publishSummaries, type AccountSummary } from './read-model.ts'
-import { commitRisk, computeRisk, type RiskEffects } from './risk-engine.ts'
+import type { RiskEffects } from './risk-engine.ts'
 import { loadRiskState, writeRiskEffects } from './risk-store.ts'
-import { learnDecimals, loadRules, riskContextOf, shardSetup } from './shard-setup.ts'
+import { commitShardBatch, computeShardBatch, loadRules, shardSetup } from './shard-setup.ts'
 import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
 
 export type RiskWorkerOptions = {
@@ -67,7 +67,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   const log = common.log.child({ shard })
   const prefix = common.config.queue.prefix
   const setup = shardSetup(common.config)
-  const { pricingOf, guards, newCache, batchOptions } = setup
+  const { pricingOf, guards } = setup
 
   const state = await retry(() => loadShardState(pool, shard, pricingOf, guards), {
     onRetry: (err, attempt, delay) => log.warn({ err: String(err), attempt, delay }, 'loading shard state: database unavailable, retrying'),
@@ -95,15 +95,13 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
         state.priceCaches.set(batch.chainId, cp.priceCache)
       }
     }
-    learnDecimals(decimals, batch)
-    const result = computeBatch(state, batch, newCache, { ...batchOptions, decimalsOf: (c, t) => decimals.get(`${c}:${t}`) })
-    if (result.kind === 'skip') {
+    await refreshRules()
+    const computed = computeShardBatch(state, risk, batch, setup, rules, decimals)
+    if (computed === null) {
       log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString() }, 'batch at or below checkpoint: skipped')
       return { applied: false, swaps: 0 }
     }
-    const effects = result.effects
-    await refreshRules()
-    const riskEffects = computeRisk(state, risk, effects, riskContextOf(setup, rules, decimals))
+    const { effects, risk: riskEffects } = computed
     const writeStart = performance.now()
     await retry(
       () =>
@@ -117,8 +115,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
         log.warn({ chain: batch.chainId, block: batch.fromBlock.toString(), err: String(err), attempt, delay }, 'writing batch: database unavailable, retrying'),
     })
     const writeMs = performance.now() - writeStart
-    commitEffects(state, effects)
-    commitRisk(risk, riskEffects)
+    commitShardBatch(state, risk, computed)
     opts.onBatchApplied?.({
       shard,
       chainId: batch.chainId,
@@ -181,11 +178,20 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       ...r.alerts.map((a: Alert) => ({ account: a.account, type: `alert.${a.state}`, key: `${a.id}|${a.state}`, time: a.time, payload: alertToJson(a) as unknown as Record<string, unknown> })),
       ...r.halts.map((h: HaltChange) => ({ account: h.account, type: 'account.halted', key: `halt|${h.alertId}`, time: h.time, payload: haltChangeToJson(h) as unknown as Record<string, unknown> })),
     ]
+    if (events.length === 0) return
+    // One read of the endpoints for the batch's events, not one per event.
+    let endpoints: WebhookEndpoint[]
+    try {
+      endpoints = await retry(() => listEndpoints(pool), { retryable: () => !closing, maxDelayMs: 5_000 })
+    } catch (err) {
+      log.error({ events: events.length, err: errorLine(err) }, 'webhooks not enqueued: endpoints unreadable; the events are in the alerts table')
+      return
+    }
     for (const ev of events) {
       try {
         await retry(
           async () => {
-            for (const endpoint of await endpointsFor(pool, ev.account, ev.type)) {
+            for (const endpoint of endpoints.filter((e) => endpointWants(e, ev.account, ev.type))) {
               const id = `msg_${createHash('sha256').update(`${ev.key}|${endpoint.id}`).digest('hex').slice(0, 32)}`
               await enqueueWebhook(webhooks, { id, endpointId: endpoint.id, type: ev.type, payload: ev.payload, timestamp: ev.time })
             }

@@ -5,10 +5,10 @@ import type { RiskOptions } from '../../src/risk/account-metrics.ts'
 import { listRules, type Queryable } from '../../src/risk/rule-store.ts'
 import { DEFAULT_RULES, type Alert, type Rule } from '../../src/risk/rules.ts'
 import type { TradeBatch } from '../../src/queue/batch.ts'
-import { commitEffects, computeBatch, type BatchOptions, type ShardState } from './apply-batch.ts'
+import { commitEffects, computeBatch, type BatchEffects, type BatchOptions, type ShardState } from './apply-batch.ts'
 import { PriceCache, type ChainPricing, type PriceGuards } from './price-cache.ts'
 import { createAssetIndex, type AssetIndex } from './resolve-price.ts'
-import { commitRisk, computeRisk, type AccountUpdate, type RiskContext } from './risk-engine.ts'
+import { commitRisk, computeRisk, type AccountUpdate, type RiskContext, type RiskEffects, type RiskState } from './risk-engine.ts'
 import { emptyRiskState } from './risk-store.ts'
 
 /** What a shard's computation takes from the config: fixed for the life of a deployment. */
@@ -84,6 +84,34 @@ export function assetIndexOf(config: Config): AssetIndex {
   return createAssetIndex(members)
 }
 
+/** What one batch changes in a shard: its positions and prices, and its risk. */
+export type ShardBatch = { effects: BatchEffects; risk: RiskEffects }
+
+/**
+ * One batch through a shard's pure computation (the worker writes the result and then commits
+ * it; a replay commits it at once): null when the batch is at or below the checkpoint. The
+ * decimals the batch carries are learnt first, as the risk computation values with them.
+ */
+export function computeShardBatch(
+  state: ShardState,
+  risk: RiskState,
+  batch: TradeBatch,
+  setup: ShardSetup,
+  rules: readonly Rule[],
+  decimals: Map<string, number | null>,
+): ShardBatch | null {
+  learnDecimals(decimals, batch)
+  const r = computeBatch(state, batch, setup.newCache, { ...setup.batchOptions, decimalsOf: (c, t) => decimals.get(`${c}:${t}`) })
+  if (r.kind === 'skip') return null
+  return { effects: r.effects, risk: computeRisk(state, risk, r.effects, riskContextOf(setup, rules, decimals)) }
+}
+
+/** Applies a computed batch to memory, once it is written (or at once, replaying). */
+export function commitShardBatch(state: ShardState, risk: RiskState, b: ShardBatch): void {
+  commitEffects(state, b.effects)
+  commitRisk(risk, b.risk)
+}
+
 /**
  * Runs a shard's batches, in the order it applied them, through the same pure computation the
  * worker runs, from empty state and without I/O: the snapshots and alerts a recorded run must
@@ -101,14 +129,11 @@ export function replayShard(
   const decimals = new Map<string, number | null>()
   const out: ReturnType<typeof replayShard> = { snapshots: [], alerts: [] }
   for (const batch of batches) {
-    learnDecimals(decimals, batch)
-    const r = computeBatch(state, batch, setup.newCache, { ...setup.batchOptions, decimalsOf: (c, t) => decimals.get(`${c}:${t}`) })
-    if (r.kind === 'skip') continue
-    const riskEffects = computeRisk(state, risk, r.effects, riskContextOf(setup, rules, decimals))
-    commitEffects(state, r.effects)
-    commitRisk(risk, riskEffects)
-    for (const u of riskEffects.updates) out.snapshots.push({ ...u, chainId: batch.chainId, block: batch.toBlock, time: riskEffects.time })
-    out.alerts.push(...riskEffects.alerts)
+    const b = computeShardBatch(state, risk, batch, setup, rules, decimals)
+    if (b === null) continue
+    commitShardBatch(state, risk, b)
+    for (const u of b.risk.updates) out.snapshots.push({ ...u, chainId: batch.chainId, block: batch.toBlock, time: b.risk.time })
+    out.alerts.push(...b.risk.alerts)
   }
   return out
 }

@@ -67,13 +67,12 @@ export async function listEndpoints(db: Queryable, account?: string | null): Pro
 
 /** The enabled endpoints that receive an event of `type` about `account`: its own and the ones for every account. */
 export async function endpointsFor(db: Queryable, account: string, type: string): Promise<WebhookEndpoint[]> {
-  const r = await db.query<EndpointRow>(
-    `SELECT ${COLUMNS} FROM webhook_endpoints
-     WHERE enabled AND (account IS NULL OR account = $1) AND (event_types IS NULL OR $2 = ANY (event_types))
-     ORDER BY created_at, id`,
-    [account, type],
-  )
-  return r.rows.map(toEndpoint)
+  return (await listEndpoints(db)).filter((e) => endpointWants(e, account, type))
+}
+
+/** An endpoint wants an event when it is enabled, for the event's account or every account, and for its type or every type. */
+export function endpointWants(e: WebhookEndpoint, account: string, type: string): boolean {
+  return e.enabled && (e.account === null || e.account === account) && (e.eventTypes === null || e.eventTypes.includes(type))
 }
 
 /** The endpoint with this id, or null. */

@@ -11,7 +11,7 @@ const db = useEmbeddedDatabase()
 const options = { horizonSeconds: 60, windowSize: 10, minHistory: 2, confidences: [0.95, 0.99] as [number, number], fallbackShock: 0.25 }
 
 const effects = (block: bigint): BatchEffects => ({
-  chainId: 5, fromBlock: block, toBlock: block, toBlockHash: null, toBlockTime: 1_700_000_000, previousCheckpoint: null, swaps: [], prices: [],
+  chainId: 5, fromBlock: block, toBlock: block, toBlockHash: null, toBlockTime: 1_700_000_000, time: 1_700_000_000, previousCheckpoint: null, swaps: [], prices: [],
   positions: [], priceCache: new PriceCache({ stablecoins: new Set<Address>(), pivots: new Set<Address>() }), transfers: [], walletBalances: [], unexplained: [],
 })
 
