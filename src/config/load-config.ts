@@ -7,7 +7,8 @@ import { configSchema, type ChainConfig, type Config, type ConfigInput } from '.
 
 /**
  * Checks a config object, then applies environment overrides:
- * DATABASE_URL, REDIS_URL, DEXRISK_DATA_DIR, DEXRISK_SHARDS, DEXRISK_QUEUE_PREFIX and, per chain,
+ * DATABASE_URL, REDIS_URL, DEXRISK_DATA_DIR, DEXRISK_SHARDS, DEXRISK_QUEUE_PREFIX, DEXRISK_API_HOST,
+ * DEXRISK_API_PORT and, per chain,
  * DEXRISK_RPC_URLS_<NAME> (comma-separated; NAME upper-cased, '-' → '_').
  * Throws ConfigError naming the first bad field, e.g. "chains.base.rpcUrls[0]: not a URL".
  */
@@ -63,6 +64,11 @@ function applyEnv(input: unknown, env: NodeJS.ProcessEnv): unknown {
   if (env.DEXRISK_DATA_DIR) obj('database').dataDir = env.DEXRISK_DATA_DIR
   if (env.REDIS_URL) obj('redis').url = env.REDIS_URL
   if (env.DEXRISK_QUEUE_PREFIX) obj('queue').prefix = env.DEXRISK_QUEUE_PREFIX
+  if (env.DEXRISK_API_HOST) obj('api').host = env.DEXRISK_API_HOST
+  if (env.DEXRISK_API_PORT) {
+    const n = Number(env.DEXRISK_API_PORT)
+    obj('api').port = Number.isFinite(n) ? n : env.DEXRISK_API_PORT
+  }
   if (env.DEXRISK_SHARDS) {
     const n = Number(env.DEXRISK_SHARDS)
     out.shards = Number.isFinite(n) ? n : env.DEXRISK_SHARDS

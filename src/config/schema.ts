@@ -129,6 +129,23 @@ export const configSchema = z.object({
       timeoutMs: z.number().int().positive().default(15_000),
     })
     .default({ allow: [], attempts: 8, backoffBaseMs: 10_000, timeoutMs: 15_000 }),
+  api: z
+    .object({
+      /** Interface the API (REST, WebSocket, dashboard, /metrics) listens on. Default '127.0.0.1'. */
+      host: z.string().min(1).default('127.0.0.1'),
+      /** Its port; 0 picks a free one. Default 8080. */
+      port: z.number().int().min(0).max(65_535).default(8080),
+      /** Requests per minute per API key (or per client address without one). Default 600. */
+      rateLimitPerMinute: z.number().int().positive().default(600),
+      /**
+       * A WebSocket client whose unsent data exceeds this many bytes is skipped, then resent a fresh
+       * snapshot once it has caught up: a slow client never slows the others. Default 1048576.
+       */
+      wsMaxBufferedBytes: z.number().int().positive().default(1_048_576),
+      /** Points of equity / drawdown / VaR history in a dashboard snapshot. Default 500. */
+      historyPoints: z.number().int().positive().max(10_000).default(500),
+    })
+    .default({ host: '127.0.0.1', port: 8080, rateLimitPerMinute: 600, wsMaxBufferedBytes: 1_048_576, historyPoints: 500 }),
   queue: z
     .object({
       /** BullMQ key prefix. Default 'dexrisk'. */

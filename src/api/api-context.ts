@@ -1,0 +1,15 @@
+import type { Redis } from 'ioredis'
+import type pg from 'pg'
+import type { Common } from '../common.ts'
+import type { AccountSnapshot } from './account-view.ts'
+import type { LiveHub } from './live-hub.ts'
+
+/** What the API's routes share. */
+export type ApiContext = {
+  common: Common
+  pool: pg.Pool
+  redis: Redis
+  hub: LiveHub
+  /** The account's snapshot, read from Redis and the database (shared between concurrent callers). */
+  snapshot(account: string, listeningSince: number): Promise<AccountSnapshot>
+}

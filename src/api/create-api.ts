@@ -1,0 +1,136 @@
+import { createHash } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import fastifyRateLimit from '@fastify/rate-limit'
+import fastifyStatic from '@fastify/static'
+import fastifySwagger from '@fastify/swagger'
+import fastifySwaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import fastifyWebsocket from '@fastify/websocket'
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import type pg from 'pg'
+import type { Common } from '../common.ts'
+import { createRedisConnection } from '../db/redis.ts'
+import { RetryableError } from '../errors.ts'
+import type { ApiContext } from './api-context.ts'
+import { createSnapshotReader } from './account-view.ts'
+import { presentedKey, registerAuth } from './auth.ts'
+import { toHttpError } from './http-error.ts'
+import { createLiveHub } from './live-hub.ts'
+import { accountRoutes } from './routes/accounts.ts'
+import { healthRoutes } from './routes/health.ts'
+import { liveRoutes } from './routes/live.ts'
+import { riskRoutes } from './routes/risk.ts'
+import { ruleRoutes } from './routes/rules.ts'
+
+export type CreateApiOptions = {
+  common: Common
+  pool: pg.Pool
+  redisUrl: string
+  /** Default: config.api.host / config.api.port. */
+  host?: string
+  port?: number
+  /** An admin key that exists only in this process (the CLI reaches a running monitor with it). */
+  controlKey?: string
+}
+
+export type Api = {
+  app: FastifyInstance
+  /** http://host:port it listens on. */
+  url: string
+  /** Idempotent: stops accepting, closes WebSockets and the live subscription. */
+  close(): Promise<void>
+}
+
+const DASHBOARD_DIR = fileURLToPath(new URL('./dashboard/', import.meta.url))
+const UPLOT_DIR = fileURLToPath(new URL('../../node_modules/uplot/dist/', import.meta.url))
+
+/**
+ * The API process: REST (/v1, API keys, rate limits, OpenAPI at /docs), the per-account WebSocket,
+ * the dashboard page, health and readiness. Reads the Redis read model and TimescaleDB; writes only
+ * accounts, keys and rules.
+ */
+export async function createApi(opts: CreateApiOptions): Promise<Api> {
+  const { common, pool } = opts
+  const { config, log } = common
+  const redis = createRedisConnection(opts.redisUrl, { log, name: 'dexrisk-api' })
+  const hub = createLiveHub({ redisUrl: opts.redisUrl, prefix: config.queue.prefix, maxBufferedBytes: config.api.wsMaxBufferedBytes, log })
+  const ctx: ApiContext = {
+    common,
+    pool,
+    redis,
+    hub,
+    snapshot: createSnapshotReader({ pool, redis, prefix: config.queue.prefix, shards: config.shards, historyPoints: config.api.historyPoints }),
+  }
+
+  const app = Fastify({ loggerInstance: log.child({ part: 'api' }) as FastifyBaseLogger, disableRequestLogging: true, trustProxy: false }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    const http = toHttpError(err)
+    if (http) return reply.code(http.status).send({ error: http.code, message: http.message })
+    if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message })
+    if (err.statusCode === 429) return reply.code(429).send({ error: 'rate_limited', message: err.message })
+    if (err.statusCode !== undefined && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message })
+    if (err instanceof RetryableError) {
+      req.log.warn({ err: err.message, url: req.routeOptions.url }, 'request failed on an unavailable dependency')
+      return reply.code(503).send({ error: 'unavailable', message: 'a dependency is unavailable; retry shortly' })
+    }
+    req.log.error({ err, url: req.routeOptions.url }, 'request failed')
+    return reply.code(500).send({ error: 'internal', message: 'internal error' })
+  })
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      info: { title: 'dexrisk API', version: '1', description: 'Per-account DEX exposure and risk. Authenticate with `Authorization: Bearer <API key>`.' },
+      components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+      security: [{ apiKey: [] }],
+    },
+  })
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' })
+  await app.register(fastifyRateLimit, {
+    global: true,
+    max: config.api.rateLimitPerMinute,
+    timeWindow: 60_000,
+    redis,
+    nameSpace: `${config.queue.prefix}:ratelimit:`,
+    // Per key (hashed: the key itself never reaches Redis), else per client address.
+    keyGenerator: (req) => {
+      const key = presentedKey(req)
+      return key === undefined ? `ip:${req.ip}` : `key:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`
+    },
+    allowList: (req) => !req.url.startsWith('/v1/'),
+    errorResponseBuilder: (_req, context) => ({ statusCode: 429, error: 'rate_limited', message: `more than ${context.max} requests a minute; retry in ${context.after}` }),
+  })
+  await app.register(fastifyWebsocket, { options: { maxPayload: 4_096 } })
+  registerAuth(app, { pool, ...(opts.controlKey === undefined ? {} : { controlKey: opts.controlKey }) })
+
+  await app.register(healthRoutes(ctx))
+  await app.register(accountRoutes(ctx))
+  await app.register(riskRoutes(ctx))
+  await app.register(ruleRoutes(ctx))
+  await app.register(liveRoutes(ctx))
+
+  await app.register(fastifyStatic, { root: DASHBOARD_DIR, prefix: '/dashboard/', index: 'index.html' })
+  await app.register(fastifyStatic, { root: UPLOT_DIR, prefix: '/dashboard/vendor/', decorateReply: false, allowedPath: (p) => /^\/?uPlot\.(iife\.min\.js|min\.css)$/.test(p) })
+  app.addHook('onSend', async (req, reply) => {
+    if (!req.url.startsWith('/dashboard')) return
+    reply.header('Content-Security-Policy', "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'")
+    reply.header('X-Content-Type-Options', 'nosniff')
+    reply.header('Referrer-Policy', 'no-referrer')
+  })
+  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/dashboard/'))
+
+  let closed: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      await app.close()
+      await hub.close()
+      await redis.quit().catch(() => redis.disconnect())
+    })())
+  try {
+    const address = await app.listen({ host: opts.host ?? config.api.host, port: opts.port ?? config.api.port })
+    log.info({ url: address }, 'API listening (dashboard at /dashboard/, OpenAPI at /docs)')
+    return { app, url: address, close }
+  } catch (err) {
+    await close().catch(() => {})
+    throw err
+  }
+}

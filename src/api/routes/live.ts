@@ -1,0 +1,69 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { ApiContext } from '../api-context.ts'
+import { assertSees } from '../auth.ts'
+import type { LiveClient } from '../live-hub.ts'
+import { AccountParams, ErrorBody } from '../schemas.ts'
+
+/** A connection that answers no ping for this long is closed. */
+const HEARTBEAT_MS = 30_000
+
+/**
+ * The per-account WebSocket: a full snapshot on connect, then every update, alert and halt the
+ * workers publish for the account (see live-hub.ts for fan-out and slow clients). The key comes as
+ * `?key=` (browsers cannot set headers on a WebSocket) or `Authorization: Bearer`.
+ */
+export function liveRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/v1/accounts/:account/ws',
+      {
+        websocket: true,
+        schema: {
+          tags: ['live'],
+          summary: 'WebSocket: {type:"snapshot"} on connect, then {type:"update"|"alert"|"halt"} as workers publish',
+          params: AccountParams,
+          response: { 401: ErrorBody, 404: ErrorBody },
+        },
+        preValidation: async (req) => assertSees(req, (req.params as { account: string }).account),
+      },
+      (socket, req) => {
+        const { account } = req.params
+        const client: LiveClient = {
+          account,
+          socket,
+          pending: [],
+          async resync() {
+            client.pending ??= []
+            const snapshot = await ctx.snapshot(account, performance.now())
+            if (socket.readyState !== 1) return
+            socket.send(JSON.stringify(snapshot))
+            const queued = client.pending
+            client.pending = null
+            for (const frame of queued ?? []) socket.send(frame)
+          },
+        }
+        // Listening starts before the snapshot is read: nothing published in between is lost.
+        const remove = ctx.hub.add(client)
+        let alive = true
+        socket.on('pong', () => (alive = true))
+        const heartbeat = setInterval(() => {
+          if (!alive) return socket.terminate()
+          alive = false
+          socket.ping()
+        }, HEARTBEAT_MS)
+        heartbeat.unref()
+        socket.on('close', () => {
+          clearInterval(heartbeat)
+          remove()
+        })
+        client.resync().catch((err: Error) => {
+          req.log.warn({ account, err: err.message }, 'live snapshot failed')
+          if (socket.readyState === 1) {
+            socket.send(JSON.stringify({ type: 'error', message: 'the snapshot could not be read; reconnect' }))
+            socket.close(1011, 'snapshot failed')
+          }
+        })
+      },
+    )
+  }
+}

@@ -1,0 +1,126 @@
+import { getAddress, isAddress, type Address } from 'viem'
+import { BaseError } from '../errors.ts'
+import type { Queryable } from '../risk/rule-store.ts'
+
+/**
+ * Named accounts and their wallets in the database: the config's accounts (source 'config',
+ * rewritten at every start, read-only elsewhere) and those the API or CLI created ('api').
+ */
+export type StoredAccount = { name: string; source: 'config' | 'api'; wallets: Address[] }
+
+/** A request on accounts that cannot be met: `reason` says which kind (the API maps it to a status). */
+export class AccountStoreError extends BaseError {
+  override name = 'AccountStoreError'
+  readonly reason: 'not_found' | 'conflict' | 'read_only' | 'invalid'
+  constructor(reason: AccountStoreError['reason'], message: string, account?: string) {
+    super(message, account === undefined ? {} : { context: { account } })
+    this.reason = reason
+  }
+}
+
+const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
+
+/** Checks an account name: 1–64 characters of letters, digits, `_`, `.`, `-`, not starting with a symbol. */
+export function assertAccountName(name: string): void {
+  if (!NAME_PATTERN.test(name) || isAddress(name))
+    throw new AccountStoreError('invalid', `account name "${name}" must be 1–64 letters, digits, '_', '.' or '-' (and not an address)`)
+}
+
+/** Lowercase wallet addresses, deduplicated; a malformed one is refused by name. */
+export function normalizeWallets(wallets: readonly string[], account?: string): Address[] {
+  const out = new Set<Address>()
+  for (const w of wallets) {
+    if (!isAddress(w, { strict: false })) throw new AccountStoreError('invalid', `wallet "${w}" is not an address`, account)
+    out.add(getAddress(w).toLowerCase() as Address)
+  }
+  return [...out].sort()
+}
+
+/**
+ * Makes the database's 'config' accounts equal the config's named accounts (run at start).
+ * An 'api' account with the same name, or a wallet an 'api' account holds, is a conflict the
+ * operator resolves: refused with both names.
+ */
+export async function syncConfigAccounts(db: Queryable, accounts: Readonly<Record<string, readonly string[]>>): Promise<void> {
+  const names = Object.keys(accounts).sort()
+  const existing = await db.query<{ name: string; source: string }>('SELECT name, source FROM accounts')
+  for (const r of existing.rows)
+    if (r.source === 'api' && names.includes(r.name))
+      throw new AccountStoreError('conflict', `account "${r.name}" is in the config and was also created through the API; delete one of them`, r.name)
+  await db.query(`DELETE FROM accounts WHERE source = 'config' AND NOT (name = ANY($1::text[]))`, [names])
+  for (const name of names) {
+    const wallets = normalizeWallets(accounts[name]!, name)
+    await db.query(`INSERT INTO accounts (name, source) VALUES ($1, 'config') ON CONFLICT (name) DO NOTHING`, [name])
+    await db.query('DELETE FROM account_wallets WHERE account = $1 AND NOT (wallet = ANY($2::text[]))', [name, wallets])
+    const taken = await db.query<{ wallet: string; account: string }>('SELECT wallet, account FROM account_wallets WHERE wallet = ANY($1::text[]) AND account <> $2', [wallets, name])
+    if (taken.rows[0])
+      throw new AccountStoreError('conflict', `wallet ${taken.rows[0].wallet} of config account "${name}" belongs to account "${taken.rows[0].account}" (created through the API)`, name)
+    await db.query('INSERT INTO account_wallets (wallet, account) SELECT unnest($1::text[]), $2 ON CONFLICT (wallet) DO NOTHING', [wallets, name])
+  }
+}
+
+export async function listAccounts(db: Queryable, only?: string): Promise<StoredAccount[]> {
+  const r = await db.query<{ name: string; source: 'config' | 'api'; wallets: string[] | null }>(
+    `SELECT a.name, a.source, array_remove(array_agg(w.wallet ORDER BY w.wallet), NULL) AS wallets
+     FROM accounts a LEFT JOIN account_wallets w ON w.account = a.name
+     WHERE ($1::text IS NULL OR a.name = $1)
+     GROUP BY a.name, a.source ORDER BY a.name`,
+    [only ?? null],
+  )
+  return r.rows.map((row) => ({ name: row.name, source: row.source, wallets: (row.wallets ?? []) as Address[] }))
+}
+
+export async function getAccount(db: Queryable, name: string): Promise<StoredAccount> {
+  const [found] = await listAccounts(db, name)
+  if (!found) throw new AccountStoreError('not_found', `no account "${name}"`, name)
+  return found
+}
+
+/** Creates an 'api' account with its wallets (a wallet held by another account is a conflict). */
+export async function createAccount(db: Queryable, name: string, wallets: readonly string[]): Promise<StoredAccount> {
+  assertAccountName(name)
+  const normalized = normalizeWallets(wallets, name)
+  const r = await db.query(`INSERT INTO accounts (name, source) VALUES ($1, 'api') ON CONFLICT (name) DO NOTHING`, [name])
+  if ((r.rowCount ?? 0) === 0) throw new AccountStoreError('conflict', `account "${name}" already exists`, name)
+  await addWallets(db, name, normalized)
+  return getAccount(db, name)
+}
+
+/** Replaces an 'api' account's wallets. */
+export async function setWallets(db: Queryable, name: string, wallets: readonly string[]): Promise<StoredAccount> {
+  await writable(db, name)
+  const normalized = normalizeWallets(wallets, name)
+  await db.query('DELETE FROM account_wallets WHERE account = $1 AND NOT (wallet = ANY($2::text[]))', [name, normalized])
+  await addWallets(db, name, normalized)
+  return getAccount(db, name)
+}
+
+/** Adds wallets to an 'api' account; wallets it already has are fine, another account's are a conflict. */
+export async function addWallets(db: Queryable, name: string, wallets: readonly string[]): Promise<StoredAccount> {
+  await writable(db, name)
+  const normalized = normalizeWallets(wallets, name)
+  const taken = await db.query<{ wallet: string; account: string }>('SELECT wallet, account FROM account_wallets WHERE wallet = ANY($1::text[]) AND account <> $2', [normalized, name])
+  if (taken.rows[0]) throw new AccountStoreError('conflict', `wallet ${taken.rows[0].wallet} already belongs to account "${taken.rows[0].account}"`, name)
+  await db.query('INSERT INTO account_wallets (wallet, account) SELECT unnest($1::text[]), $2 ON CONFLICT (wallet) DO NOTHING', [normalized, name])
+  await db.query('UPDATE accounts SET updated_at = now() WHERE name = $1', [name])
+  return getAccount(db, name)
+}
+
+export async function removeWallet(db: Queryable, name: string, wallet: string): Promise<StoredAccount> {
+  await writable(db, name)
+  const [w] = normalizeWallets([wallet], name)
+  const r = await db.query('DELETE FROM account_wallets WHERE account = $1 AND wallet = $2', [name, w])
+  if ((r.rowCount ?? 0) === 0) throw new AccountStoreError('not_found', `account "${name}" has no wallet ${w}`, name)
+  return getAccount(db, name)
+}
+
+/** Deletes an 'api' account and its wallets (its history stays in the hypertables). */
+export async function deleteAccount(db: Queryable, name: string): Promise<void> {
+  await writable(db, name)
+  await db.query('DELETE FROM accounts WHERE name = $1', [name])
+}
+
+async function writable(db: Queryable, name: string): Promise<void> {
+  const account = await getAccount(db, name)
+  if (account.source === 'config') throw new AccountStoreError('read_only', `account "${name}" is defined in the config; change it there`, name)
+}
