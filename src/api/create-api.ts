@@ -6,7 +6,7 @@ import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyWebsocket from '@fastify/websocket'
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
 import type pg from 'pg'
 import type { Common } from '../common.ts'
 import { createRedisConnection } from '../db/redis.ts'
@@ -15,7 +15,7 @@ import type { ApiContext } from './api-context.ts'
 import { createSnapshotReader } from './account-view.ts'
 import { presentedKey, registerAuth } from './auth.ts'
 import { toHttpError } from './http-error.ts'
-import { createLiveHub } from './live-hub.ts'
+import { createLiveHub, type LiveHub } from './live-hub.ts'
 import { accountRoutes } from './routes/accounts.ts'
 import { healthRoutes } from './routes/health.ts'
 import { liveRoutes } from './routes/live.ts'
@@ -37,6 +37,8 @@ export type Api = {
   app: FastifyInstance
   /** http://host:port it listens on. */
   url: string
+  /** The WebSocket fan-out: connections held, messages dropped for slow clients. */
+  hub: LiveHub
   /** Idempotent: stops accepting, closes WebSockets and the live subscription. */
   close(): Promise<void>
 }
@@ -62,7 +64,16 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
     snapshot: createSnapshotReader({ pool, redis, prefix: config.queue.prefix, shards: config.shards, historyPoints: config.api.historyPoints }),
   }
 
-  const app = Fastify({ loggerInstance: log.child({ part: 'api' }) as FastifyBaseLogger, disableRequestLogging: true, trustProxy: false }).withTypeProvider<TypeBoxTypeProvider>()
+  // Fastify's own request lines are off: they would log `?key=` of WebSocket URLs. One debug line
+  // per request names the route template instead.
+  const app = Fastify({
+    loggerInstance: log.child({ part: 'api' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: false,
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.debug({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
+  })
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const http = toHttpError(err)
     if (http) return reply.code(http.status).send({ error: http.code, message: http.message })
@@ -128,7 +139,7 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
   try {
     const address = await app.listen({ host: opts.host ?? config.api.host, port: opts.port ?? config.api.port })
     log.info({ url: address }, 'API listening (dashboard at /dashboard/, OpenAPI at /docs)')
-    return { app, url: address, close }
+    return { app, url: address, hub, close }
   } catch (err) {
     await close().catch(() => {})
     throw err
