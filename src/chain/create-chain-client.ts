@@ -1,15 +1,25 @@
 import { createPublicClient, fallback, http, type PublicClient } from 'viem'
+import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
+import { instrumentTransport, rpcMetricsRecorder } from '../metrics/instrument-transport.ts'
 
 /**
  * A viem client for one chain: every configured RPC URL behind a fallback transport, each with a
  * timeout and JSON-RPC request batching. Retries are the caller's (the indexer retries a whole
  * range with backoff and never advances past a block it did not read).
+ *
+ * With `common`, every attempt of every call, on every URL, feeds
+ * `dexrisk_rpc_request_duration_seconds{chain,method}` and `dexrisk_rpc_errors_total{chain,method,kind}`
+ * (a call inside a batched HTTP request counts once, under its own method).
  */
-export function createChainClient(chain: Pick<ChainConfig, 'id' | 'name' | 'rpcUrls' | 'rpcTimeoutMs'>): PublicClient {
-  const transports = chain.rpcUrls.map((url) =>
-    http(url, { timeout: chain.rpcTimeoutMs, retryCount: 1, retryDelay: 100, batch: { batchSize: 200, wait: 0 } }),
-  )
+export function createChainClient(chain: Pick<ChainConfig, 'id' | 'name' | 'rpcUrls' | 'rpcTimeoutMs'>, common?: Pick<Common, 'metrics'>): PublicClient {
+  const onAttempt = common ? rpcMetricsRecorder(common.metrics, chain.name) : undefined
+  const transports = chain.rpcUrls.map((url) => {
+    const batch = { batchSize: 200, wait: 0 }
+    if (!onAttempt) return http(url, { timeout: chain.rpcTimeoutMs, retryCount: 1, retryDelay: 100, batch })
+    // The instrumented transport does the retrying, so that each attempt is seen.
+    return instrumentTransport(http(url, { timeout: chain.rpcTimeoutMs, retryCount: 0, batch }), { retryCount: 1, retryDelay: 100, onAttempt })
+  })
   return createPublicClient({
     chain: {
       id: chain.id,

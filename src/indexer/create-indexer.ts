@@ -11,7 +11,7 @@ import { createChainClient } from '../chain/create-chain-client.ts'
 import { decodeRange, discoverPools, poolLogs, watchedTopics, type FactoryRef } from './decode-range.ts'
 import { ANSWER_UPDATED_TOPIC } from '../../indexers/chainlink/abi.ts'
 import { decodeAnswerUpdated, type ChainlinkFeed } from '../../indexers/chainlink/feed.ts'
-import type { PriceObservation } from '../domain/types.ts'
+import type { NormalizedSwap, PriceObservation } from '../domain/types.ts'
 import { families } from './families.ts'
 import { fetchLogs } from './fetch-logs.ts'
 import { createBalanceReader, type BalanceReader } from './balance-reader.ts'
@@ -46,7 +46,7 @@ export type Indexer = {
 export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const { common, chain, pool, publisher } = opts
   const log = common.log.child({ chain: chain.name, chainId: chain.id })
-  const client = createChainClient(chain)
+  const client = createChainClient(chain, common)
   const controller = new AbortController()
   const signal = controller.signal
   const retryOpts = {
@@ -92,6 +92,23 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       : createBalanceReader({ client, chainId: chain.id, wallets, openingTokens: openingTokens(chain), log })
   log.info({ from: (cursor + 1n).toString(), pools: registry.pools.size }, 'indexer started')
 
+  // Metrics: updated once per head read and once per published range, never per log or swap.
+  const metrics = common.metrics.indexer
+  const labels = { chain: chain.name }
+  for (const d of chain.dexes) metrics.swaps.inc({ chain: chain.name, dex: d.name ?? d.family }, 0)
+  metrics.batchesPublished.inc(labels, 0)
+  /** Chain head at the last read, with its block time (unix seconds). */
+  let head: { number: bigint; time: number } | undefined
+  /** Block time of the cursor (the last published block); undefined until read or published. */
+  let publishedTime: number | undefined
+  const observeLag = (): void => {
+    metrics.publishedBlock.set(labels, Number(cursor))
+    if (!head) return
+    metrics.headBlock.set(labels, Number(head.number))
+    metrics.lagBlocks.set(labels, Number(head.number - cursor))
+    if (publishedTime !== undefined) metrics.lagSeconds.set(labels, head.time - publishedTime)
+  }
+
   /** Runs a database step; a connection failure becomes a RetryableError naming the database. */
   async function db<T>(step: () => Promise<T>): Promise<T> {
     try {
@@ -120,7 +137,8 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     }
   }
 
-  async function processRange(fromBlock: bigint, toBlock: bigint): Promise<void> {
+  /** Reads, decodes and publishes one range; returns the block time of `toBlock`. */
+  async function processRange(fromBlock: bigint, toBlock: bigint): Promise<number> {
     const [logs, walletLogs, feedLogs] = await Promise.all([
       fetchLogs(client, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit }),
       balances === null ? Promise.resolve([]) : fetchWalletLogs(fromBlock, toBlock),
@@ -179,7 +197,18 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       readings,
       generation,
     })
+    metrics.batchesPublished.inc(labels, shards)
+    countSwaps(decoded.swaps)
     log.debug({ from: fromBlock.toString(), to: toBlock.toString(), swaps: decoded.swaps.length }, 'range published')
+    return blocks.toBlockTime
+  }
+
+  /** `dexrisk_swaps_total`: one increment per dex per published range. */
+  function countSwaps(swaps: readonly NormalizedSwap[]): void {
+    if (swaps.length === 0) return
+    const byDex = new Map<string, number>()
+    for (const s of swaps) byDex.set(s.dex.name, (byDex.get(s.dex.name) ?? 0) + 1)
+    for (const [dex, n] of byDex) metrics.swaps.inc({ chain: chain.name, dex }, n)
   }
 
   /** Chainlink answers of the configured feeds: price observations quoted in USD. */
@@ -235,6 +264,8 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
         'published batches were lost from the queue (Redis restarted or flushed?): blocks published again from the shard checkpoint',
       )
       cursor = from
+      publishedTime = undefined
+      observeLag()
       generation = Date.now()
     } catch (err) {
       log.warn({ err: summary(err) }, 'checking the queues for lost batches failed; checking again when next idle')
@@ -243,14 +274,21 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
 
   const loop = async (): Promise<void> => {
     while (!signal.aborted) {
-      const head = await retry(() => client.getBlockNumber({ cacheTime: 0 }), retryOpts)
-      let safe = head - BigInt(chain.confirmations)
+      // The head block itself (not eth_blockNumber): its time gives dexrisk_indexer_lag_seconds.
+      const latest = await retry(() => client.getBlock({ blockTag: 'latest' }), retryOpts)
+      head = { number: latest.number, time: Number(latest.timestamp) }
+      if (publishedTime === undefined && cursor >= 0n && cursor <= head.number)
+        publishedTime = cursor === head.number ? head.time : Number((await retry(() => client.getBlock({ blockNumber: cursor }), retryOpts)).timestamp)
+      observeLag()
+      let safe = head.number - BigInt(chain.confirmations)
       if (opts.untilBlock !== undefined && safe > opts.untilBlock) safe = opts.untilBlock
       while (cursor < safe && !signal.aborted) {
         const from = cursor + 1n
         const to = min(safe, cursor + BigInt(chain.maxBlockRange))
-        await retry(() => processRange(from, to), rangeRetry(from, to))
+        const time = await retry(() => processRange(from, to), rangeRetry(from, to))
         cursor = to
+        publishedTime = time
+        observeLag()
       }
       if (opts.untilBlock !== undefined && cursor >= opts.untilBlock) return
       await recoverLostBatches()

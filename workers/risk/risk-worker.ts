@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
 import type pg from 'pg'
 import type { Common } from '../../src/common.ts'
+import { chainList } from '../../src/config/load-config.ts'
 import { withTransaction } from '../../src/db/pool.ts'
 import { createRedisConnection } from '../../src/db/redis.ts'
 import { BatchError, BatchGapError, errorLine, isTransientError } from '../../src/errors.ts'
@@ -9,6 +10,8 @@ import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue
 import { bullConnection } from '../../src/queue/connection.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
+import { bullQueueDepthSource } from '../../src/metrics/queue-depth.ts'
+import { SEVERITIES } from '../../src/metrics/create-metrics.ts'
 import { listAlerts, listHalted, rulesVersion } from '../../src/risk/rule-store.ts'
 import { shardOf } from '../../src/queue/shard-of.ts'
 import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
@@ -86,8 +89,19 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   let closing = false
   let fatal = false
 
+  // Metrics: updated once per applied batch; the queue depth is read from BullMQ at scrape time.
+  const metrics = common.metrics.worker
+  const shardLabel = { shard: String(shard) }
+  const chainNames = new Map(chainList(common.config).map((c) => [c.id, c.name]))
+  const chainLabel = (chainId: number): string => chainNames.get(chainId) ?? String(chainId)
+  metrics.stopped.set(shardLabel, 0)
+  metrics.trades.inc(shardLabel, 0)
+  for (const severity of SEVERITIES) metrics.alertsFired.inc({ ...shardLabel, severity }, 0)
+  for (const [chainId, block] of state.checkpoints) metrics.appliedBlock.set({ ...shardLabel, chain: chainLabel(chainId) }, Number(block))
+
   /** Applies one batch: effects computed, written with the checkpoint in one transaction, then kept in memory. */
   const apply = async (batch: TradeBatch): Promise<{ applied: boolean; swaps: number }> => {
+    const started = performance.now()
     if (!state.checkpoints.has(batch.chainId)) {
       const cp = await retry(() => loadCheckpoint(pool, shard, batch.chainId, pricingOf(batch.chainId), guards), { aborted: () => closing })
       if (cp) {
@@ -116,6 +130,13 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     })
     const writeMs = performance.now() - writeStart
     commitShardBatch(state, risk, computed)
+    const chain = chainLabel(batch.chainId)
+    metrics.appliedBlock.set({ ...shardLabel, chain }, Number(batch.toBlock))
+    if (effects.time !== null) metrics.batchLag.set({ ...shardLabel, chain }, Date.now() / 1000 - effects.time)
+    let trades = 0
+    for (const s of effects.swaps) if (s.account !== null) trades++
+    if (trades > 0) metrics.trades.inc(shardLabel, trades)
+    for (const a of riskEffects.alerts) if (a.state === 'firing') metrics.alertsFired.inc({ ...shardLabel, severity: a.severity })
     opts.onBatchApplied?.({
       shard,
       chainId: batch.chainId,
@@ -146,6 +167,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       onRetry: (err, attempt) => log.warn({ err: String(err), attempt }, 'publishing read model: redis unavailable, retrying'),
     }).catch((err: unknown) => log.warn({ err: String(err) }, 'read model not updated'))
     log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString(), swaps: effects.swaps.length }, 'batch applied')
+    metrics.batchDuration.observe(shardLabel, (performance.now() - started) / 1000)
     return { applied: true, swaps: effects.swaps.length }
   }
 
@@ -236,6 +258,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   function stop(err: Error, job: Job<EncodedBatch>): Error {
     if (isTransientError(err)) return err
     fatal = true
+    metrics.stopped.set(shardLabel, 1)
     const message = err instanceof BatchError ? err.message : `batch cannot be applied: ${err.message}`
     log.fatal({ job: job.id, err: message }, 'shard stopped: the batch is kept in the failed set of its queue')
     void worker.pause(true)
@@ -311,6 +334,14 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     if (!closing) log.warn({ err: err.message }, 'queue connection error')
   })
 
+  // dexrisk_queue_depth of this shard, read at scrape time through a queue opened on the first scrape.
+  const depth = bullQueueDepthSource(() => {
+    const q = new Queue(shardQueueName(shard), { connection: bullConnection(opts.redisUrl), prefix })
+    q.on('error', () => {}) // a scrape during a Redis outage leaves the shard out; the worker warns of the outage
+    return q
+  })
+  const unwatchDepth = common.metrics.queue.watch(shard, depth.source)
+
   let closed: Promise<void> | undefined
   return {
     shard,
@@ -319,8 +350,10 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     close: () =>
       (closed ??= (async () => {
         closing = true
+        unwatchDepth()
         await worker.close()
         await webhooks.close()
+        await depth.close()
         redis.disconnect()
         log.info({ fatal }, 'risk worker closed')
       })()),

@@ -87,7 +87,11 @@ export async function createWebhookWorker(opts: WebhookWorkerOptions): Promise<W
       onRetry: (err, attempt, delay) => log.warn({ err: errorLine(err), attempt, delay }, 'webhook delivery: database unavailable, retrying'),
     })
 
-  const emit = (endpointId: string, outcome: WebhookOutcome): void => {
+  const { deliveries, deliveryDuration } = common.metrics.webhooks
+  /** One outcome per try: dexrisk_webhook_deliveries_total, the POST's duration (when one was made), then onOutcome. */
+  const emit = (endpointId: string, outcome: WebhookOutcome, postSeconds?: number): void => {
+    deliveries.inc({ outcome })
+    if (postSeconds !== undefined) deliveryDuration.observe({ outcome }, postSeconds)
     try {
       opts.onOutcome?.({ endpointId, outcome })
     } catch (err) {
@@ -104,10 +108,12 @@ export async function createWebhookWorker(opts: WebhookWorkerOptions): Promise<W
     const state = await db(() => openDelivery(pool, msg))
     if (state.status === 'delivered') return { result: 'already-delivered', status: state.lastStatus }
 
+    /** Seconds the POST of this try took (undefined: no POST was made). */
+    let postSeconds: number | undefined
     const dead = async (reason: DeadReason, status: number | null, error: string, outcome: 'dead' | 'refused'): Promise<never> => {
       await db(() => recordTry(pool, msg.id, { status: 'dead', deadReason: reason, httpStatus: status, error }))
       log.warn({ ...where, reason, status, err: error }, 'webhook delivery dead: kept in the failed set')
-      emit(msg.endpointId, outcome)
+      emit(msg.endpointId, outcome, postSeconds)
       throw new UnrecoverableError(error)
     }
 
@@ -126,26 +132,29 @@ export async function createWebhookWorker(opts: WebhookWorkerOptions): Promise<W
     }
     let status: number | null = null
     let error: string
+    const posted = performance.now()
     try {
       const res = await guardedPost(endpoint.url, { body, headers, timeoutMs, allow, ...(opts.resolve ? { resolve: opts.resolve } : {}) })
+      postSeconds = (performance.now() - posted) / 1000
       status = res.status
       error = `HTTP ${status}${res.body ? `: ${oneLine(res.body)}` : ''}`
     } catch (err) {
       if (err instanceof WebhookUrlRefusedError) return dead('refused', null, err.message, 'refused')
+      postSeconds = (performance.now() - posted) / 1000
       error = errorLine(err)
     }
 
     if (status !== null && status >= 200 && status < 300) {
       await db(() => recordTry(pool, msg.id, { status: 'delivered', deadReason: null, httpStatus: status, error: null }))
       log.debug({ ...where, status }, 'webhook delivered')
-      emit(msg.endpointId, 'delivered')
+      emit(msg.endpointId, 'delivered', postSeconds)
       return { result: 'delivered', status }
     }
     if (status !== null && status >= 400 && status < 500 && status !== 408 && status !== 429) return dead('rejected', status, error, 'dead')
     if (last) return dead('exhausted', status, `${error} (try ${attempt}, the last)`, 'dead')
     await db(() => recordTry(pool, msg.id, { status: 'pending', deadReason: null, httpStatus: status, error }))
     log.debug({ ...where, status, err: error, url: safeUrl(endpoint.url) }, 'webhook try failed; retrying with backoff')
-    emit(msg.endpointId, 'retry')
+    emit(msg.endpointId, 'retry', postSeconds)
     throw new Error(error)
   }
 
