@@ -44,14 +44,15 @@ export async function readHistory(db: pg.Pool, account: string, points: number):
 }
 
 /**
- * Builds account snapshots, sharing reads: a connection that asks for an account whose snapshot
- * read started after the connection began listening joins that read (a thousand dashboards of one
- * account reconnecting at once cost a few queries, which matters on the embedded database's
- * single connection). A read that started earlier is not joined: it could miss an update the
- * connection did not yet receive.
+ * Builds account snapshots, sharing reads. One read runs per account at a time; connections that
+ * arrive while it runs wait for the next one, which starts when it ends and serves them all. A
+ * connection never joins a read that began before it was listening (that read could miss an update
+ * the connection did not receive), and a thousand dashboards of one account reconnecting at once
+ * cost two reads, not a thousand — which matters on the embedded database's single connection.
  */
 export function createSnapshotReader(opts: { pool: pg.Pool; redis: Redis; prefix: string; shards: number; historyPoints: number }) {
-  const inFlight = new Map<string, { startedAt: number; promise: Promise<AccountSnapshot> }>()
+  type Queued = { promise: Promise<AccountSnapshot>; resolve(s: AccountSnapshot): void; reject(err: unknown): void }
+  const running = new Map<string, { next: Queued | null }>()
   const read = async (account: string): Promise<AccountSnapshot> => {
     const summary = await readSummary(opts.redis, opts.prefix, opts.shards, account)
     const history = await readHistory(opts.pool, account, opts.historyPoints)
@@ -59,15 +60,34 @@ export function createSnapshotReader(opts: { pool: pg.Pool; redis: Redis; prefix
     const halt = await getHalt(opts.pool, account)
     return { type: 'snapshot', account, summary, history, alerts: alerts.map(alertToJson), halted: halt?.halted ?? summary?.halted ?? false }
   }
-  /** `listeningSince`: performance.now() when the caller began receiving the account's updates. */
-  return (account: string, listeningSince: number): Promise<AccountSnapshot> => {
-    const running = inFlight.get(account)
-    if (running && running.startedAt >= listeningSince) return running.promise
-    const entry = { startedAt: performance.now(), promise: read(account) }
-    inFlight.set(account, entry)
-    void entry.promise.finally(() => {
-      if (inFlight.get(account) === entry) inFlight.delete(account)
-    }).catch(() => {})
-    return entry.promise
+  const start = (account: string): Promise<AccountSnapshot> => {
+    const entry: { next: Queued | null } = { next: null }
+    running.set(account, entry)
+    const promise = read(account)
+    const done = (): void => {
+      const queued = entry.next
+      if (queued === null) {
+        running.delete(account)
+        return
+      }
+      start(account).then(queued.resolve, queued.reject)
+    }
+    promise.then(done, done)
+    return promise
+  }
+  /** The account's snapshot, read after the call (the caller is already listening for updates). */
+  return (account: string): Promise<AccountSnapshot> => {
+    const entry = running.get(account)
+    if (!entry) return start(account)
+    if (!entry.next) {
+      let resolve!: Queued['resolve']
+      let reject!: Queued['reject']
+      const promise = new Promise<AccountSnapshot>((res, rej) => {
+        resolve = res
+        reject = rej
+      })
+      entry.next = { promise, resolve, reject }
+    }
+    return entry.next.promise
   }
 }

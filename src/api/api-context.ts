@@ -10,6 +10,6 @@ export type ApiContext = {
   pool: pg.Pool
   redis: Redis
   hub: LiveHub
-  /** The account's snapshot, read from Redis and the database (shared between concurrent callers). */
-  snapshot(account: string, listeningSince: number): Promise<AccountSnapshot>
+  /** The account's snapshot, read from Redis and the database after the call (reads are shared). */
+  snapshot(account: string): Promise<AccountSnapshot>
 }

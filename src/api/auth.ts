@@ -20,7 +20,7 @@ export const KEY_CACHE_MS = 5_000
  * this process (the CLI reaches a running monitor with it; see monitor-file.ts).
  */
 export function registerAuth(app: FastifyInstance, opts: { pool: pg.Pool; controlKey?: string }): void {
-  const cache = new Map<string, { principal: Principal | null; until: number }>()
+  const cache = new Map<string, { principal: Promise<Principal | null>; until: number }>()
   const controlHash = opts.controlKey === undefined ? undefined : hashKey(opts.controlKey)
   app.decorateRequest('principal', null as never)
   app.addHook('onRequest', async (req: FastifyRequest) => {
@@ -35,12 +35,17 @@ export function registerAuth(app: FastifyInstance, opts: { pool: pg.Pool; contro
     const now = Date.now()
     let hit = cache.get(hash)
     if (!hit || hit.until < now) {
-      hit = { principal: await principalOf(opts.pool, key), until: now + KEY_CACHE_MS }
+      // One lookup per key at a time: a burst of requests with one key (a dashboard wall
+      // reconnecting) shares it. A failed lookup is not kept.
+      const principal = principalOf(opts.pool, key)
+      hit = { principal, until: now + KEY_CACHE_MS }
       if (cache.size > 10_000) cache.clear()
       cache.set(hash, hit)
+      principal.catch(() => cache.delete(hash))
     }
-    if (!hit.principal) throw new HttpError(401, 'unauthorized', 'unknown or revoked API key')
-    req.principal = hit.principal
+    const principal = await hit.principal
+    if (!principal) throw new HttpError(401, 'unauthorized', 'unknown or revoked API key')
+    req.principal = principal
   })
 }
 

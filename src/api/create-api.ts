@@ -15,6 +15,7 @@ import type { ApiContext } from './api-context.ts'
 import { createSnapshotReader } from './account-view.ts'
 import { presentedKey, registerAuth } from './auth.ts'
 import { toHttpError } from './http-error.ts'
+import { createApiMetrics } from './api-metrics.ts'
 import { createLiveHub, type LiveHub } from './live-hub.ts'
 import { accountRoutes } from './routes/accounts.ts'
 import { healthRoutes } from './routes/health.ts'
@@ -55,7 +56,15 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
   const { common, pool } = opts
   const { config, log } = common
   const redis = createRedisConnection(opts.redisUrl, { log, name: 'dexrisk-api' })
-  const hub = createLiveHub({ redisUrl: opts.redisUrl, prefix: config.queue.prefix, maxBufferedBytes: config.api.wsMaxBufferedBytes, log })
+  // Read at scrape time, once the hub below exists.
+  const metrics = createApiMetrics(common.metrics.registry, { connections: () => hub.size })
+  const hub = createLiveHub({
+    redisUrl: opts.redisUrl,
+    prefix: config.queue.prefix,
+    maxBufferedBytes: config.api.wsMaxBufferedBytes,
+    log,
+    onDropped: (n) => metrics.wsDropped.inc(n),
+  })
   const ctx: ApiContext = {
     common,
     pool,
@@ -72,6 +81,7 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
     trustProxy: false,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onResponse', async (req, reply) => {
+    metrics.requests.observe({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000)
     req.log.debug({ method: req.method, route: req.routeOptions.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request')
   })
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -119,15 +129,20 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
   await app.register(ruleRoutes(ctx))
   await app.register(liveRoutes(ctx))
 
-  await app.register(fastifyStatic, { root: DASHBOARD_DIR, prefix: '/dashboard/', index: 'index.html' })
+  await app.register(fastifyStatic, { root: DASHBOARD_DIR, prefix: '/dashboard/', index: 'index.html', redirect: true, cacheControl: false })
   await app.register(fastifyStatic, { root: UPLOT_DIR, prefix: '/dashboard/vendor/', decorateReply: false, allowedPath: (p) => /^\/?uPlot\.(iife\.min\.js|min\.css)$/.test(p) })
   app.addHook('onSend', async (req, reply) => {
     if (!req.url.startsWith('/dashboard')) return
-    reply.header('Content-Security-Policy', "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; frame-ancestors 'none'")
+    reply.header('Content-Security-Policy', "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+    // File names are not versioned: a browser revalidates every load (cheap: ETag / 304).
+    reply.header('Cache-Control', 'no-cache')
     reply.header('X-Content-Type-Options', 'nosniff')
     reply.header('Referrer-Policy', 'no-referrer')
   })
   app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.redirect('/dashboard/'))
+  // Prometheus: this process's registry (API, and the workers and indexers it runs). No key: bind
+  // the API to an internal interface, as config.api.host does by default.
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => reply.type(common.metrics.registry.contentType).send(await common.metrics.registry.metrics()))
 
   let closed: Promise<void> | undefined
   const close = (): Promise<void> =>

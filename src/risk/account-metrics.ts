@@ -79,6 +79,8 @@ export type TokenExposure = {
   asset: string
   /** Raw quantity (bigint) as a decimal string. */
   quantity: string
+  /** The token's decimals (quantity / 10^decimals is the amount in units); null when unknown. */
+  decimals: number | null
   priceUsd: number | null
   /** null when unpriced: never valued at 0. */
   valueUsd: number | null
@@ -244,7 +246,7 @@ export function computeAccountMetrics(input: {
     realized += p.realizedPnlUsd
     // Nothing held needs no price: a closed position is worth exactly 0.
     const value = p.quantity === 0n ? 0 : p.priceUsd === null || p.decimals === null ? null : toUnits(p.quantity, p.decimals) * p.priceUsd
-    exposureByToken.push({ chainId: p.chainId, token: p.token, asset: p.asset, quantity, priceUsd: p.priceUsd, valueUsd: value, unpricedCost: p.unpricedCost })
+    exposureByToken.push({ chainId: p.chainId, token: p.token, asset: p.asset, quantity, decimals: p.decimals, priceUsd: p.priceUsd, valueUsd: value, unpricedCost: p.unpricedCost })
     if (value === null) {
       unpricedTokens.push({ chainId: p.chainId, token: p.token, quantity })
       continue

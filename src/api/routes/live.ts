@@ -34,7 +34,7 @@ export function liveRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           pending: [],
           async resync() {
             client.pending ??= []
-            const snapshot = await ctx.snapshot(account, performance.now())
+            const snapshot = await ctx.snapshot(account)
             if (socket.readyState !== 1) return
             socket.send(JSON.stringify(snapshot))
             const queued = client.pending
