@@ -86,6 +86,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   )
   const wallets = watchedWallets(common.config.accounts)
   const walletSet = new Set(wallets)
+  let openingRead = false
   const balances: BalanceReader | null =
     wallets.length === 0
       ? null
@@ -182,8 +183,13 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
         if (!set) touched.set(t.wallet, (set = new Set()))
         set.add(t.token)
       }
-      if (fromBlock === startBlock) await db(() => tokens.ensure(openingTokens(chain), toBlock))
-      readings = await balances.read({ fromBlock, toBlock }, touched, fromBlock === startBlock, (a) => tokens.get(a)?.decimals ?? null)
+      // Opening balances at the first range this process reads: at the start block they are the
+      // desk's holdings before indexing; after a restart they also cover wallets added since
+      // (a wallet the workers already follow reads the balance they hold, which changes nothing).
+      const opening = !openingRead
+      if (opening) await db(() => tokens.ensure(openingTokens(chain), toBlock))
+      readings = await balances.read({ fromBlock, toBlock }, touched, opening, (a) => tokens.get(a)?.decimals ?? null)
+      openingRead = true
     }
     await publisher.publish({
       chainId: chain.id,
