@@ -15,11 +15,22 @@ import { fundTraders, readBalances, runRandomTraders } from '../world/traders.ts
 import { runWalletActivity } from '../world/wallet-activity.ts'
 import { worldConfig } from '../world/world-config.ts'
 import type { AccountSummary } from '../../workers/risk/read-model.ts'
+import { createApiKey } from '../api/key-store.ts'
 import { formatRows } from './format-rows.ts'
 
 const NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy']
 
-export type DemoOptions = { swapsPerChain: number; traders: number; shards: number; dataDir: string; seed: number }
+export type DemoOptions = {
+  swapsPerChain: number
+  traders: number
+  shards: number
+  dataDir: string
+  seed: number
+  /** The API's port (0: any free one). */
+  apiPort: number
+  /** After the check, keep the chains, monitor and dashboard running until Ctrl-C. */
+  serve: boolean
+}
 
 /**
  * The whole of dexrisk on one machine: two anvil chains running the real Uniswap V2 and V3
@@ -48,15 +59,22 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const input = worldConfig(named, { accounts, shards: opts.shards, dataDir, queuePrefix: prefix })
     // A demo lasts seconds of block time: returns over 5-second buckets give historical VaR something to chew on.
     input.risk = { horizonSeconds: 5, windowSize: 60, minHistory: 3 }
+    input.api = { port: opts.apiPort }
     const config = parseConfig(input, process.env)
     const common = createCommon(config, { log: createLogger({ level: process.env.DEXRISK_LOG_LEVEL ?? 'warn' }) })
     for (const { name, world } of named)
       out(`  ${name} (chain ${world.chainId}) at ${world.rpcUrl}: ${world.pools.length} pools, indexing from block ${world.readyBlock}`)
     out(`  accounts: ${Object.entries(accounts).map(([n, [w]]) => `${n}=${w}`).join(', ')}`)
 
-    const monitor = await startMonitor({ common })
+    const monitor = await startMonitor({ common, api: true })
     stops.unshift(() => monitor.close())
     out(`  embedded TimescaleDB in ${dataDir}; Redis ${monitor.redisUrl}; ${opts.shards} shards`)
+    const apiUrl = monitor.api!.url
+    const firstAccount = Object.keys(accounts)[0]!
+    const accountKey = (await createApiKey(monitor.pool, { role: 'account', account: firstAccount }, 'demo dashboard')).key
+    const adminKey = (await createApiKey(monitor.pool, { role: 'admin' }, 'demo')).key
+    out(`  dashboard of ${firstAccount}: ${apiUrl}/dashboard/?key=${accountKey}`)
+    out(`  API: ${apiUrl}/docs (admin key ${adminKey})`)
     out()
     out(`Trading: ${opts.swapsPerChain} swaps per chain through the real routers (V2/V3, direct and multi-hop), and`)
     out(`${walletSteps(opts.swapsPerChain)} wallet moves per chain (transfers between the desk's wallets and out, wraps, unwraps, ether swaps) …`)
@@ -112,6 +130,14 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT account, time, rule_id, state, round(value::numeric) AS value, threshold FROM alerts ORDER BY time"`)
     out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT time_bucket('1 minute', block_time) AS minute, dex_name, count(*), round(sum(amount_usd)::numeric) AS volume_usd FROM swaps GROUP BY 1, 2 ORDER BY 1"`)
     if (mismatches.length > 0) process.exitCode = 1
+    if (opts.serve) {
+      out()
+      out(`Serving until Ctrl-C: dashboard ${apiUrl}/dashboard/?key=${accountKey}`)
+      await new Promise<void>((resolveStop) => {
+        process.once('SIGINT', () => resolveStop())
+        process.once('SIGTERM', () => resolveStop())
+      })
+    }
   } finally {
     for (const stop of stops) await stop().catch(() => {})
   }

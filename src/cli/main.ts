@@ -8,7 +8,11 @@ import { withCliDatabase } from './cli-database.ts'
 import { runDemo } from './demo.ts'
 import { runHaltReset, runHaltsList, runRuleDelete, runRuleSet, runRulesList, type Out, type OutputFormat, type RuleFlags } from './rules.ts'
 import { runSql } from './sql.ts'
+import { runReportCommand } from './report.ts'
+import { listReportsSync } from '../reports/list-reports.ts'
 import { runMonitor } from './run-monitor.ts'
+import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, parseMetricsPort } from '../metrics/metrics-server.ts'
+import { runKeyCreate, runKeyList, runKeyRevoke } from './keys.ts'
 import { runWebhookAdd, runWebhookDelete, runWebhookList, type WebhookAddFlags } from './webhooks.ts'
 
 const program = new Command()
@@ -17,6 +21,16 @@ const program = new Command()
   .showHelpAfterError()
 
 const configOption = new Option('-c, --config <file>', 'config file (TypeScript or JavaScript, default export)').default('dexrisk.config.ts')
+// Prometheus GET /metrics of run, worker and indexer processes; processes sharing a host need a port each.
+const metricsPortOption = new Option('--metrics-port <n>', 'port of GET /metrics for Prometheus; 0 turns it off')
+  .env('DEXRISK_METRICS_PORT')
+  .default(DEFAULT_METRICS_PORT)
+  .argParser((v) => parseMetricsPort(v))
+const metricsHostOption = new Option('--metrics-host <host>', "interface /metrics listens on ('0.0.0.0' for a Prometheus on another host)")
+  .env('DEXRISK_METRICS_HOST')
+  .default(DEFAULT_METRICS_HOST)
+type MetricsFlags = { metricsPort: number; metricsHost: string }
+const metricsOf = (o: MetricsFlags) => ({ port: o.metricsPort, host: o.metricsHost })
 
 program
   .command('run')
@@ -26,12 +40,26 @@ program
   .option('--chains <names>', 'comma-separated chain names to index (default: all)')
   .option('--no-indexers', 'run no indexer')
   .option('--no-workers', 'run no risk worker')
-  .action(async (o: { config: string; shards?: string; chains?: string; indexers: boolean; workers: boolean }) => {
+  .option('--no-api', 'serve no API, WebSocket or dashboard')
+  .addOption(metricsPortOption)
+  .addOption(metricsHostOption)
+  .action(async (o: { config: string; shards?: string; chains?: string; indexers: boolean; workers: boolean; api: boolean } & MetricsFlags) => {
     const config = await loadConfig(o.config)
     await runMonitor(createCommon(config), {
       shards: o.workers ? (o.shards ? parseShardList(o.shards, config.shards) : undefined) : [],
       chains: o.indexers ? o.chains?.split(',').map((s) => s.trim()) : [],
+      api: o.api,
+      metrics: metricsOf(o),
     })
+  })
+
+program
+  .command('api')
+  .description('serve the API, WebSocket and dashboard only (needs DATABASE_URL: an embedded database belongs to one process)')
+  .addOption(configOption)
+  .action(async (o: { config: string }) => {
+    const config = await loadConfig(o.config)
+    await runMonitor(createCommon(config), { shards: [], chains: [], api: true })
   })
 
 program
@@ -39,9 +67,11 @@ program
   .description('run risk workers only (needs DATABASE_URL: an embedded database belongs to one process)')
   .addOption(configOption)
   .requiredOption('--shards <list>', 'shards to run, e.g. 0-1')
-  .action(async (o: { config: string; shards: string }) => {
+  .addOption(metricsPortOption)
+  .addOption(metricsHostOption)
+  .action(async (o: { config: string; shards: string } & MetricsFlags) => {
     const config = await loadConfig(o.config)
-    await runMonitor(createCommon(config), { shards: parseShardList(o.shards, config.shards), chains: [] })
+    await runMonitor(createCommon(config), { shards: parseShardList(o.shards, config.shards), chains: [], metrics: metricsOf(o) })
   })
 
 program
@@ -49,9 +79,11 @@ program
   .description('run chain indexers only (needs DATABASE_URL: an embedded database belongs to one process)')
   .addOption(configOption)
   .option('--chains <names>', 'comma-separated chain names (default: all)')
-  .action(async (o: { config: string; chains?: string }) => {
+  .addOption(metricsPortOption)
+  .addOption(metricsHostOption)
+  .action(async (o: { config: string; chains?: string } & MetricsFlags) => {
     const config = await loadConfig(o.config)
-    await runMonitor(createCommon(config), { shards: [], chains: o.chains?.split(',').map((s) => s.trim()) })
+    await runMonitor(createCommon(config), { shards: [], chains: o.chains?.split(',').map((s) => s.trim()), metrics: metricsOf(o) })
   })
 
 program
@@ -183,6 +215,59 @@ webhooks
     await onDatabase(o, (db) => runWebhookDelete(db, { id }, stdout))
   })
 
+const keys = program.command('keys').description('API keys: an admin key manages every account, an account key sees its account alone')
+
+keys
+  .command('create')
+  .description('create a key and print it (this once: only its hash is stored)')
+  .option('--admin', 'a key that manages every account')
+  .option('--account <name>', 'a key that sees this account alone')
+  .option('--label <text>', 'what the key is for')
+  .addOption(configOption)
+  .addOption(dataDirOption)
+  .action(async (o: { admin?: boolean; account?: string; label?: string; config: string; dataDir: string }) => {
+    const auto = await loadConfig(o.config).then(
+      (c) => c.accounts === 'auto',
+      () => false,
+    )
+    await onDatabase(o, async (db) => {
+      await runKeyCreate(db, { ...o, auto }, stdout)
+    })
+  })
+
+keys
+  .command('list')
+  .description('list keys (ids, roles, accounts; never the keys)')
+  .option('--account <name>', "an account's keys only")
+  .addOption(formatOption)
+  .addOption(dataDirOption)
+  .action(async (o: { account?: string; format: OutputFormat; dataDir: string }) => {
+    await onDatabase(o, (db) => runKeyList(db, { ...(o.account === undefined ? {} : { account: o.account }), format: o.format }, stdout))
+  })
+
+keys
+  .command('revoke')
+  .description('revoke a key (refused by running APIs within 5 s)')
+  .argument('<id>', 'key id (the part after dxr_)')
+  .addOption(dataDirOption)
+  .action(async (id: string, o: { dataDir: string }) => {
+    await onDatabase(o, (db) => runKeyRevoke(db, id, stdout))
+  })
+
+program
+  .command('report')
+  .description('run a SQL report of sql/reports (the same files psql runs): on DATABASE_URL, the embedded folder, or through the running monitor')
+  .argument('<name>', `report: ${listReportsSync().join(', ')}`)
+  .option('--account <name>', "an account, or '*' for every account (default: every account)")
+  .option('--from <time>', 'start, inclusive: 2026-01-01, 2026-01-01T12:00, or with an offset (+02:00); UTC without one (default: --to minus --since)')
+  .option('--to <time>', 'end, exclusive, same forms (default: now)')
+  .option('--since <duration>', 'without --from, how far back from --to: e.g. 30d, 12h, 90m, 2w (default: 30d)')
+  .addOption(formatOption)
+  .addOption(dataDirOption)
+  .action(async (name: string, o: { account?: string; from?: string; to?: string; since?: string; format: OutputFormat; dataDir: string }) => {
+    await runReportCommand({ name, ...o, url: process.env.DATABASE_URL }, (text) => process.stdout.write(text))
+  })
+
 program
   .command('demo')
   .description('two local anvil chains with the real Uniswap V2/V3 contracts, simulated traders, and the whole pipeline on the embedded database')
@@ -191,8 +276,18 @@ program
   .option('--shards <n>', 'shard count', '2')
   .option('--data-dir <dir>', 'embedded database folder (emptied at start)', '.dexrisk/demo')
   .option('--seed <n>', 'random seed', '7')
-  .action(async (o: { swaps: string; traders: string; shards: string; dataDir: string; seed: string }) => {
-    await runDemo({ swapsPerChain: Number(o.swaps), traders: Number(o.traders), shards: Number(o.shards), dataDir: o.dataDir, seed: Number(o.seed) })
+  .option('--api-port <n>', 'port of the API and dashboard (default 0: any free port, printed)', '0')
+  .option('--serve', 'after the check, keep everything running (dashboard, API) until Ctrl-C')
+  .action(async (o: { swaps: string; traders: string; shards: string; dataDir: string; seed: string; apiPort: string; serve?: boolean }) => {
+    await runDemo({
+      swapsPerChain: Number(o.swaps),
+      traders: Number(o.traders),
+      shards: Number(o.shards),
+      dataDir: o.dataDir,
+      seed: Number(o.seed),
+      apiPort: Number(o.apiPort),
+      serve: o.serve ?? false,
+    })
   })
 
 program.parseAsync(process.argv).catch((err: unknown) => {

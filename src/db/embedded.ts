@@ -78,6 +78,11 @@ export async function startEmbeddedDatabase(opts: StartEmbeddedDatabaseOptions =
   const started = Date.now()
   try {
     db = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), extensions: { timescaledb } })
+    // Without shared_preload_libraries, a folder opened again has not loaded TimescaleDB's loader
+    // library: run_job then fails ("not supported under the current 'timescale' license") and the
+    // first query of a real-time continuous aggregate kills the connection. PGlite is one backend,
+    // so loading it here covers every connection served below; where it is loaded it is a no-op.
+    await db.exec(`LOAD 'timescaledb'`)
     await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb')
   } catch (err) {
     await release()

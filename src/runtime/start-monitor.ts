@@ -3,9 +3,13 @@ import type { Common } from '../common.ts'
 import { chainList } from '../config/load-config.ts'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded.ts'
 import { migrate } from '../db/migrate.ts'
+import { startPolicyRunner, type PolicyRunner } from '../db/policy-runner.ts'
 import { assertTimescale, createPool } from '../db/pool.ts'
 import { connectRedis } from '../db/redis.ts'
 import { createAccountResolver } from '../domain/accounts.ts'
+import { listAccounts, syncConfigAccounts } from '../domain/account-store.ts'
+import { createApi, type Api } from '../api/create-api.ts'
+import { newControlKey, removeMonitorFile, writeMonitorFile } from '../api/monitor-file.ts'
 import { createIndexer, type Indexer } from '../indexer/create-indexer.ts'
 import { createBatchPublisher, type BatchPublisher } from '../queue/publisher.ts'
 import { retry } from '../retry.ts'
@@ -27,6 +31,8 @@ export type MonitorOptions = {
   onBatchApplied?: (info: BatchApplied) => void
   /** Run the webhook delivery worker here. Default: when this process runs risk workers. */
   webhooks?: boolean
+  /** Serve the API (REST, WebSocket, dashboard) here, on config.api's host and port. Default false. */
+  api?: boolean
 }
 
 export type Monitor = {
@@ -38,6 +44,7 @@ export type Monitor = {
   workers: RiskWorker[]
   webhookWorker: WebhookWorker | undefined
   publisher: BatchPublisher | undefined
+  api: Api | undefined
   /** Idempotent: stops indexers, drains workers, closes queues, the pool and the embedded database. */
   close(): Promise<void>
 }
@@ -53,8 +60,11 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const databaseUrl = config.database.url ?? embedded!.url
   const pool = createPool({ url: databaseUrl, max: embedded ? 1 : config.database.poolMax, log })
   const redis = await connectRedis({ url: config.redis.url, startIfMissing: true, log })
-  const parts: { indexers: Indexer[]; workers: RiskWorker[]; publisher?: BatchPublisher; webhooks?: WebhookWorker } = { indexers: [], workers: [] }
+  const parts: { indexers: Indexer[]; workers: RiskWorker[]; publisher?: BatchPublisher; webhooks?: WebhookWorker; api?: Api; policies?: PolicyRunner } = { indexers: [], workers: [] }
   const close = async (): Promise<void> => {
+    await parts.policies?.close()
+    if (parts.api && embedded?.dataDir) await removeMonitorFile(embedded.dataDir).catch(() => {})
+    await parts.api?.close()
     await Promise.all(parts.indexers.map((i) => i.close()))
     await parts.publisher?.close()
     await Promise.all(parts.workers.map((w) => w.close()))
@@ -71,9 +81,15 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     })
     const { applied } = await migrate(pool, { log })
     if (applied.length > 0) log.info({ applied }, 'migrations applied')
+    // No background worker runs TimescaleDB's policies in embedded mode: this process does.
+    if (embedded) parts.policies = startPolicyRunner({ pool, log })
     await assertShardCount(pool, config.shards)
 
-    const accounts = createAccountResolver(config.accounts)
+    // Named accounts: the config's, written to the database, and those the API created.
+    if (config.accounts !== 'auto') await syncConfigAccounts(pool, config.accounts)
+    const accountsNow = config.accounts === 'auto' ? 'auto' : Object.fromEntries((await listAccounts(pool)).map((a) => [a.name, a.wallets]))
+    const run: Common = { ...common, config: { ...config, accounts: accountsNow } }
+    const accounts = createAccountResolver(accountsNow)
     if (accounts.mode === 'auto')
       log.warn(
         "accounts: 'auto' — every trader is its own account and positions follow swap flows only (no opening balances, transfers or ether); name accounts and their wallets for positions equal to on-chain balances",
@@ -88,19 +104,19 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         onError: (err) => log.warn({ err: err.message }, 'queue connection error (publisher)'),
       })
       for (const chain of chainList(config).filter((c) => chainNames.includes(c.name))) {
-        const indexer = await createIndexer({ common, chain, pool, publisher: parts.publisher, untilBlock: opts.untilBlocks?.get(chain.id) })
+        const indexer = await createIndexer({ common: run, chain, pool, publisher: parts.publisher, untilBlock: opts.untilBlocks?.get(chain.id) })
         indexer.done.catch((err: Error) => opts.onFatal?.(err))
         parts.indexers.push(indexer)
       }
     }
     const shards = opts.shards ?? Array.from({ length: config.shards }, (_, i) => i)
     for (const shard of shards) {
-      parts.workers.push(await createRiskWorker({ common, shard, pool, redisUrl: redis.url, onFatal: opts.onFatal, onBatchApplied: opts.onBatchApplied }))
+      parts.workers.push(await createRiskWorker({ common: run, shard, pool, redisUrl: redis.url, onFatal: opts.onFatal, onBatchApplied: opts.onBatchApplied }))
     }
     if (opts.webhooks ?? shards.length > 0) {
       const w = config.webhooks
       parts.webhooks = await createWebhookWorker({
-        common,
+        common: run,
         pool,
         redisUrl: redis.url,
         allow: w.allow,
@@ -110,6 +126,13 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       })
     }
     await Promise.all([...parts.workers.map((w) => w.ready()), parts.webhooks?.ready()])
+    if (opts.api) {
+      // The control key lets `dexrisk report` and other commands reach this process while it owns
+      // the embedded database; with a server database they connect to it themselves.
+      const controlKey = embedded?.dataDir ? newControlKey() : undefined
+      parts.api = await createApi({ common: run, pool, redisUrl: redis.url, ...(controlKey ? { controlKey } : {}) })
+      if (controlKey && embedded?.dataDir) await writeMonitorFile(embedded.dataDir, { api: parts.api.url, controlKey, pid: process.pid })
+    }
   } catch (err) {
     await close().catch(() => {})
     throw err
@@ -124,6 +147,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     workers: parts.workers,
     webhookWorker: parts.webhooks,
     publisher: parts.publisher,
+    api: parts.api,
     close: () => (closed ??= close()),
   }
 }
