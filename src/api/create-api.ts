@@ -20,6 +20,7 @@ import { createLiveHub, type LiveHub } from './live-hub.ts'
 import { accountRoutes } from './routes/accounts.ts'
 import { healthRoutes } from './routes/health.ts'
 import { liveRoutes } from './routes/live.ts'
+import { reportRoutes } from './routes/reports.ts'
 import { riskRoutes } from './routes/risk.ts'
 import { ruleRoutes } from './routes/rules.ts'
 
@@ -128,6 +129,7 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
   await app.register(riskRoutes(ctx))
   await app.register(ruleRoutes(ctx))
   await app.register(liveRoutes(ctx))
+  await app.register(reportRoutes(ctx))
 
   await app.register(fastifyStatic, { root: DASHBOARD_DIR, prefix: '/dashboard/', index: 'index.html', redirect: true, cacheControl: false })
   await app.register(fastifyStatic, { root: UPLOT_DIR, prefix: '/dashboard/vendor/', decorateReply: false, allowedPath: (p) => /^\/?uPlot\.(iife\.min\.js|min\.css)$/.test(p) })
