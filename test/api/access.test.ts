@@ -208,6 +208,25 @@ describe('API access', () => {
     await socket.close()
   })
 
+  it('runs a report for an account key on its own account only, and for an admin on any', async () => {
+    const q = 'from=2023-11-14&to=2023-11-16'
+    const own = await call('GET', `/v1/reports/daily_pnl?${q}`, keys.alice)
+    expect(own.status).toBe(200)
+    expect((own.body!.rows as { account: string; equity_close_usd: number; snapshots: number }[]).map((r) => [r.account, r.equity_close_usd, r.snapshots])).toEqual([['alice', 1004, 5]])
+    expect(await call('GET', `/v1/reports/daily_pnl?${q}&account=bob`, keys.alice)).toEqual({ status: 404, body: { error: 'not_found', message: 'no account "bob"' } })
+    expect(await call('GET', `/v1/reports/daily_pnl?${q}&account=*`, keys.alice)).toEqual({ status: 404, body: { error: 'not_found', message: 'no account "*"' } })
+    const all = await call('GET', `/v1/reports/daily_pnl?${q}`, keys.admin)
+    expect((all.body!.rows as { account: string; equity_close_usd: number }[]).map((r) => [r.account, r.equity_close_usd])).toEqual([
+      ['alice', 1004],
+      ['bob', 2004],
+    ])
+    expect(await call('GET', '/v1/reports/nope', keys.admin)).toEqual({
+      status: 404,
+      body: { error: 'not_found', message: 'unknown report "nope"; the reports are: alerts_summary, daily_pnl, dex_volume, exposure_history, top_concentrations, var_drawdown_history' },
+    })
+    expect((await call('GET', '/v1/reports/daily_pnl?from=yesterday', keys.admin)).status).toBe(400)
+  })
+
   it('serves an OpenAPI document of the routes, and health without a key', async () => {
     const doc = (await (await fetch(`${api.url}/docs/json`)).json()) as { paths: Record<string, unknown> }
     for (const p of ['/v1/accounts', '/v1/accounts/{account}/risk', '/v1/accounts/{account}/history', '/v1/accounts/{account}/rules/{id}', '/v1/keys/{id}'])

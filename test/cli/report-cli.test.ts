@@ -11,10 +11,15 @@ import { migrate } from '../../src/db/migrate.ts'
 import { createPool } from '../../src/db/pool.ts'
 import { ConfigError } from '../../src/errors.ts'
 import { BadReportTimeError } from '../../src/reports/report-errors.ts'
+import { readMonitorFile } from '../../src/api/monitor-file.ts'
+import { createCommon, createLogger } from '../../src/common.ts'
+import { startMonitor } from '../../src/runtime/start-monitor.ts'
+import { apiTestConfig } from '../setup/api.ts'
+import { uniquePrefix } from '../setup/redis.ts'
 import { DAY, anchorDay, expectedDailyPnl, insertRiskRows, riskRows } from '../setup/report-rows.ts'
 
-// The path through a running monitor's API (lock held, monitor.json present) is tested with the API
-// (its GET /v1/reports/:name route); here: the embedded folder opened by the command, and the refusals.
+// The embedded folder opened by the command; the same report through a running monitor that owns
+// the folder (its API, found in monitor.json); and the refusals.
 
 const BIN = fileURLToPath(new URL('../../bin/dexrisk.js', import.meta.url))
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
@@ -103,6 +108,20 @@ describe('dexrisk report (the embedded folder, no monitor running)', () => {
       stderr: 'dexrisk: unknown report "pnl"; the reports are: alerts_summary, daily_pnl, dex_volume, exposure_history, top_concentrations, var_drawdown_history\n',
     })
     await expect(report({ dataDir: join(parent, 'nowhere'), from: '2026-01-01', since: '7d' })).rejects.toThrow(BadReportTimeError)
+  })
+
+  it('while a monitor owns the folder, gets the same report through its API', async () => {
+    const direct = await report({ account: 'alice', from: iso(A), to: iso(A + 2 * DAY), format: 'json' })
+    const config = apiTestConfig({ prefix: uniquePrefix() })
+    config.database.dataDir = dataDir
+    const monitor = await startMonitor({ common: createCommon(config, { log: createLogger({ level: 'silent' }) }), chains: [], shards: [], api: true })
+    try {
+      expect(await readMonitorFile(dataDir)).toEqual({ api: monitor.api!.url, controlKey: expect.stringMatching(/^dxr_ctl_/), pid: process.pid })
+      expect(await report({ account: 'alice', from: iso(A), to: iso(A + 2 * DAY), format: 'json' })).toBe(direct)
+    } finally {
+      await monitor.close()
+    }
+    expect(await readMonitorFile(dataDir)).toBeNull()
   })
 
   it('says so when another process holds the folder and serves no API (no monitor.json)', async () => {
