@@ -115,10 +115,10 @@ describe('exposure, concentration and PnL', () => {
     expect(m.netExposureUsd).toBe(5000)
     expect(m.equityUsd).toBe(5000)
     expect(m.exposureByToken).toEqual([
-      { chainId: 1, token: '0xa1', asset: 'ARB', quantity: '0', priceUsd: null, valueUsd: 0, unpricedCost: false },
-      { chainId: 1, token: '0xe1', asset: 'ETH', quantity: '2000000000000000000', priceUsd: 2000, valueUsd: 4000, unpricedCost: false },
-      { chainId: 10, token: '0xe2', asset: 'ETH', quantity: '-1000000000000000000', priceUsd: 2000, valueUsd: -2000, unpricedCost: false },
-      { chainId: 1, token: '0xc1', asset: 'USD', quantity: '3000000000', priceUsd: 1, valueUsd: 3000, unpricedCost: false },
+      { chainId: 1, token: '0xa1', asset: 'ARB', quantity: '0', decimals: 18, priceUsd: null, valueUsd: 0, unpricedCost: false },
+      { chainId: 1, token: '0xe1', asset: 'ETH', quantity: '2000000000000000000', decimals: 18, priceUsd: 2000, valueUsd: 4000, unpricedCost: false },
+      { chainId: 10, token: '0xe2', asset: 'ETH', quantity: '-1000000000000000000', decimals: 18, priceUsd: 2000, valueUsd: -2000, unpricedCost: false },
+      { chainId: 1, token: '0xc1', asset: 'USD', quantity: '3000000000', decimals: 6, priceUsd: 1, valueUsd: 3000, unpricedCost: false },
     ])
     expect(m.exposureByAsset).toEqual([
       { asset: 'ARB', grossUsd: 0, netUsd: 0 },
