@@ -86,7 +86,8 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   )
   const wallets = watchedWallets(common.config.accounts)
   const walletSet = new Set(wallets)
-  let openingRead = false
+  /** First block of the first range this process read: ranges from there or before carry opening balances. */
+  let openedFrom: bigint | null = null
   const balances: BalanceReader | null =
     wallets.length === 0
       ? null
@@ -183,13 +184,14 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
         if (!set) touched.set(t.wallet, (set = new Set()))
         set.add(t.token)
       }
-      // Opening balances at the first range this process reads: at the start block they are the
-      // desk's holdings before indexing; after a restart they also cover wallets added since
-      // (a wallet the workers already follow reads the balance they hold, which changes nothing).
-      const opening = !openingRead
+      // Opening balances with the first range this process reads, and with any range read again
+      // from that far back (batches lost with Redis are published again from a checkpoint): at the
+      // start block they are the desk's holdings before indexing; after a restart they also cover
+      // wallets added since. A wallet the workers already follow reads what they hold: no change.
+      openedFrom ??= fromBlock
+      const opening = fromBlock <= openedFrom
       if (opening) await db(() => tokens.ensure(openingTokens(chain), toBlock))
       readings = await balances.read({ fromBlock, toBlock }, touched, opening, (a) => tokens.get(a)?.decimals ?? null)
-      openingRead = true
     }
     await publisher.publish({
       chainId: chain.id,

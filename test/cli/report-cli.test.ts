@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { formatRows } from '../../src/cli/format-rows.ts'
 import { runReportCommand, type ReportCommandOptions } from '../../src/cli/report.ts'
@@ -17,12 +15,11 @@ import { startMonitor } from '../../src/runtime/start-monitor.ts'
 import { apiTestConfig } from '../setup/api.ts'
 import { uniquePrefix } from '../setup/redis.ts'
 import { DAY, anchorDay, expectedDailyPnl, insertRiskRows, riskRows } from '../setup/report-rows.ts'
+import { runDexrisk } from '../setup/cli.ts'
 
 // The embedded folder opened by the command; the same report through a running monitor that owns
 // the folder (its API, found in monitor.json); and the refusals.
 
-const BIN = fileURLToPath(new URL('../../bin/dexrisk.js', import.meta.url))
-const REPO = fileURLToPath(new URL('../../', import.meta.url))
 const A = anchorDay(10)
 const iso = (t: number): string => new Date(t * 1000).toISOString()
 const risk = [...riskRows(A, 0, [1, 13]), ...riskRows(A, 1, [5, 23])]
@@ -56,19 +53,7 @@ async function report(opts: Partial<ReportCommandOptions>): Promise<string> {
   return out
 }
 
-/** Runs the dexrisk binary as a user would, on the embedded folder (DATABASE_URL removed). */
-function dexrisk(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { DATABASE_URL: _url, ...env } = process.env
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const dexrisk = runDexrisk
 
 describe('dexrisk report (the embedded folder, no monitor running)', () => {
   it('prints CSV (RFC 4180, CRLF) of the report over --since before --to', async () => {

@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { withCliDatabase } from '../../src/cli/cli-database.ts'
 import { runHaltReset, runHaltsList, runRuleDelete, runRuleSet, runRulesList } from '../../src/cli/rules.ts'
@@ -13,6 +11,7 @@ import { ConfigError } from '../../src/errors.ts'
 import { getHalt, listRules, loadRuleStates, saveRuleStates, setHalt, upsertRule } from '../../src/risk/rule-store.ts'
 import { useEmbeddedDatabase } from '../setup/database.ts'
 import { emptyRuleTablesAfterEach, haltFixture as halt, ruleFixture as rule, withoutUpdatedAt as strip } from '../setup/rules.ts'
+import { runDexrisk } from '../setup/cli.ts'
 
 const database = useEmbeddedDatabase()
 
@@ -147,22 +146,8 @@ describe('withCliDatabase', () => {
   })
 })
 
-const BIN = fileURLToPath(new URL('../../bin/dexrisk.js', import.meta.url))
-const REPO = fileURLToPath(new URL('../../', import.meta.url))
 
-/** Runs the dexrisk binary as a user would, on the embedded folder (DATABASE_URL removed). */
-function dexrisk(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const { DATABASE_URL: _url, ...env } = process.env
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')))
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
+const dexrisk = runDexrisk
 
 describe('dexrisk rules / halts (the binary, on an embedded data folder)', () => {
   let parent: string

@@ -129,6 +129,9 @@ async function runFaultCase(opts: {
       trading = startTrading()
       // The fault comes once the monitor has caught up with the history and follows live trading.
       await waitUntil('the indexers reach the heads at start', () => monitor.indexers.every((ix) => ix.cursor() >= atStart.get(ix.chainId)!))
+      // …and every shard has applied both chains up to there (its checkpoints are loaded), so the
+      // fault meets the steady state, not a first batch, however loaded the machine is.
+      await waitForCheckpoints(monitor.workers, atStart, 60_000)
       const ctx = { db, monitor, logs }
       await opts.inject(ctx)
       await trading.oneMoreRound()

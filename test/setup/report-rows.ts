@@ -1,3 +1,4 @@
+import { createRandom } from '../../src/world/random.ts'
 import type pg from 'pg'
 
 /**
@@ -62,17 +63,8 @@ export type AlertRow = { time: number; account: string; ruleId: string; severity
 
 export type PriceRow = { time: number; chainId: number; block: number; tx: string; logIndex: number; base: string; quote: string; price: number }
 
-/** mulberry32: a small deterministic generator, so fixtures are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** The world's seeded generator (mulberry32), so fixtures are the same on every run. */
+const random = (seed: number): (() => number) => createRandom(seed).next
 
 /** A multiple of 0.25 in [0, n). */
 const quarters = (rnd: () => number, n: number): number => Math.floor(rnd() * n * 4) / 4

@@ -103,7 +103,10 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   const apply = async (batch: TradeBatch): Promise<{ applied: boolean; swaps: number }> => {
     const started = performance.now()
     if (!state.checkpoints.has(batch.chainId)) {
-      const cp = await retry(() => loadCheckpoint(pool, shard, batch.chainId, pricingOf(batch.chainId), guards), { aborted: () => closing })
+      const cp = await retry(() => loadCheckpoint(pool, shard, batch.chainId, pricingOf(batch.chainId), guards), {
+        aborted: () => closing,
+        onRetry: (err, attempt, delay) => log.warn({ chain: batch.chainId, err: errorLine(err), attempt, delay }, 'loading the checkpoint: database unavailable, retrying'),
+      })
       if (cp) {
         state.checkpoints.set(batch.chainId, cp.block)
         state.priceCaches.set(batch.chainId, cp.priceCache)
