@@ -129,6 +129,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT p.account, p.chain_id, t.symbol, p.quantity, t.decimals, round(p.cost_usd::numeric, 2) AS cost_usd FROM positions p JOIN tokens t ON t.chain_id = p.chain_id AND t.address = p.token ORDER BY 1, 2, 3"`)
     out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT account, time, rule_id, state, round(value::numeric) AS value, threshold FROM alerts ORDER BY time"`)
     out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT time_bucket('1 minute', block_time) AS minute, dex_name, count(*), round(sum(amount_usd)::numeric) AS volume_usd FROM swaps GROUP BY 1, 2 ORDER BY 1"`)
+    out(`  npx dexrisk report var_drawdown_history --data-dir ${opts.dataDir} --since 1d      (also: daily_pnl, exposure_history, top_concentrations, alerts_summary, dex_volume)`)
+    if (!opts.serve) out('Run it with --serve to keep the chains, the monitor and the dashboard running after the check.')
     if (mismatches.length > 0) process.exitCode = 1
     if (opts.serve) {
       out()
