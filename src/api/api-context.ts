@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis'
 import type pg from 'pg'
 import type { Common } from '../common.ts'
 import type { AccountSnapshot } from './account-view.ts'
+import type { Auth } from './auth.ts'
 import type { LiveHub } from './live-hub.ts'
 
 /** What the API's routes share. */
@@ -10,6 +11,8 @@ export type ApiContext = {
   pool: pg.Pool
   redis: Redis
   hub: LiveHub
+  /** Key verification (live connections re-check theirs while open). */
+  auth: Auth
   /** The account's snapshot, read from Redis and the database after the call (reads are shared). */
   snapshot(account: string): Promise<AccountSnapshot>
 }

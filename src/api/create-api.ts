@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyStatic from '@fastify/static'
@@ -13,7 +12,7 @@ import { createRedisConnection } from '../db/redis.ts'
 import { RetryableError } from '../errors.ts'
 import type { ApiContext } from './api-context.ts'
 import { createSnapshotReader } from './account-view.ts'
-import { presentedKey, registerAuth } from './auth.ts'
+import { isV1Route, presentedKey, registerAuth, type Auth } from './auth.ts'
 import { toHttpError } from './http-error.ts'
 import { createApiMetrics } from './api-metrics.ts'
 import { createLiveHub, type LiveHub } from './live-hub.ts'
@@ -66,11 +65,18 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
     log,
     onDropped: (n) => metrics.wsDropped.inc(n),
   })
+  // Registered on the app below, after the rate limiter (so made-up keys are limited before any
+  // lookup); the context and the limiter read it at request time.
+  const authRef: { current?: Auth } = {}
+  const auth: Auth = {
+    principalOf: (key) => authRef.current!.principalOf(key),
+  }
   const ctx: ApiContext = {
     common,
     pool,
     redis,
     hub,
+    auth,
     snapshot: createSnapshotReader({ pool, redis, prefix: config.queue.prefix, shards: config.shards, historyPoints: config.api.historyPoints }),
   }
 
@@ -113,16 +119,19 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
     timeWindow: 60_000,
     redis,
     nameSpace: `${config.queue.prefix}:ratelimit:`,
-    // Per key (hashed: the key itself never reaches Redis), else per client address.
-    keyGenerator: (req) => {
+    // Per key (its public id), else per client address: made-up keys count against the address that
+    // sends them, so they buy no budget of their own. Looking the key up here is the lookup the
+    // authentication then reuses (cached, shared between concurrent requests).
+    keyGenerator: async (req) => {
       const key = presentedKey(req)
-      return key === undefined ? `ip:${req.ip}` : `key:${createHash('sha256').update(key).digest('hex').slice(0, 32)}`
+      const principal = key === undefined ? null : await auth.principalOf(key)
+      return principal === null ? `ip:${req.ip}` : `key:${principal.keyId}`
     },
-    allowList: (req) => !req.url.startsWith('/v1/'),
+    allowList: (req) => !isV1Route(req),
     errorResponseBuilder: (_req, context) => ({ statusCode: 429, error: 'rate_limited', message: `more than ${context.max} requests a minute; retry in ${context.after}` }),
   })
   await app.register(fastifyWebsocket, { options: { maxPayload: 4_096 } })
-  registerAuth(app, { pool, ...(opts.controlKey === undefined ? {} : { controlKey: opts.controlKey }) })
+  authRef.current = registerAuth(app, { pool, ...(opts.controlKey === undefined ? {} : { controlKey: opts.controlKey }) })
 
   await app.register(healthRoutes(ctx))
   await app.register(accountRoutes(ctx))

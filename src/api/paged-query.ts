@@ -56,7 +56,9 @@ function parseTime(value: string, field: string): Date {
 function decodeCursor(cursor: string, keys: number): string[] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown
-    if (Array.isArray(v) && v.length === keys + 1 && v.every((x) => typeof x === 'string') && /^-?\d+$/.test(v[0] as string)) return v as string[]
+    const INT64 = 2n ** 63n
+    if (Array.isArray(v) && v.length === keys + 1 && v.every((x) => typeof x === 'string') && /^-?\d{1,19}$/.test(v[0] as string) && BigInt(v[0] as string) < INT64 && BigInt(v[0] as string) >= -INT64)
+      return v as string[]
   } catch {
     // answered below
   }

@@ -3,7 +3,10 @@ import { BaseError } from '../errors.ts'
 import type { Queryable } from '../risk/rule-store.ts'
 
 /**
- * Named accounts and their wallets in the database: the config's accounts (source 'config',
+ * Named accounts and their wallets in the database. Functions that write more than one statement
+ * run them on the `db` they are given: pass a transaction (withTransaction) so a refusal halfway
+ * leaves nothing behind (the API does).
+ * the config's accounts (source 'config',
  * rewritten at every start, read-only elsewhere) and those the API or CLI created ('api').
  */
 export type StoredAccount = { name: string; source: 'config' | 'api'; wallets: Address[] }
@@ -47,6 +50,12 @@ export async function syncConfigAccounts(db: Queryable, accounts: Readonly<Recor
   for (const r of existing.rows)
     if (r.source === 'api' && names.includes(r.name))
       throw new AccountStoreError('conflict', `account "${r.name}" is in the config and was also created through the API; delete one of them`, r.name)
+  // An account gone from the config takes its keys with it: a later account of that name is not theirs.
+  await db.query(
+    `UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL
+       AND account IN (SELECT name FROM accounts WHERE source = 'config' AND NOT (name = ANY($1::text[])))`,
+    [names],
+  )
   await db.query(`DELETE FROM accounts WHERE source = 'config' AND NOT (name = ANY($1::text[]))`, [names])
   for (const name of names) {
     const wallets = normalizeWallets(accounts[name]!, name)
@@ -95,13 +104,19 @@ export async function setWallets(db: Queryable, name: string, wallets: readonly 
   return getAccount(db, name)
 }
 
-/** Adds wallets to an 'api' account; wallets it already has are fine, another account's are a conflict. */
+/**
+ * Adds wallets to an 'api' account; wallets it already has are fine, another account's are a
+ * conflict — also when another request took one between the check and the insert (the insert
+ * then inserts fewer rows than it was given, and the caller's transaction is rolled back).
+ */
 export async function addWallets(db: Queryable, name: string, wallets: readonly string[]): Promise<StoredAccount> {
   await writable(db, name)
   const normalized = normalizeWallets(wallets, name)
   const taken = await db.query<{ wallet: string; account: string }>('SELECT wallet, account FROM account_wallets WHERE wallet = ANY($1::text[]) AND account <> $2', [normalized, name])
   if (taken.rows[0]) throw new AccountStoreError('conflict', `wallet ${taken.rows[0].wallet} already belongs to account "${taken.rows[0].account}"`, name)
-  await db.query('INSERT INTO account_wallets (wallet, account) SELECT unnest($1::text[]), $2 ON CONFLICT (wallet) DO NOTHING', [normalized, name])
+  const fresh = await db.query<{ wallet: string }>('SELECT unnest($1::text[]) AS wallet EXCEPT SELECT wallet FROM account_wallets WHERE account = $2', [normalized, name])
+  const inserted = await db.query('INSERT INTO account_wallets (wallet, account) SELECT unnest($1::text[]), $2 ON CONFLICT (wallet) DO NOTHING', [fresh.rows.map((r) => r.wallet), name])
+  if ((inserted.rowCount ?? 0) < fresh.rows.length) throw new AccountStoreError('conflict', `a wallet of ${JSON.stringify(wallets)} was just given to another account`, name)
   await db.query('UPDATE accounts SET updated_at = now() WHERE name = $1', [name])
   return getAccount(db, name)
 }

@@ -91,10 +91,17 @@ export function resolveReportParams(report: string, input: ReportRangeInput, now
     throw new BadReportTimeError(report, 'since', 'give from or since, not both')
   const from =
     input.from === undefined || input.from === ''
-      ? new Date(Date.parse(to) - parseDuration(report, 'since', input.since || DEFAULT_SINCE)).toISOString()
+      ? sinceStart(report, to, parseDuration(report, 'since', input.since || DEFAULT_SINCE))
       : parseReportTime(report, 'from', input.from)
   assertRange(report, from, to)
   return { account, from, to }
+}
+
+/** `to` minus a duration, refused by name when that falls outside the times a Date holds. */
+function sinceStart(report: string, to: string, ms: number): string {
+  const from = new Date(Date.parse(to) - ms)
+  if (Number.isNaN(from.getTime())) throw new BadReportTimeError(report, 'since', `since: reaches before any time this can express (${ms / 86_400_000} days)`)
+  return from.toISOString()
 }
 
 /** Refuses an empty range: `from` must come before `to` (both ISO strings from parseReportTime). */

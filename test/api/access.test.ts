@@ -143,6 +143,10 @@ describe('API access', () => {
     expect(await call('GET', '/v1/accounts/alice/risk', key)).toEqual({ status: 401, body: unknown })
     // A key in the query string counts on WebSocket routes only (it would end up in access logs).
     expect((await call('GET', `/v1/accounts/alice/risk?key=${keys.alice}`, undefined)).status).toBe(401)
+    expect((await call('GET', `/v1/accounts/alice/trades?x=/ws&key=${keys.alice}`, undefined)).status).toBe(401)
+    // The router decodes %-escapes: /%761/… is /v1/… and needs a key as much.
+    expect(await call('GET', '/%761/accounts/alice/risk', undefined)).toEqual({ status: 401, body: { error: 'unauthorized', message: 'an API key is required: Authorization: Bearer <key>' } })
+    expect((await call('GET', '/v%31/reports', undefined)).status).toBe(401)
   })
 
   it('an admin key reads every account and stores only the hash of the keys it creates', async () => {
@@ -181,6 +185,8 @@ describe('API access', () => {
     const bounded = await call('GET', `/v1/accounts/alice/history?from=${new Date(1_700_000_060_000).toISOString()}&to=${new Date(1_700_000_180_000).toISOString()}`, keys.alice)
     expect((bounded.body!.items as { equityUsd: number }[]).map((x) => x.equityUsd)).toEqual([1002, 1001])
     expect((await call('GET', '/v1/accounts/alice/history?cursor=bm9wZQ', keys.alice)).body).toEqual({ error: 'bad_request', message: 'cursor: not a cursor this API returned' })
+    const huge = Buffer.from(JSON.stringify(['99999999999999999999', '1', '1'])).toString('base64url')
+    expect(await call('GET', `/v1/accounts/alice/history?cursor=${huge}`, keys.alice)).toEqual({ status: 400, body: { error: 'bad_request', message: 'cursor: not a cursor this API returned' } })
   })
 
   it('the WebSocket refuses other accounts, then sends its own account a snapshot and only its updates', async () => {
@@ -208,6 +214,15 @@ describe('API access', () => {
     await socket.close()
   })
 
+  it('closes an open WebSocket once its key is revoked', async () => {
+    const { key, row } = await createApiKey(db.pool(), { role: 'account', account: 'alice' })
+    const socket = await openSocket(`${api.url.replace('http', 'ws')}/v1/accounts/alice/ws?key=${key}`)
+    expect((await socket.next()).type).toBe('snapshot')
+    const closed = new Promise<number>((resolve) => socket.ws.once('close', (code) => resolve(code)))
+    await revokeApiKey(db.pool(), row.id)
+    expect(await closed).toBe(1008)
+  })
+
   it('runs a report for an account key on its own account only, and for an admin on any', async () => {
     const q = 'from=2023-11-14&to=2023-11-16'
     const own = await call('GET', `/v1/reports/daily_pnl?${q}`, keys.alice)
@@ -225,6 +240,10 @@ describe('API access', () => {
       body: { error: 'not_found', message: 'unknown report "nope"; the reports are: alerts_summary, daily_pnl, dex_volume, exposure_history, top_concentrations, var_drawdown_history' },
     })
     expect((await call('GET', '/v1/reports/daily_pnl?from=yesterday', keys.admin)).status).toBe(400)
+    expect(await call('GET', '/v1/reports/daily_pnl?since=104000000d', keys.admin)).toEqual({
+      status: 400,
+      body: { error: 'bad_request', message: 'report daily_pnl: since: reaches before any time this can express (104000000 days)' },
+    })
   })
 
   it('serves an OpenAPI document of the routes, and health without a key', async () => {

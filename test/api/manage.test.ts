@@ -58,6 +58,15 @@ describe('managing accounts, keys and rules', () => {
     expect(await call('GET', '/v1/accounts/carol')).toEqual({ status: 404, body: { error: 'not_found', message: 'no account "carol"' } })
   })
 
+  it('a refused change leaves nothing behind', async () => {
+    expect((await call('POST', '/v1/accounts', { name: 'erin', wallets: [CAROL[0], WALLETS.bob] })).status).toBe(409)
+    expect((await call('GET', '/v1/accounts/erin')).status).toBe(404)
+    expect((await call('POST', '/v1/accounts', { name: 'erin', wallets: [CAROL[0]] })).status).toBe(201)
+    expect((await call('PUT', '/v1/accounts/erin/wallets', { wallets: [CAROL[1], WALLETS.alice] })).status).toBe(409)
+    expect((await call('GET', '/v1/accounts/erin')).body).toEqual({ name: 'erin', source: 'api', wallets: [CAROL[0]!.toLowerCase()] })
+    expect(await call('DELETE', '/v1/accounts/erin')).toEqual({ status: 204, body: null })
+  })
+
   it('refuses changes to an account the config declares, and bad input by field', async () => {
     expect(await call('POST', '/v1/accounts/alice/wallets', { wallets: CAROL })).toEqual({
       status: 409,
@@ -99,6 +108,11 @@ describe('managing accounts, keys and rules', () => {
       // Another key has its own budget.
       const other = (await createApiKey(db.pool(), { role: 'account', account: 'alice' })).key
       expect((await fetch(`${a.url}/v1/me`, { headers: { authorization: `Bearer ${other}` } })).status).toBe(200)
+      // Made-up keys buy no budget of their own: they count against the address that sends them.
+      const madeUp = await Promise.all(
+        Array.from({ length: 6 }, async (_, i) => (await fetch(`${b.url}/v1/me`, { headers: { authorization: `Bearer dxr_${'0'.repeat(11)}${i}_${'A'.repeat(43)}` } })).status),
+      )
+      expect(madeUp.sort()).toEqual([401, 401, 401, 401, 401, 429])
     } finally {
       await a.close()
       await b.close()

@@ -1,6 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { addWallets, createAccount, deleteAccount, getAccount, listAccounts, removeWallet, setWallets } from '../../domain/account-store.ts'
 import { createApiKey, listApiKeys, revokeAccountKeys, revokeApiKey } from '../key-store.ts'
+import { withTransaction } from '../../db/pool.ts'
 import type { ApiContext } from '../api-context.ts'
 import { assertAdmin, assertSees, notFoundAccount } from '../auth.ts'
 import { HttpError } from '../http-error.ts'
@@ -34,7 +35,7 @@ export function accountRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.post('/v1/accounts', { schema: { tags, summary: 'Create an account with its wallets (admin)', body: CreateAccountBody, response: { 201: Account, ...errors } } }, async (req, reply) => {
       assertAdmin(req)
       refuseAuto()
-      const account = await createAccount(ctx.pool, req.body.name, req.body.wallets)
+      const account = await withTransaction(ctx.pool, (tx) => createAccount(tx, req.body.name, req.body.wallets))
       return reply.code(201).send(account)
     })
 
@@ -49,13 +50,13 @@ export function accountRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.put('/v1/accounts/:account/wallets', { schema: { tags, summary: "Replace an account's wallets (admin)", params: AccountParams, body: WalletsBody, response: { 200: Account, ...errors } } }, async (req) => {
       assertAdmin(req)
       refuseAuto()
-      return setWallets(ctx.pool, req.params.account, req.body.wallets)
+      return withTransaction(ctx.pool, (tx) => setWallets(tx, req.params.account, req.body.wallets))
     })
 
     app.post('/v1/accounts/:account/wallets', { schema: { tags, summary: 'Add wallets to an account (admin)', params: AccountParams, body: WalletsBody, response: { 200: Account, ...errors } } }, async (req) => {
       assertAdmin(req)
       refuseAuto()
-      return addWallets(ctx.pool, req.params.account, req.body.wallets)
+      return withTransaction(ctx.pool, (tx) => addWallets(tx, req.params.account, req.body.wallets))
     })
 
     app.delete(
@@ -71,8 +72,10 @@ export function accountRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.delete('/v1/accounts/:account', { schema: { tags, summary: 'Delete an account and revoke its keys (admin); its history stays', params: AccountParams, response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
       assertAdmin(req)
       refuseAuto()
-      await deleteAccount(ctx.pool, req.params.account)
-      await revokeAccountKeys(ctx.pool, req.params.account)
+      await withTransaction(ctx.pool, async (tx) => {
+        await deleteAccount(tx, req.params.account)
+        await revokeAccountKeys(tx, req.params.account)
+      })
       return reply.code(204).send(null)
     })
 

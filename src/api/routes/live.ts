@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ApiContext } from '../api-context.ts'
-import { assertSees } from '../auth.ts'
+import { assertSees, KEY_CACHE_MS, presentedKey } from '../auth.ts'
 import type { LiveClient } from '../live-hub.ts'
 import { AccountParams, ErrorBody } from '../schemas.ts'
 
@@ -44,6 +44,18 @@ export function liveRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         }
         // Listening starts before the snapshot is read: nothing published in between is lost.
         const remove = ctx.hub.add(client)
+        // A key revoked (or its account deleted) while the socket is open closes it within about
+        // twice KEY_CACHE_MS, as a revoked key's REST requests stop being accepted.
+        const key = presentedKey(req)!
+        const recheck = setInterval(() => {
+          ctx.auth.principalOf(key).then(
+            (p) => {
+              if (p === null || (p.role === 'account' && p.account !== account)) socket.close(1008, 'API key revoked')
+            },
+            (err: Error) => req.log.warn({ account, err: err.message }, 'live connection: key re-check failed; keeping the connection'),
+          )
+        }, KEY_CACHE_MS)
+        recheck.unref()
         let alive = true
         socket.on('pong', () => (alive = true))
         const heartbeat = setInterval(() => {
@@ -54,6 +66,7 @@ export function liveRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         heartbeat.unref()
         socket.on('close', () => {
           clearInterval(heartbeat)
+          clearInterval(recheck)
           remove()
         })
         client.resync().catch((err: Error) => {
