@@ -16,6 +16,7 @@ import { writeBatchEffects } from '../../workers/risk/store.ts'
 import { captureLog } from '../setup/capture-log.ts'
 import { useEmbeddedDatabase } from '../setup/database.ts'
 import { DAY, HOUR, expectedCandles, insertPriceRows, insertRiskRows, insertSwapRows, priceRows, riskRows, swapRows } from '../setup/report-rows.ts'
+import { materializationTable } from '../setup/aggregates.ts'
 
 const database = useEmbeddedDatabase()
 const quiet = captureLog('silent').logger
@@ -26,14 +27,8 @@ const nowSec = (): number => Math.floor(Date.now() / 1000)
 const iso = (t: number): string => new Date(t * 1000).toISOString()
 
 async function materializedRows(view: string): Promise<Record<string, unknown>[]> {
-  const db = database.pool()
-  const r = await db.query<{ schema: string; table: string }>(
-    `SELECT materialization_hypertable_schema AS schema, materialization_hypertable_name AS table
-     FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`,
-    [view],
-  )
-  const { schema, table } = r.rows[0]!
-  return (await db.query(`SELECT * FROM "${schema}"."${table}" ORDER BY 1, 2, 3, 4`)).rows as Record<string, unknown>[]
+  const table = await materializationTable(database.pool(), view)
+  return (await database.pool().query(`SELECT * FROM ${table} ORDER BY 1, 2, 3, 4`)).rows as Record<string, unknown>[]
 }
 
 async function count(sql: string, params: unknown[] = []): Promise<number> {

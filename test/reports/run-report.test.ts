@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { BadReportTimeError, MissingReportParameterError, UnknownReportError } from '../../src/reports/report-errors.ts'
 import { runReport } from '../../src/reports/run-report.ts'
 import { useEmbeddedDatabase } from '../setup/database.ts'
+import { materializationTable } from '../setup/aggregates.ts'
 import {
   DAY,
   HOUR,
@@ -55,15 +56,8 @@ beforeAll(async () => {
 
 /** Rows materialized in a continuous aggregate (its materialization hypertable), not counting the real-time part. */
 async function materialized(view: string): Promise<number> {
-  const db = database.pool()
-  const r = await db.query<{ schema: string; table: string }>(
-    `SELECT materialization_hypertable_schema AS schema, materialization_hypertable_name AS table
-     FROM timescaledb_information.continuous_aggregates WHERE view_name = $1`,
-    [view],
-  )
-  const { schema, table } = r.rows[0]!
-  const n = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${schema}"."${table}"`)
-  return n.rows[0]!.n
+  const table = await materializationTable(database.pool(), view)
+  return (await database.pool().query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`)).rows[0]!.n
 }
 
 describe('runReport', () => {
