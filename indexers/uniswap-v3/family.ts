@@ -1,5 +1,6 @@
+import type { Hex } from 'viem'
 import type { RawLog } from '../../src/domain/log.ts'
-import type { DexRef, PoolInfo, PriceObservation } from '../../src/domain/types.ts'
+import type { DexFamily, DexRef, PoolInfo, PriceObservation } from '../../src/domain/types.ts'
 import { priceFromSqrtX96, toUnits } from '../../src/domain/price-math.ts'
 import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
 import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
@@ -8,98 +9,117 @@ import { addressWord, intWord, isHexData, smallIntWord, topicAddress, uintWord, 
 import { V3_POOL_CREATED_TOPIC, V3_SWAP_TOPIC } from './abi.ts'
 
 /**
- * Uniswap V3 and its exact forks. Swap amounts are signed from the pool's side: positive = the pool
- * received that token. Every Swap is also a price observation (sqrtPriceX96 after the swap).
+ * What tells one V3-layout family from another: its name, its factory's pool-creation topic and its
+ * pool's Swap topic and data length. The Swap's first five data words are Uniswap V3's (amount0,
+ * amount1, sqrtPriceX96, liquidity, tick); a fork may append words (PancakeSwap V3: its two
+ * protocol fees), which are checked for length and not read.
  */
-export const uniswapV3: Family = {
+export type V3FamilyOptions = { family: DexFamily; poolCreatedTopic: Hex; swapTopic: Hex; swapWords: number }
+
+/**
+ * A concentrated-liquidity family with Uniswap V3's factory and Swap layout. Swap amounts are
+ * signed from the pool's side: positive = the pool received that token. Every Swap is also a
+ * price observation (sqrtPriceX96 after the swap).
+ */
+export function createV3Family({ family, poolCreatedTopic, swapTopic, swapWords }: V3FamilyOptions): Family {
+  return {
+    family,
+    poolCreatedTopic,
+    poolTopics: [swapTopic],
+
+    decodePoolCreated(log: RawLog, dex: DexRef, chainId: number): PoolInfo {
+      const token0 = topicAddress(log.topics[1])
+      const token1 = topicAddress(log.topics[2])
+      const feeTopic = log.topics[3]
+      if (!token0 || !token1 || !feeTopic || !isHexData(log.data) || wordCount(log.data) !== 2)
+        throw decodeError('undecodable PoolCreated', log, chainId)
+      return {
+        chainId,
+        dex,
+        address: addressWord(log.data, 1),
+        token0,
+        token1,
+        fee: Number(BigInt(feeTopic)),
+        createdBlock: log.blockNumber,
+      }
+    },
+
+    decodePoolLog(log, pool, ctx): PoolLogResult {
+      if (log.topics[0] !== swapTopic) return {}
+      const sender = topicAddress(log.topics[1])
+      const recipient = topicAddress(log.topics[2])
+      if (!sender || !recipient || log.topics.length !== 3 || !isHexData(log.data) || wordCount(log.data) !== swapWords)
+        throw decodeError('undecodable Swap', log, ctx.chainId)
+      const amount0 = intWord(log.data, 0)
+      const amount1 = intWord(log.data, 1)
+      const sqrtPriceX96 = uintWord(log.data, 2)
+      const liquidity = uintWord(log.data, 3)
+      const tick = smallIntWord(log.data, 4)
+      const blockTime = ctx.blockTime(log.blockNumber)
+      const d0 = ctx.token(pool.token0)?.decimals ?? null
+      const d1 = ctx.token(pool.token1)?.decimals ?? null
+      if (blockTime === undefined) throw decodeError('no block time for Swap', log, ctx.chainId)
+
+      let price: PriceObservation | undefined
+      // A pool with no liquidity in range moves its price for free (a zero-amount swap to any price
+      // limit): it prices nothing.
+      if (d0 !== null && d1 !== null && sqrtPriceX96 > 0n && liquidity > 0n) {
+        price = {
+          chainId: ctx.chainId,
+          pool: pool.address,
+          blockNumber: log.blockNumber,
+          blockTime,
+          txHash: log.transactionHash,
+          logIndex: log.logIndex,
+          base: pool.token0,
+          quote: pool.token1,
+          price: priceFromSqrtX96(sqrtPriceX96, d0, d1),
+          quoteDepth: inRangeToken1(liquidity, sqrtPriceX96, d1),
+        }
+      }
+
+      // Nothing received by the pool: no trade (a zero-amount swap), but still a price.
+      const sides = swapSides(pool, amount0, amount1)
+      if (!sides) return price ? { price } : {}
+      const { tokenIn, tokenOut, amountIn, amountOut } = sides
+      const trader = ctx.txFrom(log.transactionHash)
+      if (!trader) throw decodeError('no transaction sender for Swap', log, ctx.chainId)
+      return {
+        price,
+        swap: {
+          chainId: ctx.chainId,
+          dex: pool.dex,
+          pool: pool.address,
+          blockNumber: log.blockNumber,
+          blockHash: log.blockHash,
+          blockTime,
+          txHash: log.transactionHash,
+          logIndex: log.logIndex,
+          trader,
+          sender,
+          recipient,
+          tokenIn,
+          tokenOut,
+          amountIn,
+          amountOut,
+          decimalsIn: tokenIn === pool.token0 ? d0 : d1,
+          decimalsOut: tokenOut === pool.token0 ? d0 : d1,
+          sqrtPriceX96,
+          liquidity,
+          tick,
+        },
+      }
+    },
+  }
+}
+
+/** Uniswap V3 and its exact forks (same events, same topics: SushiSwap V3 …). */
+export const uniswapV3: Family = createV3Family({
   family: 'uniswap-v3',
   poolCreatedTopic: V3_POOL_CREATED_TOPIC,
-  poolTopics: [V3_SWAP_TOPIC],
-
-  decodePoolCreated(log: RawLog, dex: DexRef, chainId: number): PoolInfo {
-    const token0 = topicAddress(log.topics[1])
-    const token1 = topicAddress(log.topics[2])
-    const feeTopic = log.topics[3]
-    if (!token0 || !token1 || !feeTopic || !isHexData(log.data) || wordCount(log.data) !== 2)
-      throw decodeError('undecodable PoolCreated', log, chainId)
-    return {
-      chainId,
-      dex,
-      address: addressWord(log.data, 1),
-      token0,
-      token1,
-      fee: Number(BigInt(feeTopic)),
-      createdBlock: log.blockNumber,
-    }
-  },
-
-  decodePoolLog(log, pool, ctx): PoolLogResult {
-    if (log.topics[0] !== V3_SWAP_TOPIC) return {}
-    const sender = topicAddress(log.topics[1])
-    const recipient = topicAddress(log.topics[2])
-    if (!sender || !recipient || log.topics.length !== 3 || !isHexData(log.data) || wordCount(log.data) !== 5)
-      throw decodeError('undecodable Swap', log, ctx.chainId)
-    const amount0 = intWord(log.data, 0)
-    const amount1 = intWord(log.data, 1)
-    const sqrtPriceX96 = uintWord(log.data, 2)
-    const liquidity = uintWord(log.data, 3)
-    const tick = smallIntWord(log.data, 4)
-    const blockTime = ctx.blockTime(log.blockNumber)
-    const d0 = ctx.token(pool.token0)?.decimals ?? null
-    const d1 = ctx.token(pool.token1)?.decimals ?? null
-    if (blockTime === undefined) throw decodeError('no block time for Swap', log, ctx.chainId)
-
-    let price: PriceObservation | undefined
-    // A pool with no liquidity in range moves its price for free (a zero-amount swap to any price
-    // limit): it prices nothing.
-    if (d0 !== null && d1 !== null && sqrtPriceX96 > 0n && liquidity > 0n) {
-      price = {
-        chainId: ctx.chainId,
-        pool: pool.address,
-        blockNumber: log.blockNumber,
-        blockTime,
-        txHash: log.transactionHash,
-        logIndex: log.logIndex,
-        base: pool.token0,
-        quote: pool.token1,
-        price: priceFromSqrtX96(sqrtPriceX96, d0, d1),
-        quoteDepth: inRangeToken1(liquidity, sqrtPriceX96, d1),
-      }
-    }
-
-    // Nothing received by the pool: no trade (a zero-amount swap), but still a price.
-    const sides = swapSides(pool, amount0, amount1)
-    if (!sides) return price ? { price } : {}
-    const { tokenIn, tokenOut, amountIn, amountOut } = sides
-    const trader = ctx.txFrom(log.transactionHash)
-    if (!trader) throw decodeError('no transaction sender for Swap', log, ctx.chainId)
-    return {
-      price,
-      swap: {
-        chainId: ctx.chainId,
-        dex: pool.dex,
-        pool: pool.address,
-        blockNumber: log.blockNumber,
-        blockHash: log.blockHash,
-        blockTime,
-        txHash: log.transactionHash,
-        logIndex: log.logIndex,
-        trader,
-        sender,
-        recipient,
-        tokenIn,
-        tokenOut,
-        amountIn,
-        amountOut,
-        decimalsIn: tokenIn === pool.token0 ? d0 : d1,
-        decimalsOut: tokenOut === pool.token0 ? d0 : d1,
-        sqrtPriceX96,
-        liquidity,
-        tick,
-      },
-    }
-  },
-}
+  swapTopic: V3_SWAP_TOPIC,
+  swapWords: 5,
+})
 
 /**
  * The pool's depth in token1 for the price guards: the virtual reserve of token1 at the current

@@ -22,7 +22,7 @@ const blockNumber = z.union([z.number().int().nonnegative(), z.bigint().nonnegat
 
 export const dexSchema = z.object({
   /** DEX family: the event layout. Forks (SushiSwap, PancakeSwap V2 …) use their parent family. */
-  family: z.enum(['uniswap-v2', 'uniswap-v3']),
+  family: z.enum(['uniswap-v2', 'uniswap-v3', 'pancakeswap-v3', 'velodrome-v1', 'aerodrome']),
   /** Name of this deployment, e.g. 'uniswap-v3' or 'sushiswap'. Default: the family. */
   name: z.string().min(1).optional(),
   /** Factory whose pool-creation events define the pools of this DEX. */

@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem'
 
 /** A DEX family: one event layout and decoder in `indexers/<family>`. */
-export type DexFamily = 'uniswap-v2' | 'uniswap-v3'
+export type DexFamily = 'uniswap-v2' | 'uniswap-v3' | 'pancakeswap-v3' | 'velodrome-v1' | 'aerodrome'
 
 /** A deployment of a DEX family on a chain (forks such as SushiSwap are config). */
 export type DexRef = { family: DexFamily; name: string }
@@ -75,6 +75,12 @@ export type PoolInfo = {
   token1: Address
   /** V3 fee in hundredths of a bip; null for V2. */
   fee: number | null
+  /**
+   * Solidly-style pools (velodrome-v1, aerodrome): true for a stable (x³y+y³x) pool, false for a
+   * volatile (x·y) one, from the factory's creation event (kept in `pools.stable`, 0007). Undefined
+   * for other families.
+   */
+  stable?: boolean
   createdBlock: bigint
 }
 

@@ -1,3 +1,5 @@
+import { pancakeswapV3 } from '../../indexers/pancakeswap-v3/family.ts'
+import { aerodrome, velodromeV1 } from '../../indexers/solidly/family.ts'
 import { uniswapV2 } from '../../indexers/uniswap-v2/family.ts'
 import { uniswapV3 } from '../../indexers/uniswap-v3/family.ts'
 import type { DexFamily } from '../domain/types.ts'
@@ -7,4 +9,7 @@ import type { Family } from './family.ts'
 export const families: Record<DexFamily, Family> = {
   'uniswap-v2': uniswapV2,
   'uniswap-v3': uniswapV3,
+  'pancakeswap-v3': pancakeswapV3,
+  'velodrome-v1': velodromeV1,
+  aerodrome,
 }

@@ -10,8 +10,8 @@ export type PoolRegistry = {
 
 export async function loadPoolRegistry(pool: pg.Pool, chainId: number): Promise<PoolRegistry> {
   const pools = new Map<Address, PoolInfo>()
-  const r = await pool.query<{ address: string; dex_family: string; dex_name: string; token0: string; token1: string; fee: number | null; created_block: string }>(
-    'SELECT address, dex_family, dex_name, token0, token1, fee, created_block FROM pools WHERE chain_id = $1',
+  const r = await pool.query<{ address: string; dex_family: string; dex_name: string; token0: string; token1: string; fee: number | null; created_block: string; stable: boolean | null }>(
+    'SELECT address, dex_family, dex_name, token0, token1, fee, created_block, stable FROM pools WHERE chain_id = $1',
     [chainId],
   )
   for (const p of r.rows)
@@ -23,6 +23,7 @@ export async function loadPoolRegistry(pool: pg.Pool, chainId: number): Promise<
       token1: p.token1 as Address,
       fee: p.fee,
       createdBlock: BigInt(p.created_block),
+      ...(p.stable === null ? {} : { stable: p.stable }),
     })
   return {
     pools,
@@ -30,9 +31,9 @@ export async function loadPoolRegistry(pool: pg.Pool, chainId: number): Promise<
       const fresh = list.filter((p) => !pools.has(p.address))
       if (fresh.length === 0) return
       await pool.query(
-        `INSERT INTO pools (chain_id, address, dex_family, dex_name, token0, token1, fee, created_block)
-         SELECT $1, a, f, n, t0, t1, fee, b FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int4[], $8::int8[])
-           AS u(a, f, n, t0, t1, fee, b)
+        `INSERT INTO pools (chain_id, address, dex_family, dex_name, token0, token1, fee, created_block, stable)
+         SELECT $1, a, f, n, t0, t1, fee, b, st FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int4[], $8::int8[], $9::bool[])
+           AS u(a, f, n, t0, t1, fee, b, st)
          ON CONFLICT (chain_id, address) DO NOTHING`,
         [
           chainId,
@@ -43,6 +44,7 @@ export async function loadPoolRegistry(pool: pg.Pool, chainId: number): Promise<
           fresh.map((p) => p.token1),
           fresh.map((p) => p.fee),
           fresh.map((p) => p.createdBlock.toString()),
+          fresh.map((p) => p.stable ?? null),
         ],
       )
       for (const p of fresh) pools.set(p.address, p)
