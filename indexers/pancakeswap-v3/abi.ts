@@ -1,4 +1,5 @@
 import { toEventSelector } from 'viem'
+import { V3_POOL_CREATED_TOPIC } from '../uniswap-v3/abi.ts'
 
 /**
  * PancakeSwap V3 pool and factory events, as declared in pancakeswap/pancake-v3-contracts
@@ -38,7 +39,8 @@ export const pancakeswapV3Abi = [
 export const PANCAKE_V3_SWAP_TOPIC = toEventSelector(
   'Swap(address,address,int256,int256,uint160,uint128,int24,uint128,uint128)',
 )
-export const PANCAKE_V3_POOL_CREATED_TOPIC = toEventSelector('PoolCreated(address,address,uint24,int24,address)')
+/** Uniswap V3's PoolCreated signature, so its topic0: pools are told apart by their factory. */
+export const PANCAKE_V3_POOL_CREATED_TOPIC = V3_POOL_CREATED_TOPIC
 
 /** Data words of a PancakeSwap V3 Swap: amount0, amount1, sqrtPriceX96, liquidity, tick, two protocol fees. */
 export const PANCAKE_V3_SWAP_WORDS = 7

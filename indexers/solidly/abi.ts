@@ -1,4 +1,5 @@
 import { toEventSelector } from 'viem'
+import { V2_SWAP_TOPIC } from '../uniswap-v2/abi.ts'
 
 /**
  * Solidly-style pools (x·y volatile and x³y+y³x stable pools from one factory), verified against
@@ -88,8 +89,8 @@ export const aerodromeAbi = [
   },
 ] as const
 
-/** Equal to V2_SWAP_TOPIC (uniswap-v2/abi.ts): Velodrome v1 kept V2's Swap. */
-export const VELODROME_V1_SWAP_TOPIC = toEventSelector('Swap(address,uint256,uint256,uint256,uint256,address)')
+/** Velodrome v1 kept V2's Swap signature, so its topic0 is V2's: the pool's family decides. */
+export const VELODROME_V1_SWAP_TOPIC = V2_SWAP_TOPIC
 /** Sync(uint256,uint256): Velodrome v1, Velodrome v2 and Aerodrome alike. */
 export const SOLIDLY_SYNC_TOPIC = toEventSelector('Sync(uint256,uint256)')
 export const VELODROME_V1_PAIR_CREATED_TOPIC = toEventSelector('PairCreated(address,address,bool,address,uint256)')

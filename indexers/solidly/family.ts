@@ -1,11 +1,10 @@
 import type { Hex } from 'viem'
 import type { RawLog } from '../../src/domain/log.ts'
 import type { DexFamily, DexRef, PoolInfo } from '../../src/domain/types.ts'
-import { priceFromReserves, toUnits } from '../../src/domain/price-math.ts'
-import type { DecodeContext, Family, PoolLogResult } from '../../src/indexer/family.ts'
+import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
 import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
-import { swapSides } from '../../src/indexer/pool-flows.ts'
 import { addressWord, isHexData, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
+import { decodeV2Swap, decodeV2Sync } from '../uniswap-v2/family.ts'
 import {
   AERODROME_POOL_CREATED_TOPIC,
   AERODROME_SWAP_TOPIC,
@@ -13,8 +12,6 @@ import {
   VELODROME_V1_PAIR_CREATED_TOPIC,
   VELODROME_V1_SWAP_TOPIC,
 } from './abi.ts'
-
-type Sync = { txHash: string; logIndex: number; reserve0: bigint; reserve1: bigint }
 
 /**
  * Solidly-style pools: Velodrome v1 ('velodrome-v1') and Aerodrome / Velodrome v2 ('aerodrome').
@@ -61,8 +58,10 @@ function solidlyFamily(opts: { family: DexFamily; swapTopic: Hex; poolCreatedTop
 
     decodePoolLog(log, pool, ctx, state): PoolLogResult {
       const topic0 = log.topics[0]
-      if (topic0 === SOLIDLY_SYNC_TOPIC) return decodeSync(log, pool, ctx, state)
-      if (topic0 === swapTopic) return decodeSwap(log, pool, ctx, state)
+      // Only a pool known to be volatile prices by reserves (see above). The pool moves the fee out
+      // (to its fees contract) before Sync, so amountIn is what the trader paid, fee included.
+      if (topic0 === SOLIDLY_SYNC_TOPIC) return decodeV2Sync(log, pool, ctx, state, { priced: pool.stable === false })
+      if (topic0 === swapTopic) return decodeV2Swap(log, pool, ctx, state)
       return {}
     },
   }
@@ -91,75 +90,4 @@ function boolWord(word: bigint | undefined): boolean | undefined {
 
 function topicWord(topic: Hex | undefined): bigint | undefined {
   return topic !== undefined && /^0x[0-9a-fA-F]{64}$/.test(topic) ? BigInt(topic) : undefined
-}
-
-function decodeSync(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<string, unknown>): PoolLogResult {
-  if (log.topics.length !== 1 || !isHexData(log.data) || wordCount(log.data) !== 2)
-    throw decodeError('undecodable Sync', log, ctx.chainId)
-  const reserve0 = uintWord(log.data, 0)
-  const reserve1 = uintWord(log.data, 1)
-  state.set(pool.address, { txHash: log.transactionHash, logIndex: log.logIndex, reserve0, reserve1 } satisfies Sync)
-  // Only a pool known to be volatile prices by reserves (see solidlyFamily).
-  if (pool.stable !== false) return {}
-  const d0 = ctx.token(pool.token0)?.decimals
-  const d1 = ctx.token(pool.token1)?.decimals
-  const time = ctx.blockTime(log.blockNumber)
-  if (d0 == null || d1 == null || time === undefined || reserve0 === 0n || reserve1 === 0n) return {}
-  return {
-    price: {
-      chainId: ctx.chainId,
-      pool: pool.address,
-      blockNumber: log.blockNumber,
-      blockTime: time,
-      txHash: log.transactionHash,
-      logIndex: log.logIndex,
-      base: pool.token0,
-      quote: pool.token1,
-      price: priceFromReserves(reserve0, reserve1, d0, d1),
-      quoteDepth: toUnits(reserve1, d1),
-    },
-  }
-}
-
-function decodeSwap(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<string, unknown>): PoolLogResult {
-  const sender = topicAddress(log.topics[1])
-  const to = topicAddress(log.topics[2])
-  if (!sender || !to || log.topics.length !== 3 || !isHexData(log.data) || wordCount(log.data) !== 4)
-    throw decodeError('undecodable Swap', log, ctx.chainId)
-  // The pool's net flows. amountIn is what the trader paid in, fee included (the pool moves the fee
-  // out to its fees contract before Sync).
-  const sides = swapSides(pool, uintWord(log.data, 0) - uintWord(log.data, 2), uintWord(log.data, 1) - uintWord(log.data, 3))
-  if (!sides) return {}
-  const { tokenIn, tokenOut, amountIn, amountOut } = sides
-  const trader = ctx.txFrom(log.transactionHash)
-  const blockTime = ctx.blockTime(log.blockNumber)
-  if (!trader || blockTime === undefined)
-    throw decodeError('no transaction sender or block time for Swap', log, ctx.chainId)
-  const sync = state.get(pool.address) as Sync | undefined
-  const reserves =
-    sync && sync.txHash === log.transactionHash && sync.logIndex === log.logIndex - 1
-      ? { reserve0: sync.reserve0, reserve1: sync.reserve1 }
-      : {}
-  return {
-    swap: {
-      chainId: ctx.chainId,
-      dex: pool.dex,
-      pool: pool.address,
-      blockNumber: log.blockNumber,
-      blockHash: log.blockHash,
-      blockTime,
-      txHash: log.transactionHash,
-      logIndex: log.logIndex,
-      trader,
-      sender,
-      recipient: to,
-      tokenIn,
-      tokenOut,
-      amountIn,
-      amountOut,
-      decimalsIn: ctx.token(tokenIn)?.decimals ?? null,
-      decimalsOut: ctx.token(tokenOut)?.decimals ?? null,
-      ...reserves,
-    },
-  }
 }

@@ -37,18 +37,24 @@ export const uniswapV2: Family = {
 
   decodePoolLog(log, pool, ctx, state): PoolLogResult {
     const topic0 = log.topics[0]
-    if (topic0 === V2_SYNC_TOPIC) return decodeSync(log, pool, ctx, state)
-    if (topic0 === V2_SWAP_TOPIC) return decodeSwap(log, pool, ctx, state)
+    if (topic0 === V2_SYNC_TOPIC) return decodeV2Sync(log, pool, ctx, state)
+    if (topic0 === V2_SWAP_TOPIC) return decodeV2Swap(log, pool, ctx, state)
     return {}
   },
 }
 
-function decodeSync(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<string, unknown>): PoolLogResult {
+/**
+ * A Sync (two reserve words; V2's uint112 and Solidly's uint256 encode alike): kept in `state` for
+ * the Swap that follows, and a price observation unless `priced` is false (a Solidly stable pool,
+ * whose reserve ratio is not its price).
+ */
+export function decodeV2Sync(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<string, unknown>, opts: { priced: boolean } = { priced: true }): PoolLogResult {
   if (log.topics.length !== 1 || !isHexData(log.data) || wordCount(log.data) !== 2)
     throw decodeError('undecodable Sync', log, ctx.chainId)
   const reserve0 = uintWord(log.data, 0)
   const reserve1 = uintWord(log.data, 1)
   state.set(pool.address, { txHash: log.transactionHash, logIndex: log.logIndex, reserve0, reserve1 } satisfies Sync)
+  if (!opts.priced) return {}
   const d0 = ctx.token(pool.token0)?.decimals
   const d1 = ctx.token(pool.token1)?.decimals
   const time = ctx.blockTime(log.blockNumber)
@@ -69,7 +75,11 @@ function decodeSync(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<
   }
 }
 
-function decodeSwap(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<string, unknown>): PoolLogResult {
+/**
+ * A Swap with sender and to as topics and amount0In, amount1In, amount0Out, amount1Out as data: V2's
+ * and every Solidly generation's (Aerodrome moved `to` in the signature, not in the encoding).
+ */
+export function decodeV2Swap(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<string, unknown>): PoolLogResult {
   const sender = topicAddress(log.topics[1])
   const to = topicAddress(log.topics[2])
   if (!sender || !to || log.topics.length !== 3 || !isHexData(log.data) || wordCount(log.data) !== 4)
