@@ -31,7 +31,7 @@ export const isV1Route = (req: FastifyRequest): boolean => req.routeOptions.url?
  * Lookups are cached for KEY_CACHE_MS (both answers, in bounded maps), and concurrent lookups of
  * one key share one query; made-up keys are rate-limited per address (create-api.ts).
  */
-export function registerAuth(app: FastifyInstance, opts: { pool: pg.Pool; controlKey?: string }): Auth {
+export function createAuth(opts: { pool: pg.Pool; controlKey?: string }): Auth {
   const verified = new Map<string, { principal: Principal; until: number }>()
   /** Keys just found unknown: a client repeating one costs no lookup until it expires. Bounded. */
   const refused = new Map<string, number>()
@@ -61,6 +61,11 @@ export function registerAuth(app: FastifyInstance, opts: { pool: pg.Pool; contro
     return principal
   }
 
+  return { principalOf: lookup }
+}
+
+/** Checks the key of every /v1 request and sets `req.principal` (401 without a valid one). */
+export function registerAuth(app: FastifyInstance, auth: Auth): void {
   app.decorateRequest('principal', null as never)
   // preValidation, not onRequest: @fastify/rate-limit counts in route-level onRequest hooks, which
   // run after app-level ones; checking keys after it means a flood of made-up keys is limited
@@ -69,13 +74,10 @@ export function registerAuth(app: FastifyInstance, opts: { pool: pg.Pool; contro
     if (!isV1Route(req)) return
     const key = presentedKey(req)
     if (key === undefined) throw new HttpError(401, 'unauthorized', 'an API key is required: Authorization: Bearer <key>')
-    const principal = await lookup(key)
+    const principal = await auth.principalOf(key)
     if (!principal) throw new HttpError(401, 'unauthorized', 'unknown or revoked API key')
     req.principal = principal
   })
-  return {
-    principalOf: lookup,
-  }
 }
 
 /** The key of a request: the Bearer header, or `?key=` on the WebSocket route only (query strings end up in logs). */

@@ -12,7 +12,7 @@ import { createRedisConnection } from '../db/redis.ts'
 import { RetryableError } from '../errors.ts'
 import type { ApiContext } from './api-context.ts'
 import { createSnapshotReader } from './account-view.ts'
-import { isV1Route, presentedKey, registerAuth, type Auth } from './auth.ts'
+import { createAuth, isV1Route, presentedKey, registerAuth } from './auth.ts'
 import { toHttpError } from './http-error.ts'
 import { createApiMetrics } from './api-metrics.ts'
 import { createLiveHub, type LiveHub } from './live-hub.ts'
@@ -65,12 +65,7 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
     log,
     onDropped: (n) => metrics.wsDropped.inc(n),
   })
-  // Registered on the app below, after the rate limiter (so made-up keys are limited before any
-  // lookup); the context and the limiter read it at request time.
-  const authRef: { current?: Auth } = {}
-  const auth: Auth = {
-    principalOf: (key) => authRef.current!.principalOf(key),
-  }
+  const auth = createAuth({ pool, ...(opts.controlKey === undefined ? {} : { controlKey: opts.controlKey }) })
   const ctx: ApiContext = {
     common,
     pool,
@@ -131,7 +126,7 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
     errorResponseBuilder: (_req, context) => ({ statusCode: 429, error: 'rate_limited', message: `more than ${context.max} requests a minute; retry in ${context.after}` }),
   })
   await app.register(fastifyWebsocket, { options: { maxPayload: 4_096 } })
-  authRef.current = registerAuth(app, { pool, ...(opts.controlKey === undefined ? {} : { controlKey: opts.controlKey }) })
+  registerAuth(app, auth)
 
   await app.register(healthRoutes(ctx))
   await app.register(accountRoutes(ctx))
