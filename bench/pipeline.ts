@@ -13,7 +13,6 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { Redis } from 'ioredis'
 import type pg from 'pg'
 import { createCommon, createLogger } from '../src/common.ts'
 import { parseConfig } from '../src/config/load-config.ts'
@@ -37,6 +36,7 @@ import { createRiskWorker, type BatchApplied, type RiskWorker } from '../workers
 import { startCpuProfile } from './cpu-profile.ts'
 import { generateStream, type Stream } from './generate.ts'
 import { fmt, percentile, sum } from './stats.ts'
+import { deleteKeys } from './delete-keys.ts'
 
 const CHAIN_ID = 1
 const FIRST_BLOCK = 20_000_000n
@@ -394,21 +394,6 @@ function unionLength(intervals: (readonly [number, number])[]): number {
     end = b
   }
   return total
-}
-
-/** Removes every Redis key of this run (queues, read model). */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { maxRetriesPerRequest: 3 })
-  try {
-    let cursor = '0'
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await r.unlink(...keys)
-    } while (cursor !== '0')
-  } finally {
-    r.disconnect()
-  }
 }
 
 main().then(

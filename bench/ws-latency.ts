@@ -17,7 +17,6 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { Worker, isMainThread, parentPort } from 'node:worker_threads'
-import { Redis } from 'ioredis'
 import {
   BaseError as ViemBaseError,
   ExecutionRevertedError,
@@ -45,6 +44,7 @@ import { SWAP_KINDS, buildRoutes, encodeSwap, kindShape, type SwapKind } from '.
 import { fundTraders } from '../src/world/traders.ts'
 import { worldConfig } from '../src/world/world-config.ts'
 import { fmt, percentile } from './stats.ts'
+import { deleteKeys } from './delete-keys.ts'
 
 /** Between the bench (main thread) and its WebSocket clients (worker thread). Each request gets one reply, in order. */
 type ToClients =
@@ -469,23 +469,6 @@ async function openFilesLimit(): Promise<number | undefined> {
   const m = /^Max open files\s+(\d+|unlimited)/m.exec(limits)
   if (!m) return undefined
   return m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1])
-}
-
-/** Removes every Redis key of this run (queues, read model, rate limits); a Redis that is gone took them with it. */
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null })
-  r.on('error', () => {})
-  try {
-    if (!(await r.connect().then(() => true, () => false))) return
-    let cursor = '0'
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000)
-      cursor = next
-      if (keys.length > 0) await r.unlink(...keys)
-    } while (cursor !== '0')
-  } finally {
-    r.disconnect()
-  }
 }
 
 if (isMainThread)
