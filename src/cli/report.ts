@@ -1,5 +1,5 @@
 import { resolve } from 'node:path'
-import lockfile from 'proper-lockfile'
+import { isDataDirLocked } from '../db/data-dir-lock.ts'
 import { monitorFilePath, readMonitorFile, type MonitorFile } from '../api/monitor-file.ts'
 import { BaseError, ConfigError, RetryableError } from '../errors.ts'
 import { loadReport } from '../reports/load-report.ts'
@@ -60,11 +60,6 @@ async function fetchReport(opts: ReportCommandOptions, range: ReportRange): Prom
   return reportFromMonitor(monitor, opts.name, range)
 }
 
-/** True while a process holds the folder's lock (src/db/data-dir-lock.ts: same path and staleness). */
-async function isDataDirLocked(dataDir: string): Promise<boolean> {
-  return lockfile.check(dataDir, { realpath: false, stale: 10_000 })
-}
-
 /** The running monitor's address and key (`src/api/monitor-file.ts` writes them), checked; undefined when there is none. */
 async function monitorOf(dataDir: string): Promise<Pick<MonitorFile, 'api' | 'controlKey'> | undefined> {
   const file = monitorFilePath(resolve(dataDir))
@@ -75,7 +70,7 @@ async function monitorOf(dataDir: string): Promise<Pick<MonitorFile, 'api' | 'co
     throw new ConfigError(`cannot read ${file}; a running monitor writes { "api": "http://127.0.0.1:PORT", "controlKey": "…" } there`, { cause: err })
   }
   if (found === null) return undefined
-  const { api, controlKey } = (found ?? {}) as Partial<Record<keyof MonitorFile, unknown>>
+  const { api, controlKey } = found as Partial<Record<keyof MonitorFile, unknown>>
   if (typeof api !== 'string' || !URL.canParse(api)) throw new ConfigError(`${file}: api: not a URL`, { context: { field: 'api' } })
   if (typeof controlKey !== 'string' || controlKey === '') throw new ConfigError(`${file}: controlKey: missing`, { context: { field: 'controlKey' } })
   return { api, controlKey }
