@@ -33,6 +33,7 @@ function solidlyFamily(opts: { family: DexFamily; swapTopic: Hex; poolCreatedTop
   const { swapTopic, poolCreatedName } = opts
   return {
     family: opts.family,
+    discovery: 'factory',
     poolCreatedTopic: opts.poolCreatedTopic,
     poolTopics: [swapTopic, SOLIDLY_SYNC_TOPIC],
 

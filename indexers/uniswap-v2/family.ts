@@ -16,6 +16,7 @@ type Sync = { txHash: string; logIndex: number; reserve0: bigint; reserve1: bigi
  */
 export const uniswapV2: Family = {
   family: 'uniswap-v2',
+  discovery: 'factory',
   poolCreatedTopic: V2_PAIR_CREATED_TOPIC,
   poolTopics: [V2_SWAP_TOPIC, V2_SYNC_TOPIC],
 

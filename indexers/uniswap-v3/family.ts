@@ -24,6 +24,7 @@ export type V3FamilyOptions = { family: DexFamily; poolCreatedTopic: Hex; swapTo
 export function createV3Family({ family, poolCreatedTopic, swapTopic, swapWords }: V3FamilyOptions): Family {
   return {
     family,
+    discovery: 'factory',
     poolCreatedTopic,
     poolTopics: [swapTopic],
 

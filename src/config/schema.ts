@@ -20,24 +20,77 @@ const url = z.string().refine(
 
 const blockNumber = z.union([z.number().int().nonnegative(), z.bigint().nonnegative()]).transform((n) => BigInt(n))
 
-export const dexSchema = z.object({
-  /** DEX family: the event layout. Forks (SushiSwap, PancakeSwap V2 …) use their parent family. */
-  family: z.enum(['uniswap-v2', 'uniswap-v3', 'pancakeswap-v3', 'velodrome-v1', 'aerodrome']),
-  /** Name of this deployment, e.g. 'uniswap-v3' or 'sushiswap'. Default: the family. */
-  name: z.string().min(1).optional(),
-  /** Factory whose pool-creation events define the pools of this DEX. */
-  factory: address,
-  /** Block the factory was deployed at: pools are discovered from here. */
-  startBlock: blockNumber,
-})
+/** Families whose pools are named in the config (`pools`) rather than found through a factory. */
+export const LISTED_FAMILIES: readonly string[] = ['curve']
 
-export const chainSchema = z.object({
+export const dexSchema = z
+  .object({
+    /** DEX family: the event layout. Forks (SushiSwap, PancakeSwap V2 …) use their parent family. */
+    family: z.enum(['uniswap-v2', 'uniswap-v3', 'uniswap-v4', 'pancakeswap-v3', 'velodrome-v1', 'aerodrome', 'curve', 'balancer-v2']),
+    /** Name of this deployment, e.g. 'uniswap-v3' or 'sushiswap'. Default: the family. */
+    name: z.string().min(1).optional(),
+    /**
+     * The contract whose events define the pools of this DEX: the factory (V2, V3, Solidly), or the
+     * singleton that registers and runs every pool (uniswap-v4: the PoolManager; balancer-v2: the
+     * Vault). Not for curve.
+     */
+    factory: address.optional(),
+    /**
+     * curve: the pools to follow (Curve has many factories and registries with different events;
+     * a desk names the pools it trades on). `coins` and `underlying` override what is read from the
+     * pool (`coins(i)`, and for metapools the base pool's coins).
+     */
+    pools: z
+      .array(z.object({ address, coins: z.array(address).min(2).optional(), underlying: z.array(address).min(2).optional() }))
+      .min(1)
+      .optional(),
+    /** Block the factory (or the listed pools) were deployed at: pools and trades are followed from here. */
+    startBlock: blockNumber,
+  })
+  .superRefine((d, ctx) => {
+    if (LISTED_FAMILIES.includes(d.family)) {
+      if (!d.pools) ctx.addIssue({ code: 'custom', path: ['pools'], message: `a ${d.family} DEX lists its pools (pools: [{ address }])` })
+      if (d.factory) ctx.addIssue({ code: 'custom', path: ['factory'], message: `a ${d.family} DEX has no factory here: list its pools instead` })
+    } else {
+      if (!d.factory) ctx.addIssue({ code: 'custom', path: ['factory'], message: `a ${d.family} DEX needs its factory (or singleton) address` })
+      if (d.pools) ctx.addIssue({ code: 'custom', path: ['pools'], message: `pools are listed only for ${LISTED_FAMILIES.join(', ')}; a ${d.family} DEX finds them through its factory` })
+    }
+  })
+
+/**
+ * Confirmations by chain id when the config gives none: blocks behind head a reorg is not
+ * expected to reach. Ethereum: 12 (post-merge reorgs are one or two blocks; finality is two epochs,
+ * about 64 blocks, for those who want it); OP-stack and Arbitrum L2s: 10 (the sequencer's order
+ * is final unless the L1 batch reorgs); BNB Chain: 15 (fast finality, two-thirds of validators,
+ * in 2–3 blocks, margin kept); Polygon PoS: 64 (it has reorged tens of blocks deep); Gnosis: 12;
+ * Avalanche C-chain: 1 (single-slot finality); local chains (anvil, hardhat): 0. Any other chain: 12.
+ */
+export const DEFAULT_CONFIRMATIONS: Readonly<Record<number, number>> = {
+  1: 12,
+  10: 10,
+  56: 15,
+  100: 12,
+  137: 64,
+  8453: 10,
+  42161: 10,
+  43114: 1,
+  1337: 0,
+  31337: 0,
+}
+export const FALLBACK_CONFIRMATIONS = 12
+
+export function defaultConfirmations(chainId: number): number {
+  return DEFAULT_CONFIRMATIONS[chainId] ?? FALLBACK_CONFIRMATIONS
+}
+
+export const chainSchema = z
+  .object({
   /** EVM chain id; checked against the RPC's eth_chainId at start. */
   id: z.number().int().positive(),
   /** One or more RPC URLs, tried in order (fallback). */
   rpcUrls: z.array(url).min(1),
-  /** Blocks behind head that are considered final. Default: 0 (local chains); mainnet wants 12 or more. */
-  confirmations: z.number().int().nonnegative().default(0),
+  /** Blocks behind head that are considered final. Default: by chain id (DEFAULT_CONFIRMATIONS). */
+  confirmations: z.number().int().nonnegative().optional(),
   /** How often to poll for new blocks, ms. Default 1000. */
   pollIntervalMs: z.number().int().positive().default(1000),
   /** Largest eth_getLogs range, blocks. Default 500. */
@@ -64,6 +117,7 @@ export const chainSchema = z.object({
     .array(z.object({ aggregator: address, token: address, decimals: z.number().int().min(0).max(36) }))
     .default([]),
 })
+  .transform((c) => ({ ...c, confirmations: c.confirmations ?? defaultConfirmations(c.id) }))
 
 export const configSchema = z.object({
   chains: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'chain names are lowercase words'), chainSchema).refine(

@@ -1,7 +1,15 @@
 import type { Address, Hex } from 'viem'
 
 /** A DEX family: one event layout and decoder in `indexers/<family>`. */
-export type DexFamily = 'uniswap-v2' | 'uniswap-v3' | 'pancakeswap-v3' | 'velodrome-v1' | 'aerodrome'
+export type DexFamily =
+  | 'uniswap-v2'
+  | 'uniswap-v3'
+  | 'uniswap-v4'
+  | 'pancakeswap-v3'
+  | 'velodrome-v1'
+  | 'aerodrome'
+  | 'curve'
+  | 'balancer-v2'
 
 /** A deployment of a DEX family on a chain (forks such as SushiSwap are config). */
 export type DexRef = { family: DexFamily; name: string }
@@ -66,11 +74,20 @@ export type PriceObservation = {
   quoteDepth: number | null
 }
 
-/** A pool known from its factory's creation event. */
+/**
+ * A pool: known from its factory's creation event, from a singleton's registration event
+ * (uniswap-v4 `Initialize`, balancer-v2 `TokensRegistered`), or named in config and read from the
+ * chain (curve).
+ */
 export type PoolInfo = {
   chainId: number
   dex: DexRef
+  /**
+   * The pool's own contract; for a singleton family (`singleton` set) the pool id (bytes32, as
+   * 0x + 64 hex digits) that the singleton's events carry as topics[1].
+   */
   address: Address
+  /** The pool's first two coins (for a two-coin pool, its only two, in the pool's order). */
   token0: Address
   token1: Address
   /** V3 fee in hundredths of a bip; null for V2. */
@@ -81,6 +98,18 @@ export type PoolInfo = {
    * for other families.
    */
   stable?: boolean
+  /**
+   * Every coin, in the pool's index order, where the family indexes coins (curve `coins(i)`,
+   * balancer-v2's registered tokens); token0/token1 are its first two. Undefined: just token0, token1.
+   */
+  tokens?: Address[]
+  /** Curve metapools and lending pools: the coins `TokenExchangeUnderlying` ids index. */
+  underlying?: Address[]
+  /** Singleton families: the contract that emits this pool's events (V4 PoolManager, Balancer Vault). */
+  singleton?: Address
+  /** Uniswap V4: the hooks contract (zero address: none) and the tick spacing. */
+  hooks?: Address
+  tickSpacing?: number
   createdBlock: bigint
 }
 

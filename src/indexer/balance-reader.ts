@@ -18,6 +18,8 @@ export type BalanceReader = {
     opening: boolean,
     decimals: (token: Address) => number | null,
   ): Promise<BalanceReading[]>
+  /** Forgets the balances published so far (after a reorg): the next read takes every `before` from the chain. */
+  forget(): void
 }
 
 /**
@@ -56,6 +58,7 @@ export function createBalanceReader(opts: {
   }
 
   return {
+    forget: () => last.clear(),
     async read(range, touched, opening, decimalsOf) {
       const pairs = new Map<string, { wallet: Address; token: Address }>()
       const add = (wallet: Address, token: Address): void => {

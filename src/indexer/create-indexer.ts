@@ -1,17 +1,17 @@
 import type pg from 'pg'
 import { BaseError as ViemError, type Address, type Hex, type PublicClient } from 'viem'
 import type { Common } from '../common.ts'
-import type { ChainConfig } from '../config/schema.ts'
+import type { ChainConfig, DexConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
 import { ConfigError, DecodeError, RetryableError, errorLine, isTransientError } from '../errors.ts'
 import type { BatchPublisher } from '../queue/publisher.ts'
-import { toDatabaseError } from '../db/pool.ts'
+import { toDatabaseError, withTransaction } from '../db/pool.ts'
 import { retry, sleep } from '../retry.ts'
 import { createChainClient } from '../chain/create-chain-client.ts'
-import { decodeRange, discoverPools, poolLogs, watchedTopics, type FactoryRef } from './decode-range.ts'
+import { decodeRange, discoverPools, poolKeyOf, poolLogs, watchedTopics, type FactoryRef } from './decode-range.ts'
 import { ANSWER_UPDATED_TOPIC } from '../../indexers/chainlink/abi.ts'
 import { decodeAnswerUpdated, type ChainlinkFeed } from '../../indexers/chainlink/feed.ts'
-import type { NormalizedSwap, PriceObservation } from '../domain/types.ts'
+import type { DexRef, NormalizedSwap, PriceObservation } from '../domain/types.ts'
 import { families } from './families.ts'
 import { fetchLogs } from './fetch-logs.ts'
 import { createBalanceReader, type BalanceReader } from './balance-reader.ts'
@@ -71,16 +71,23 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     throw new ConfigError(`RPC answers chain id ${rpcChainId}, config says ${chain.id}`, { context: { field: `chains.${chain.name}.id` } })
 
   const factories = new Map<Address, FactoryRef>(
-    chain.dexes.map((d) => [d.factory, { dex: { family: d.family, name: d.name ?? d.family }, family: families[d.family] }]),
+    chain.dexes.flatMap((d) => (d.factory ? [[d.factory, { dex: dexRef(d), family: families[d.family] }] as const] : [])),
   )
+  /** Singletons (V4 PoolManager, Balancer Vault): their pool events carry the pool id as topics[1]. */
+  const singletons = new Set<Address>([...factories].filter(([, f]) => f.family.discovery === 'singleton').map(([a]) => a))
   const startBlock = chain.startBlock ?? chain.dexes.reduce((m, d) => (d.startBlock < m ? d.startBlock : m), chain.dexes[0]!.startBlock)
   const shards = common.config.shards
   let cursor = await retry(() => seedCheckpoints(pool, chain.id, shards, startBlock - 1n), retryOpts)
+  /** Hash of the cursor block as published (null: not known, e.g. the block before the start). */
+  let cursorHash = await retry(() => publishedHash(pool, chain.id, cursor), retryOpts)
+  /** After a reorg: every (wallet, token) pair the shards track, read again at the fork point. */
+  let reread: Map<Address, Set<Address>> | null = null
   /** Publication generation (see RangeOutput.generation): new at start and at every republication. */
   let generation = Date.now()
   const registry = await retry(() => loadPoolRegistry(pool, chain.id), retryOpts)
   const tokens = await retry(() => createTokenCache({ pool, client, chainId: chain.id, log }), retryOpts)
   await retry(() => scanFactories(), retryOpts)
+  await retry(() => describeListedPools(), retryOpts)
   const feeds = new Map<Address, ChainlinkFeed>(
     chain.chainlinkFeeds.map((f) => [f.aggregator, { chainId: chain.id, aggregator: f.aggregator, token: f.token, feedDecimals: f.decimals }]),
   )
@@ -120,14 +127,16 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     }
   }
 
-  /** Pools created before the indexing start: scan their factories once, resumably. */
+  /** Pools created before the indexing start: scan their factories (and singletons) once, resumably. */
   async function scanFactories(): Promise<void> {
     for (const dex of chain.dexes) {
+      const topic = families[dex.family].poolCreatedTopic
+      if (!dex.factory || topic === null) continue
       const r = await pool.query<{ scanned_to: string }>('SELECT scanned_to FROM factory_scans WHERE chain_id = $1 AND factory = $2', [chain.id, dex.factory])
       let from = r.rows[0] ? BigInt(r.rows[0].scanned_to) + 1n : dex.startBlock
       while (from <= cursor) {
         const to = min(cursor, from + BigInt(chain.maxBlockRange) - 1n)
-        const logs = await fetchLogs(client, { fromBlock: from, toBlock: to, topics: [families[dex.family].poolCreatedTopic], address: [dex.factory], onSplit })
+        const logs = await fetchLogs(client, { fromBlock: from, toBlock: to, topics: [topic], address: [dex.factory], onSplit })
         await registry.add(discoverPools(logs, factories, chain.id))
         await pool.query(
           `INSERT INTO factory_scans (chain_id, factory, scanned_to) VALUES ($1, $2, $3)
@@ -139,20 +148,41 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     }
   }
 
+  /**
+   * Pools the config lists (curve): their coins read from the chain once, at the latest block
+   * (coins do not change), and kept in the registry.
+   */
+  async function describeListedPools(): Promise<void> {
+    for (const dex of chain.dexes) {
+      const family = families[dex.family]
+      if (!dex.pools || !family.describePool) continue
+      const fresh = dex.pools.filter((p) => !registry.pools.has(p.address))
+      if (fresh.length === 0) continue
+      const head = await client.getBlockNumber()
+      const described = await Promise.all(fresh.map((p) => family.describePool!(client, p, dexRef(dex), chain.id, head)))
+      await registry.add(described.map((p) => ({ ...p, createdBlock: dex.startBlock })))
+    }
+  }
+
   /** Reads, decodes and publishes one range; returns the block time of `toBlock`. */
   async function processRange(fromBlock: bigint, toBlock: bigint): Promise<number> {
-    const [logs, walletLogs, feedLogs] = await Promise.all([
+    const [first, logs, walletLogs, feedLogs] = await Promise.all([
+      client.getBlock({ blockNumber: fromBlock }),
       fetchLogs(client, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit }),
       balances === null ? Promise.resolve([]) : fetchWalletLogs(fromBlock, toBlock),
       feeds.size === 0 ? Promise.resolve([]) : fetchLogs(client, { fromBlock, toBlock, topics: [ANSWER_UPDATED_TOPIC], address: [...feeds.keys()], onSplit }),
     ])
+    // The block after the cursor must build on the block published as the cursor: else the chain
+    // reorganised below the confirmation window, and what was published after the fork is orphaned.
+    if (cursorHash !== null && fromBlock === cursor + 1n && first.parentHash !== cursorHash)
+      throw new ReorgDetected(cursor, cursorHash, first.parentHash)
     await db(() => registry.add(discoverPools(logs, factories, chain.id)))
-    const mine = poolLogs(logs, registry.pools)
+    const mine = poolLogs(logs, registry.pools, singletons)
     const tokenSet = new Set<Address>()
     for (const l of mine) {
-      const p = registry.pools.get(l.address)!
-      tokenSet.add(p.token0)
-      tokenSet.add(p.token1)
+      const p = registry.pools.get(poolKeyOf(l, singletons)!)!
+      for (const t of p.tokens ?? [p.token0, p.token1]) tokenSet.add(t)
+      for (const t of p.underlying ?? []) tokenSet.add(t)
     }
     for (const l of walletLogs) tokenSet.add(l.address)
     await db(() => tokens.ensure(tokenSet, toBlock))
@@ -162,7 +192,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       token: (a) => tokens.get(a),
       txFrom: (h) => blocks.txFrom.get(h),
       blockTime: (n) => blocks.time.get(n),
-    })
+    }, singletons)
     const flows = decodeWalletTransfers(walletLogs, walletSet, {
       chainId: chain.id,
       blockTime: (n) => blocks.time.get(n),
@@ -179,11 +209,13 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     let readings: Awaited<ReturnType<BalanceReader['read']>> = []
     if (balances !== null) {
       const touched = new Map<Address, Set<Address>>()
-      for (const t of flows.transfers) {
-        let set = touched.get(t.wallet)
-        if (!set) touched.set(t.wallet, (set = new Set()))
-        set.add(t.token)
+      const touch = (wallet: Address, token: Address): void => {
+        let set = touched.get(wallet)
+        if (!set) touched.set(wallet, (set = new Set()))
+        set.add(token)
       }
+      for (const t of flows.transfers) touch(t.wallet, t.token)
+      if (reread) for (const [wallet, tokens] of reread) for (const token of tokens) if (walletSet.has(wallet)) touch(wallet, token)
       // Opening balances with the first range this process reads, and with any range read again
       // from that far back (batches lost with Redis are published again from a checkpoint): at the
       // start block they are the desk's holdings before indexing; after a restart they also cover
@@ -207,6 +239,9 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     })
     metrics.batchesPublished.inc(labels, shards)
     countSwaps(decoded.swaps)
+    if (blocks.toBlockHash !== null) await db(() => recordHash(pool, chain.id, toBlock, blocks.toBlockHash!))
+    cursorHash = blocks.toBlockHash
+    reread = null
     log.debug({ from: fromBlock.toString(), to: toBlock.toString(), swaps: decoded.swaps.length }, 'range published')
     return blocks.toBlockTime
   }
@@ -240,6 +275,66 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   async function fetchWalletLogs(fromBlock: bigint, toBlock: bigint): Promise<RawLog[]> {
     const parts = await Promise.all(walletTopicFilters(wallets).map((topics) => fetchLogs(client, { fromBlock, toBlock, topics, onSplit })))
     return parts.flat()
+  }
+
+  /**
+   * A reorg below the confirmation window (the chain no longer holds the cursor block we
+   * published): finds the fork point (the latest published range end still on the chain), records
+   * the reorg (chain_reorgs: the operational alert; an error log; dexrisk_reorgs_total), orders
+   * every shard to roll the chain back to it, and publishes again from there, the first range with
+   * every tracked wallet balance read at the fork point.
+   */
+  async function rollBack(seen: ReorgDetected): Promise<void> {
+    const kept = await db(() =>
+      pool.query<{ block_number: string; block_hash: string }>(
+        'SELECT block_number::text, block_hash FROM block_hashes WHERE chain_id = $1 AND block_number <= $2 ORDER BY block_number DESC',
+        [chain.id, cursor.toString()],
+      ),
+    )
+    let fork: { block: bigint; hash: Hex } | null = null
+    for (const row of kept.rows) {
+      const b = await client.getBlock({ blockNumber: BigInt(row.block_number) })
+      if (b.hash === row.block_hash) {
+        fork = { block: BigInt(row.block_number), hash: row.block_hash as Hex }
+        break
+      }
+    }
+    if (!fork)
+      throw new ConfigError(`reorg deeper than every block hash kept (${kept.rows.length} range ends): the published history cannot be matched to the chain`, {
+        context: { chainId: chain.id, block: seen.block },
+      })
+    const depth = cursor - fork.block
+    const canonical = (await client.getBlock({ blockNumber: seen.block })).hash
+    await db(() =>
+      withTransaction(pool, async (c) => {
+        await c.query(
+          `INSERT INTO chain_reorgs (chain_id, fork_block, published_to, depth, orphaned_hash, canonical_hash, confirmations)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+          [chain.id, fork.block.toString(), cursor.toString(), Number(depth), seen.hash, canonical, chain.confirmations],
+        )
+        await c.query('DELETE FROM block_hashes WHERE chain_id = $1 AND block_number > $2', [chain.id, fork.block.toString()])
+      }),
+    )
+    log.error(
+      { fork: fork.block.toString(), publishedTo: cursor.toString(), depth: Number(depth), orphaned: seen.hash, canonical, confirmations: chain.confirmations },
+      'reorg deeper than the confirmation window: published blocks after the fork point are rolled back and read again',
+    )
+    metrics.reorgs.inc(labels)
+    metrics.reorgDepth.set(labels, Number(depth))
+    generation = Date.now()
+    await publisher.rewind(chain.id, fork.block, generation)
+    const tracked = await db(() => pool.query<{ wallet: string; token: string }>('SELECT wallet, token FROM wallet_balances WHERE chain_id = $1', [chain.id]))
+    reread = new Map()
+    for (const r of tracked.rows) {
+      let set = reread.get(r.wallet as Address)
+      if (!set) reread.set(r.wallet as Address, (set = new Set()))
+      set.add(r.token as Address)
+    }
+    balances?.forget()
+    cursor = fork.block
+    cursorHash = fork.hash
+    publishedTime = undefined
+    observeLag()
   }
 
   /**
@@ -293,7 +388,14 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       while (cursor < safe && !signal.aborted) {
         const from = cursor + 1n
         const to = min(safe, cursor + BigInt(chain.maxBlockRange))
-        const time = await retry(() => processRange(from, to), rangeRetry(from, to))
+        let time: number
+        try {
+          time = await retry(() => processRange(from, to), rangeRetry(from, to))
+        } catch (err) {
+          if (!(err instanceof ReorgDetected)) throw err
+          await retry(() => rollBack(err), retryOpts)
+          break
+        }
         cursor = to
         publishedTime = time
         observeLag()
@@ -331,6 +433,36 @@ async function seedCheckpoints(pool: pg.Pool, chainId: number, shards: number, b
   const r = await pool.query<{ min: string }>('SELECT min(last_block)::text AS min FROM checkpoints WHERE chain_id = $1 AND shard < $2', [chainId, shards])
   return BigInt(r.rows[0]!.min)
 }
+
+/** The chain no longer builds on the block published as the cursor. */
+class ReorgDetected extends Error {
+  constructor(
+    readonly block: bigint,
+    readonly hash: Hex,
+    readonly parentHash: Hex,
+  ) {
+    super(`block ${block} was published with hash ${hash}; the chain's next block builds on ${parentHash}`)
+  }
+}
+
+/** The hash a range ending at `block` was published with, if kept. */
+async function publishedHash(pool: pg.Pool, chainId: number, block: bigint): Promise<Hex | null> {
+  const r = await pool.query<{ block_hash: string }>('SELECT block_hash FROM block_hashes WHERE chain_id = $1 AND block_number = $2', [chainId, block.toString()])
+  return (r.rows[0]?.block_hash as Hex | undefined) ?? null
+}
+
+/** Keeps the hash of a published range's last block; forgets those more than KEPT_HASH_BLOCKS behind. */
+async function recordHash(pool: pg.Pool, chainId: number, block: bigint, hash: Hex): Promise<void> {
+  await pool.query(
+    `WITH pruned AS (DELETE FROM block_hashes WHERE chain_id = $1 AND block_number < $2::int8 - $4::int8)
+     INSERT INTO block_hashes (chain_id, block_number, block_hash) VALUES ($1, $2, $3)
+     ON CONFLICT (chain_id, block_number) DO UPDATE SET block_hash = EXCLUDED.block_hash`,
+    [chainId, block.toString(), hash, KEPT_HASH_BLOCKS],
+  )
+}
+
+/** How far behind the cursor published block hashes are kept: the deepest reorg that can be rolled back. */
+const KEPT_HASH_BLOCKS = 4096
 
 type BlockData = { time: Map<bigint, number>; txFrom: Map<Hex, Address>; toBlockHash: Hex | null; toBlockTime: number }
 
@@ -384,6 +516,10 @@ function openingTokens(chain: ChainConfig): Address[] {
   const set = new Set<Address>([...chain.stablecoins, ...chain.pivots, ...(Object.keys(chain.assets) as Address[])].map((a) => a.toLowerCase() as Address))
   if (chain.wrappedNative) set.add(chain.wrappedNative)
   return [...set].sort()
+}
+
+function dexRef(d: DexConfig): DexRef {
+  return { family: d.family, name: d.name ?? d.family }
 }
 
 function min(a: bigint, b: bigint): bigint {

@@ -10,8 +10,9 @@ export type PoolRegistry = {
 
 export async function loadPoolRegistry(pool: pg.Pool, chainId: number): Promise<PoolRegistry> {
   const pools = new Map<Address, PoolInfo>()
-  const r = await pool.query<{ address: string; dex_family: string; dex_name: string; token0: string; token1: string; fee: number | null; created_block: string; stable: boolean | null }>(
-    'SELECT address, dex_family, dex_name, token0, token1, fee, created_block, stable FROM pools WHERE chain_id = $1',
+  const r = await pool.query<PoolRow>(
+    `SELECT address, dex_family, dex_name, token0, token1, fee, created_block, stable, tokens, underlying, singleton, hooks, tick_spacing
+     FROM pools WHERE chain_id = $1`,
     [chainId],
   )
   for (const p of r.rows)
@@ -24,6 +25,11 @@ export async function loadPoolRegistry(pool: pg.Pool, chainId: number): Promise<
       fee: p.fee,
       createdBlock: BigInt(p.created_block),
       ...(p.stable === null ? {} : { stable: p.stable }),
+      ...(p.tokens === null ? {} : { tokens: p.tokens as Address[] }),
+      ...(p.underlying === null ? {} : { underlying: p.underlying as Address[] }),
+      ...(p.singleton === null ? {} : { singleton: p.singleton as Address }),
+      ...(p.hooks === null ? {} : { hooks: p.hooks as Address }),
+      ...(p.tick_spacing === null ? {} : { tickSpacing: p.tick_spacing }),
     })
   return {
     pools,
@@ -31,9 +37,10 @@ export async function loadPoolRegistry(pool: pg.Pool, chainId: number): Promise<
       const fresh = list.filter((p) => !pools.has(p.address))
       if (fresh.length === 0) return
       await pool.query(
-        `INSERT INTO pools (chain_id, address, dex_family, dex_name, token0, token1, fee, created_block, stable)
-         SELECT $1, a, f, n, t0, t1, fee, b, st FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int4[], $8::int8[], $9::bool[])
-           AS u(a, f, n, t0, t1, fee, b, st)
+        `INSERT INTO pools (chain_id, address, dex_family, dex_name, token0, token1, fee, created_block, stable, tokens, underlying, singleton, hooks, tick_spacing)
+         SELECT $1, a, f, n, t0, t1, fee, b, st, NULLIF(tk, '')::text[], NULLIF(ul, '')::text[], sg, hk, ts
+         FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int4[], $8::int8[], $9::bool[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int4[])
+           AS u(a, f, n, t0, t1, fee, b, st, tk, ul, sg, hk, ts)
          ON CONFLICT (chain_id, address) DO NOTHING`,
         [
           chainId,
@@ -45,9 +52,36 @@ export async function loadPoolRegistry(pool: pg.Pool, chainId: number): Promise<
           fresh.map((p) => p.fee),
           fresh.map((p) => p.createdBlock.toString()),
           fresh.map((p) => p.stable ?? null),
+          // Arrays travel as Postgres array literals (unnest cannot take an array of arrays of varying length).
+          fresh.map((p) => arrayLiteral(p.tokens)),
+          fresh.map((p) => arrayLiteral(p.underlying)),
+          fresh.map((p) => p.singleton ?? null),
+          fresh.map((p) => p.hooks ?? null),
+          fresh.map((p) => p.tickSpacing ?? null),
         ],
       )
       for (const p of fresh) pools.set(p.address, p)
     },
   }
+}
+
+type PoolRow = {
+  address: string
+  dex_family: string
+  dex_name: string
+  token0: string
+  token1: string
+  fee: number | null
+  created_block: string
+  stable: boolean | null
+  tokens: string[] | null
+  underlying: string[] | null
+  singleton: string | null
+  hooks: string | null
+  tick_spacing: number | null
+}
+
+/** An address list as a Postgres array literal ('' for none: NULL after NULLIF). Addresses need no quoting. */
+function arrayLiteral(list: readonly Address[] | undefined): string {
+  return list ? `{${list.join(',')}}` : ''
 }

@@ -34,6 +34,10 @@ export type Metrics = {
     swaps: Counter<'chain' | 'dex'>
     /** `dexrisk_batches_published_total{chain}`: batches enqueued (one per shard per block range). */
     batchesPublished: Counter<'chain'>
+    /** `dexrisk_reorgs_total{chain}`: reorgs deeper than the confirmation window, rolled back. */
+    reorgs: Counter<'chain'>
+    /** `dexrisk_reorg_depth_blocks{chain}`: published blocks rolled back by the last such reorg. */
+    reorgDepth: Gauge<'chain'>
   }
   rpc: {
     /** `dexrisk_rpc_request_duration_seconds{chain,method}`: each JSON-RPC call attempt, answered or failed. */
@@ -122,6 +126,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       }),
       swaps: new Counter({ name: 'dexrisk_swaps_total', help: 'Swaps decoded and published, by chain and dex', labelNames: ['chain', 'dex'], registers }),
       batchesPublished: new Counter({ name: 'dexrisk_batches_published_total', help: 'Batches published to the shard queues (one per shard per block range)', labelNames: ['chain'], registers }),
+      reorgs: new Counter({ name: 'dexrisk_reorgs_total', help: 'Reorgs deeper than the confirmation window: published blocks rolled back', labelNames: ['chain'], registers }),
+      reorgDepth: new Gauge({ name: 'dexrisk_reorg_depth_blocks', help: 'Published blocks rolled back by the last reorg deeper than the confirmation window', labelNames: ['chain'], registers }),
     },
     rpc: {
       requestDuration: new Histogram({

@@ -28,9 +28,19 @@ export type RangeOutput = {
   generation: number
 }
 
+/** Job name of a rollback order on a shard queue (batches are named 'batch'). */
+export const REWIND_JOB = 'rewind'
+/** A rollback order: drop what the shard applied of `chainId` after block `toBlock`. */
+export type RewindJob = { chainId: number; toBlock: string }
+
 export type BatchPublisher = {
   /** Routes a range's swaps to shards and enqueues one batch per shard (every shard, every range). */
   publish(range: RangeOutput): Promise<void>
+  /**
+   * Tells every shard to roll one chain back to `toBlock` (a reorg deeper than the confirmations):
+   * a `rewind` job, queued behind the batches already published, ahead of the ranges published again.
+   */
+  rewind(chainId: number, toBlock: bigint, generation: number): Promise<void>
   queue(shard: number): Queue
   close(): Promise<void>
 }
@@ -99,6 +109,10 @@ export function createBatchPublisher(opts: {
     async publish(range) {
       const batches = routeRange(range, opts.shards, opts.accounts)
       await Promise.all(batches.map((b) => queues[b.shard]!.add('batch', encodeBatch(b), { jobId: batchJobId(b, range.generation) })))
+    },
+    async rewind(chainId, toBlock, generation) {
+      const data: RewindJob = { chainId, toBlock: toBlock.toString() }
+      await Promise.all(queues.map((q) => q.add(REWIND_JOB, data, { jobId: `c${chainId}-rewind-${toBlock}-g${generation}` })))
     },
     queue: (shard) => queues[shard]!,
     close: () => (closed ??= Promise.all(queues.map((q) => q.close())).then(() => undefined)),

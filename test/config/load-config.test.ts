@@ -17,7 +17,8 @@ describe('parseConfig', () => {
     const c = parseConfig(base, {})
     expect(c.shards).toBe(4)
     expect(c.accounts).toBe('auto')
-    expect(c.chains.base!.confirmations).toBe(0)
+    // Base (8453) is an OP-stack L2: 10 confirmations unless the config says otherwise.
+    expect(c.chains.base!.confirmations).toBe(10)
     expect(c.chains.base!.dexes[0]!.factory).toBe('0x33128a8fc17869897dce68ed026d694621f6fdfd')
     expect(c.chains.base!.dexes[0]!.startBlock).toBe(1371680n)
     expect(c.database.dataDir).toBe('.dexrisk/db')
@@ -32,6 +33,24 @@ describe('parseConfig', () => {
   it('names a bad factory address', () => {
     const bad = { chains: { base: { ...base.chains.base, dexes: [{ family: 'uniswap-v3', factory: '0x1234', startBlock: 1 }] } } }
     expect(() => parseConfig(bad, {})).toThrow('chains.base.dexes[0].factory: not an address')
+  })
+
+  it('defaults confirmations per chain id, 12 for a chain it does not know, and keeps an explicit 0', () => {
+    const chain = (id: number, extra: object = {}) => parseConfig({ chains: { x: { ...base.chains.base, id, ...extra } } }, {}).chains.x!.confirmations
+    expect([chain(1), chain(10), chain(56), chain(137), chain(42161), chain(43114), chain(31337), chain(999_999)]).toEqual([12, 10, 15, 64, 10, 1, 0, 12])
+    expect(chain(1, { confirmations: 0 })).toBe(0)
+  })
+
+  it('wants pools, not a factory, for curve, and a factory for the others', () => {
+    const dex = (d: object) => ({ chains: { base: { ...base.chains.base, dexes: [d] } } })
+    const pool = '0xbEbc44782C7dB0a1A60Cb6fe97d0b483032FF1C7'
+    expect(() => parseConfig(dex({ family: 'curve', startBlock: 1 }), {})).toThrow('chains.base.dexes[0].pools: a curve DEX lists its pools (pools: [{ address }])')
+    expect(() => parseConfig(dex({ family: 'curve', factory: pool, pools: [{ address: pool }], startBlock: 1 }), {})).toThrow(
+      'chains.base.dexes[0].factory: a curve DEX has no factory here: list its pools instead',
+    )
+    expect(() => parseConfig(dex({ family: 'uniswap-v4', startBlock: 1 }), {})).toThrow('chains.base.dexes[0].factory: a uniswap-v4 DEX needs its factory (or singleton) address')
+    const c = parseConfig(dex({ family: 'curve', pools: [{ address: pool }], startBlock: 1 }), {})
+    expect(c.chains.base!.dexes[0]!.pools).toEqual([{ address: pool.toLowerCase() }])
   })
 
   it('refuses a wallet in two accounts', () => {

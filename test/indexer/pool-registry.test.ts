@@ -28,4 +28,23 @@ describe('loadPoolRegistry', () => {
     const reloaded = await loadPoolRegistry(db.pool(), 8453)
     expect([...reloaded.pools.values()].sort((a, b) => (a.address < b.address ? -1 : 1))).toEqual(pools)
   })
+
+  it('keeps singleton pools (by id), their hooks and tick spacing, and pools of more than two coins', async () => {
+    const id = `0x${'ab'.repeat(32)}` as Address
+    const coins = ['0x00000000000000000000000000000000000000a0', '0x00000000000000000000000000000000000000b0', '0x00000000000000000000000000000000000000c0'] as Address[]
+    const pools = [
+      pool(5, { dex: { family: 'curve', name: 'curve' }, tokens: coins, underlying: [...coins].reverse() }),
+      pool(4, {
+        dex: { family: 'uniswap-v4', name: 'uniswap-v4' },
+        address: id,
+        fee: 3000,
+        singleton: '0x00000000000000000000000000000000000000ee',
+        hooks: '0x0000000000000000000000000000000000000000',
+        tickSpacing: 60,
+      }),
+    ]
+    await (await loadPoolRegistry(db.pool(), 10)).add(pools.map((p) => ({ ...p, chainId: 10 })))
+    const reloaded = await loadPoolRegistry(db.pool(), 10)
+    expect([...reloaded.pools.values()].sort((a, b) => (a.address < b.address ? -1 : 1))).toEqual(pools.map((p) => ({ ...p, chainId: 10 })))
+  })
 })

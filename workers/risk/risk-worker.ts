@@ -8,6 +8,7 @@ import { createRedisConnection } from '../../src/db/redis.ts'
 import { BatchError, BatchGapError, errorLine, isTransientError } from '../../src/errors.ts'
 import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue/batch.ts'
 import { bullConnection } from '../../src/queue/connection.ts'
+import { REWIND_JOB, type RewindJob } from '../../src/queue/publisher.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
 import { bullQueueDepthSource } from '../../src/metrics/queue-depth.ts'
@@ -23,6 +24,7 @@ import { publishSummaries, type AccountSummary } from './read-model.ts'
 import type { RiskEffects } from './risk-engine.ts'
 import { loadRiskState, writeRiskEffects } from './risk-store.ts'
 import { commitShardBatch, computeShardBatch, loadRules, shardSetup } from './shard-setup.ts'
+import { rewindChain } from './rewind.ts'
 import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
 
 export type RiskWorkerOptions = {
@@ -233,11 +235,39 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     }
   }
 
-  const processor = async (job: Job<EncodedBatch>, token?: string): Promise<{ applied: boolean; swaps: number }> => {
+  /**
+   * A rollback order from the indexer (a reorg deeper than the confirmations): the shard's rows of
+   * the chain above the fork point go, its checkpoint moves back in the same transaction, and its
+   * in-memory state is read again from what committed (workers/risk/rewind.ts says what is undone).
+   */
+  const rewind = async (order: RewindJob): Promise<{ applied: boolean; swaps: number }> => {
+    const chainId = order.chainId
+    const toBlock = BigInt(order.toBlock)
+    const cp = state.checkpoints.get(chainId) ?? (await loadCheckpoint(pool, shard, chainId, pricingOf(chainId), guards))?.block
+    if (cp === undefined || cp <= toBlock) {
+      log.info({ chain: chainId, to: order.toBlock, checkpoint: cp?.toString() }, 'rewind: nothing applied above the fork point')
+      return { applied: false, swaps: 0 }
+    }
+    const mode = setup.batchOptions.mode
+    const removed = await retry(() => withTransaction(pool, (client) => rewindChain(client, { shard, chainId, toBlock, fromCheckpoint: cp, mode })), {
+      aborted: () => closing,
+      onRetry: (err, attempt, delay) => log.warn({ chain: chainId, err: String(err), attempt, delay }, 'rewind: database unavailable, retrying'),
+    })
+    const fresh = await retry(() => loadShardState(pool, shard, pricingOf, guards), { aborted: () => closing })
+    state.positions = fresh.positions
+    state.walletBalances = fresh.walletBalances
+    state.checkpoints.set(chainId, toBlock)
+    metrics.appliedBlock.set({ ...shardLabel, chain: chainLabel(chainId) }, Number(toBlock))
+    log.warn({ chain: chainId, from: cp.toString(), to: order.toBlock, ...removed }, 'reorg: shard rolled back to the fork point')
+    return { applied: true, swaps: -removed.swaps }
+  }
+
+  const processor = async (job: Job<EncodedBatch | RewindJob>, token?: string): Promise<{ applied: boolean; swaps: number }> => {
     try {
-      return await apply(decodeBatch(job.data))
+      if (job.name === REWIND_JOB) return await rewind(job.data as RewindJob)
+      return await apply(decodeBatch(job.data as EncodedBatch))
     } catch (err) {
-      if (err instanceof BatchGapError && token !== undefined) return setAside(job, token, err)
+      if (err instanceof BatchGapError && token !== undefined) return setAside(job as Job<EncodedBatch>, token, err)
       throw stop(err as Error, job)
     }
   }
@@ -258,7 +288,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     throw new DelayedError()
   }
 
-  function stop(err: Error, job: Job<EncodedBatch>): Error {
+  function stop(err: Error, job: Job): Error {
     if (isTransientError(err)) return err
     fatal = true
     metrics.stopped.set(shardLabel, 1)
@@ -302,7 +332,8 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     try {
       const [active, failed] = await retry(() => Promise.all([queue.getJobs(['active']), queue.getJobs(['failed'])]), { maxDelayMs: 5_000 })
       const orphans = [...active.map((job) => ({ job, failed: false })), ...failed.map((job) => ({ job, failed: true }))]
-        .filter((o) => o.job?.data)
+        // A rewind left active or failed is published again by the indexer with its range (it rewinds from its checkpoint).
+        .filter((o) => o.job?.data && o.job.name !== REWIND_JOB)
         .map((o) => ({ ...o, batch: decodeBatch(o.job.data) }))
       orphans.sort((a, b) => a.batch.chainId - b.batch.chainId || (a.batch.fromBlock < b.batch.fromBlock ? -1 : a.batch.fromBlock > b.batch.fromBlock ? 1 : 0))
       for (const o of orphans) {
@@ -320,7 +351,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     }
   }
 
-  const worker = new Worker<EncodedBatch>(shardQueueName(shard), processor, {
+  const worker = new Worker<EncodedBatch | RewindJob>(shardQueueName(shard), processor, {
     connection: bullConnection(opts.redisUrl),
     prefix,
     concurrency: 1,
