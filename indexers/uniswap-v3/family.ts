@@ -61,23 +61,7 @@ export function createV3Family({ family, poolCreatedTopic, swapTopic, swapWords 
       const d1 = ctx.token(pool.token1)?.decimals ?? null
       if (blockTime === undefined) throw decodeError('no block time for Swap', log, ctx.chainId)
 
-      let price: PriceObservation | undefined
-      // A pool with no liquidity in range moves its price for free (a zero-amount swap to any price
-      // limit): it prices nothing.
-      if (d0 !== null && d1 !== null && sqrtPriceX96 > 0n && liquidity > 0n) {
-        price = {
-          chainId: ctx.chainId,
-          pool: pool.address,
-          blockNumber: log.blockNumber,
-          blockTime,
-          txHash: log.transactionHash,
-          logIndex: log.logIndex,
-          base: pool.token0,
-          quote: pool.token1,
-          price: priceFromSqrtX96(sqrtPriceX96, d0, d1),
-          quoteDepth: inRangeToken1(liquidity, sqrtPriceX96, d1),
-        }
-      }
+      const price = concentratedPrice(log, pool, ctx.chainId, { blockTime, sqrtPriceX96, liquidity, d0, d1 })
 
       // Nothing received by the pool: no trade (a zero-amount swap), but still a price.
       const sides = swapSides(pool, amount0, amount1)
@@ -121,6 +105,33 @@ export const uniswapV3: Family = createV3Family({
   swapTopic: V3_SWAP_TOPIC,
   swapWords: 5,
 })
+
+/**
+ * The price observation of a concentrated-liquidity pool after a swap (V3, its forks, V4):
+ * token1 per token0 from sqrtPriceX96, with the in-range depth below. A pool with no liquidity in
+ * range moves its price for free (a zero-amount swap to any price limit): it prices nothing, nor
+ * does a pool whose decimals are unknown.
+ */
+export function concentratedPrice(
+  log: RawLog,
+  pool: PoolInfo,
+  chainId: number,
+  s: { blockTime: number; sqrtPriceX96: bigint; liquidity: bigint; d0: number | null; d1: number | null },
+): PriceObservation | undefined {
+  if (s.d0 === null || s.d1 === null || s.sqrtPriceX96 === 0n || s.liquidity === 0n) return undefined
+  return {
+    chainId,
+    pool: pool.address,
+    blockNumber: log.blockNumber,
+    blockTime: s.blockTime,
+    txHash: log.transactionHash,
+    logIndex: log.logIndex,
+    base: pool.token0,
+    quote: pool.token1,
+    price: priceFromSqrtX96(s.sqrtPriceX96, s.d0, s.d1),
+    quoteDepth: inRangeToken1(s.liquidity, s.sqrtPriceX96, s.d1),
+  }
+}
 
 /**
  * The pool's depth in token1 for the price guards: the virtual reserve of token1 at the current
