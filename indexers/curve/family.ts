@@ -1,0 +1,111 @@
+import type { Address, Hex } from 'viem'
+import type { RawLog } from '../../src/domain/log.ts'
+import type { PoolInfo } from '../../src/domain/types.ts'
+import type { DecodeContext, Family, PoolLogResult } from '../../src/indexer/family.ts'
+import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
+import { intWord, isHexData, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
+import {
+  CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
+  CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
+  CURVE_TOKEN_EXCHANGE_TOPIC,
+  CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC,
+} from './abi.ts'
+import { describeCurvePool } from './describe-pool.ts'
+
+/** One Curve exchange event layout: its name (for errors), data word count, int128 ids or uint256, which coins ids index. */
+type Layout = { name: string; words: number; signedIds: boolean; underlying: boolean }
+
+const LAYOUTS: ReadonlyMap<Hex, Layout> = new Map([
+  [CURVE_TOKEN_EXCHANGE_TOPIC, { name: 'TokenExchange', words: 4, signedIds: true, underlying: false }],
+  [CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC, { name: 'TokenExchangeUnderlying', words: 4, signedIds: true, underlying: true }],
+  [CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC, { name: 'TokenExchange (crypto)', words: 4, signedIds: false, underlying: false }],
+  [CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC, { name: 'TokenExchange (crypto-ng)', words: 6, signedIds: false, underlying: false }],
+])
+
+/**
+ * Curve pools ('listed': a desk names its pools in the config; `describePool` reads their coins).
+ *
+ * Every exchange event is `buyer` (the pool's msg.sender) as topics[1], then sold_id, tokens_sold,
+ * bought_id, tokens_bought (crypto-ng appends fee and packed_price_scale, ignored here): the pool
+ * received `tokens_sold` of coin `sold_id` and paid `tokens_bought` of coin `bought_id`. ids index
+ * the pool's `coins(i)` (`pool.tokens`), or for TokenExchangeUnderlying its underlying coins
+ * (`pool.underlying`: a metapool's [coins[0], ...base pool coins], a lending pool's
+ * `underlying_coins(i)`). The events name no receiver, so `recipient` is the buyer too.
+ * tokens_bought is what the trader got, after the pool's fee.
+ *
+ * Prices: none. No Curve exchange event carries a marginal price. A StableSwap pool's price is
+ * the derivative of its invariant at the new balances (amplification A, rates of rebasing or
+ * lending coins), which the event does not hold; tokens_bought / tokens_sold is an execution price
+ * (fee and price impact included, any size from dust to a manipulation), not the marginal price
+ * every other observation is (see the Solidly family for the same choice). crypto-ng's
+ * `packed_price_scale` is the pool's slowly moving price scale (its internal oracle target), not
+ * its spot price either. Curve-listed tokens are priced by other pools, stablecoin config and
+ * oracles.
+ */
+export const curve: Family = {
+  family: 'curve',
+  discovery: 'listed',
+  poolCreatedTopic: null,
+  poolTopics: [
+    CURVE_TOKEN_EXCHANGE_TOPIC,
+    CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC,
+    CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
+    CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
+  ],
+  decodePoolCreated: () => null,
+  describePool: describeCurvePool,
+
+  decodePoolLog(log, pool, ctx): PoolLogResult {
+    const layout = log.topics[0] === undefined ? undefined : LAYOUTS.get(log.topics[0])
+    if (!layout) return {}
+    return decodeExchange(log, pool, ctx, layout)
+  },
+}
+
+function decodeExchange(log: RawLog, pool: PoolInfo, ctx: DecodeContext, layout: Layout): PoolLogResult {
+  const buyer = topicAddress(log.topics[1])
+  if (!buyer || log.topics.length !== 2 || !isHexData(log.data) || wordCount(log.data) !== layout.words)
+    throw decodeError(`undecodable ${layout.name}`, log, ctx.chainId)
+  const coins = layout.underlying ? pool.underlying : (pool.tokens ?? [pool.token0, pool.token1])
+  if (!coins) throw decodeError(`${layout.name} from a pool with no underlying coins known (name them in the config: underlying)`, log, ctx.chainId)
+  const soldId = layout.signedIds ? intWord(log.data, 0) : uintWord(log.data, 0)
+  const boughtId = layout.signedIds ? intWord(log.data, 2) : uintWord(log.data, 2)
+  const tokenIn = coinAt(coins, soldId)
+  const tokenOut = coinAt(coins, boughtId)
+  const which = layout.underlying ? 'underlying coins' : 'coins'
+  if (!tokenIn) throw decodeError(`${layout.name} sold_id ${soldId} is outside the pool's ${coins.length} ${which}`, log, ctx.chainId)
+  if (!tokenOut) throw decodeError(`${layout.name} bought_id ${boughtId} is outside the pool's ${coins.length} ${which}`, log, ctx.chainId)
+  if (soldId === boughtId) throw decodeError(`${layout.name} sells and buys the same coin (id ${soldId})`, log, ctx.chainId)
+  const amountIn = uintWord(log.data, 1)
+  const amountOut = uintWord(log.data, 3)
+  // A zero exchange moves nothing: not a trade (as a V2 swap in which the pool received nothing).
+  if (amountIn === 0n) return {}
+  const trader = ctx.txFrom(log.transactionHash)
+  const blockTime = ctx.blockTime(log.blockNumber)
+  if (!trader || blockTime === undefined) throw decodeError(`no transaction sender or block time for ${layout.name}`, log, ctx.chainId)
+  return {
+    swap: {
+      chainId: ctx.chainId,
+      dex: pool.dex,
+      pool: pool.address,
+      blockNumber: log.blockNumber,
+      blockHash: log.blockHash,
+      blockTime,
+      txHash: log.transactionHash,
+      logIndex: log.logIndex,
+      trader,
+      sender: buyer,
+      recipient: buyer,
+      tokenIn,
+      tokenOut,
+      amountIn,
+      amountOut,
+      decimalsIn: ctx.token(tokenIn)?.decimals ?? null,
+      decimalsOut: ctx.token(tokenOut)?.decimals ?? null,
+    },
+  }
+}
+
+function coinAt(coins: readonly Address[], id: bigint): Address | undefined {
+  return id >= 0n && id < BigInt(coins.length) ? coins[Number(id)] : undefined
+}
