@@ -1,22 +1,23 @@
 import type pg from 'pg'
-import { BaseError as ViemError, type Address, type Hex, type PublicClient } from 'viem'
+import { BaseError as ViemError, type Address, type Hex } from 'viem'
 import type { Common } from '../common.ts'
-import type { ChainConfig, DexConfig } from '../config/schema.ts'
+import type { ChainConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
-import { ConfigError, DecodeError, RetryableError, errorLine, isTransientError } from '../errors.ts'
+import { ConfigError, DecodeError, errorLine, isTransientError } from '../errors.ts'
 import type { BatchPublisher } from '../queue/publisher.ts'
 import { toDatabaseError, withTransaction } from '../db/pool.ts'
 import { retry, sleep } from '../retry.ts'
 import { createChainClient } from '../chain/create-chain-client.ts'
-import { decodeRange, discoverPools, poolKeyOf, poolLogs, watchedTopics, type FactoryRef } from './decode-range.ts'
+import { watchedTopics } from './decode-range.ts'
+import { chainDexes, discoverKnownPools } from './pool-discovery.ts'
+import { createDexRangeReader, keepRejected } from './read-range.ts'
 import { ANSWER_UPDATED_TOPIC } from '../../indexers/chainlink/abi.ts'
 import { decodeAnswerUpdated, type ChainlinkFeed } from '../../indexers/chainlink/feed.ts'
-import type { DexRef, NormalizedSwap, PriceObservation } from '../domain/types.ts'
-import { families } from './families.ts'
+import type { NormalizedSwap, PriceObservation } from '../domain/types.ts'
 import { fetchLogs } from './fetch-logs.ts'
 import { createBalanceReader, type BalanceReader } from './balance-reader.ts'
 import { loadPoolRegistry } from './pool-registry.ts'
-import { createTokenCache } from './token-cache.ts'
+import { createTokenCache, detectFeeOnTransfer } from './token-cache.ts'
 import { decodeWalletTransfers, walletTopicFilters } from './wallet-flows.ts'
 import { createAccountResolver } from '../domain/accounts.ts'
 
@@ -70,11 +71,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   if (rpcChainId !== chain.id)
     throw new ConfigError(`RPC answers chain id ${rpcChainId}, config says ${chain.id}`, { context: { field: `chains.${chain.name}.id` } })
 
-  const factories = new Map<Address, FactoryRef>(
-    chain.dexes.flatMap((d) => (d.factory ? [[d.factory, { dex: dexRef(d), family: families[d.family] }] as const] : [])),
-  )
-  /** Singletons (V4 PoolManager, Balancer Vault): their pool events carry the pool id as topics[1]. */
-  const singletons = new Set<Address>([...factories].filter(([, f]) => f.family.discovery === 'singleton').map(([a]) => a))
+  const { factories, singletons } = chainDexes(chain)
   const startBlock = chain.startBlock ?? chain.dexes.reduce((m, d) => (d.startBlock < m ? d.startBlock : m), chain.dexes[0]!.startBlock)
   const shards = common.config.shards
   let cursor = await retry(() => seedCheckpoints(pool, chain.id, shards, startBlock - 1n), retryOpts)
@@ -86,8 +83,9 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   let generation = Date.now()
   const registry = await retry(() => loadPoolRegistry(pool, chain.id), retryOpts)
   const tokens = await retry(() => createTokenCache({ pool, client, chainId: chain.id, log }), retryOpts)
-  await retry(() => scanFactories(), retryOpts)
-  await retry(() => describeListedPools(), retryOpts)
+  const dexRange = createDexRangeReader({ client, chainId: chain.id, registry, factories, singletons, tokens })
+  // Pools created before the resume point: found once (and resumably) before following.
+  await retry(() => discoverKnownPools({ pool, client, chain, registry, dexes: { factories, singletons }, upTo: cursor, onSplit }), retryOpts)
   const feeds = new Map<Address, ChainlinkFeed>(
     chain.chainlinkFeeds.map((f) => [f.aggregator, { chainId: chain.id, aggregator: f.aggregator, token: f.token, feedDecimals: f.decimals }]),
   )
@@ -127,43 +125,6 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     }
   }
 
-  /** Pools created before the indexing start: scan their factories (and singletons) once, resumably. */
-  async function scanFactories(): Promise<void> {
-    for (const dex of chain.dexes) {
-      const topic = families[dex.family].poolCreatedTopic
-      if (!dex.factory || topic === null) continue
-      const r = await pool.query<{ scanned_to: string }>('SELECT scanned_to FROM factory_scans WHERE chain_id = $1 AND factory = $2', [chain.id, dex.factory])
-      let from = r.rows[0] ? BigInt(r.rows[0].scanned_to) + 1n : dex.startBlock
-      while (from <= cursor) {
-        const to = min(cursor, from + BigInt(chain.maxBlockRange) - 1n)
-        const logs = await fetchLogs(client, { fromBlock: from, toBlock: to, topics: [topic], address: [dex.factory], onSplit })
-        await registry.add(discoverPools(logs, factories, chain.id))
-        await pool.query(
-          `INSERT INTO factory_scans (chain_id, factory, scanned_to) VALUES ($1, $2, $3)
-           ON CONFLICT (chain_id, factory) DO UPDATE SET scanned_to = EXCLUDED.scanned_to`,
-          [chain.id, dex.factory, to.toString()],
-        )
-        from = to + 1n
-      }
-    }
-  }
-
-  /**
-   * Pools the config lists (curve): their coins read from the chain once, at the latest block
-   * (coins do not change), and kept in the registry.
-   */
-  async function describeListedPools(): Promise<void> {
-    for (const dex of chain.dexes) {
-      const family = families[dex.family]
-      if (!dex.pools || !family.describePool) continue
-      const fresh = dex.pools.filter((p) => !registry.pools.has(p.address))
-      if (fresh.length === 0) continue
-      const head = await client.getBlockNumber()
-      const described = await Promise.all(fresh.map((p) => family.describePool!(client, p, dexRef(dex), chain.id, head)))
-      await registry.add(described.map((p) => ({ ...p, createdBlock: dex.startBlock })))
-    }
-  }
-
   /** Reads, decodes and publishes one range; returns the block time of `toBlock`. */
   async function processRange(fromBlock: bigint, toBlock: bigint): Promise<number> {
     const [first, logs, walletLogs, feedLogs] = await Promise.all([
@@ -176,23 +137,13 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     // reorganised below the confirmation window, and what was published after the fork is orphaned.
     if (cursorHash !== null && fromBlock === cursor + 1n && first.parentHash !== cursorHash)
       throw new ReorgDetected(cursor, cursorHash, first.parentHash)
-    await db(() => registry.add(discoverPools(logs, factories, chain.id)))
-    const mine = poolLogs(logs, registry.pools, singletons)
     const tokenSet = new Set<Address>()
-    for (const l of mine) {
-      const p = registry.pools.get(poolKeyOf(l, singletons)!)!
-      for (const t of p.tokens ?? [p.token0, p.token1]) tokenSet.add(t)
-      for (const t of p.underlying ?? []) tokenSet.add(t)
-    }
     for (const l of walletLogs) tokenSet.add(l.address)
-    await db(() => tokens.ensure(tokenSet, toBlock))
-    const blocks = await readBlocks(client, chain.id, mine, toBlock, [...walletLogs, ...feedLogs])
-    const decoded = decodeRange(mine, registry.pools, {
-      chainId: chain.id,
-      token: (a) => tokens.get(a),
-      txFrom: (h) => blocks.txFrom.get(h),
-      blockTime: (n) => blocks.time.get(n),
-    }, singletons)
+    const { decoded, blocks, poolLogs } = await db(() => dexRange.decode({ toBlock, logs, otherLogs: [...walletLogs, ...feedLogs], otherTokens: tokenSet }))
+    // Fee-on-transfer tokens show in a transaction's logs (a fee leg next to a transfer into a
+    // pool, or a pair credited less than it was sent): flagged once, with a warning.
+    const feeTaking = detectFeeOnTransfer([...poolLogs, ...walletLogs], (a) => registry.pools.get(a))
+    if (feeTaking.length > 0) await db(() => tokens.markFeeOnTransfer(feeTaking.map((e) => e.token), toBlock))
     const flows = decodeWalletTransfers(walletLogs, walletSet, {
       chainId: chain.id,
       blockTime: (n) => blocks.time.get(n),
@@ -464,46 +415,6 @@ async function recordHash(pool: pg.Pool, chainId: number, block: bigint, hash: H
 /** How far behind the cursor published block hashes are kept: the deepest reorg that can be rolled back. */
 const KEPT_HASH_BLOCKS = 4096
 
-type BlockData = { time: Map<bigint, number>; txFrom: Map<Hex, Address>; toBlockHash: Hex | null; toBlockTime: number }
-
-/**
- * Timestamps and transaction senders of the blocks holding pool logs (one batched request per
- * range), checked against the logs' block hashes: a mismatch means a reorg under our feet, and the
- * range is read again.
- */
-async function readBlocks(client: PublicClient, chainId: number, logs: RawLog[], toBlock: bigint, otherLogs: RawLog[] = []): Promise<BlockData> {
-  logs = otherLogs.length === 0 ? logs : [...logs, ...otherLogs]
-  const numbers = [...new Set(logs.map((l) => l.blockNumber))]
-  const [blocks, last] = await Promise.all([
-    Promise.all(numbers.map((n) => client.getBlock({ blockNumber: n, includeTransactions: true }))),
-    client.getBlock({ blockNumber: toBlock }),
-  ])
-  const time = new Map<bigint, number>()
-  const hash = new Map<bigint, Hex>()
-  const txFrom = new Map<Hex, Address>()
-  for (const b of blocks) {
-    if (b.number === null || b.hash === null) continue
-    time.set(b.number, Number(b.timestamp))
-    hash.set(b.number, b.hash)
-    for (const tx of b.transactions) txFrom.set(tx.hash, tx.from.toLowerCase() as Address)
-  }
-  for (const l of logs) {
-    if (hash.get(l.blockNumber) !== l.blockHash)
-      throw new RetryableError('block hash changed while reading the range (reorg)', { context: { chainId, block: l.blockNumber, tx: l.transactionHash } })
-  }
-  return { time, txFrom, toBlockHash: last.hash, toBlockTime: Number(last.timestamp) }
-}
-
-async function keepRejected(pool: pg.Pool, chainId: number, rejected: { log: RawLog; error: Error }[]): Promise<void> {
-  for (const { log, error } of rejected) {
-    await pool.query(
-      `INSERT INTO rejected_logs (chain_id, block_number, block_hash, tx_hash, log_index, address, topics, data, reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-      [chainId, log.blockNumber.toString(), log.blockHash, log.transactionHash, log.logIndex, log.address, log.topics, log.data, error.message],
-    )
-  }
-}
-
 /** Every wallet of every named account (none in 'auto' mode, where positions follow swaps alone). */
 function watchedWallets(accounts: Common['config']['accounts']): Address[] {
   if (accounts === 'auto') return []
@@ -516,10 +427,6 @@ function openingTokens(chain: ChainConfig): Address[] {
   const set = new Set<Address>([...chain.stablecoins, ...chain.pivots, ...(Object.keys(chain.assets) as Address[])].map((a) => a.toLowerCase() as Address))
   if (chain.wrappedNative) set.add(chain.wrappedNative)
   return [...set].sort()
-}
-
-function dexRef(d: DexConfig): DexRef {
-  return { family: d.family, name: d.name ?? d.family }
 }
 
 function min(a: bigint, b: bigint): bigint {
