@@ -1,7 +1,8 @@
-import { createPublicClient, fallback, http, type PublicClient } from 'viem'
+import { createPublicClient, fallback, http, type PublicClient, type Transport } from 'viem'
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
 import { instrumentTransport, rpcMetricsRecorder } from '../metrics/instrument-transport.ts'
+import { rateLimitTransport } from './rate-limit-transport.ts'
 
 /**
  * A viem client for one chain: every configured RPC URL behind a fallback transport, each with a
@@ -12,13 +13,20 @@ import { instrumentTransport, rpcMetricsRecorder } from '../metrics/instrument-t
  * `dexrisk_rpc_request_duration_seconds{chain,method}` and `dexrisk_rpc_errors_total{chain,method,kind}`
  * (a call inside a batched HTTP request counts once, under its own method).
  */
-export function createChainClient(chain: Pick<ChainConfig, 'id' | 'name' | 'rpcUrls' | 'rpcTimeoutMs'>, common?: Pick<Common, 'metrics'>): PublicClient {
+export function createChainClient(
+  chain: Pick<ChainConfig, 'id' | 'name' | 'rpcUrls' | 'rpcTimeoutMs'>,
+  common?: Pick<Common, 'metrics'>,
+  opts: { requestsPerSecond?: number; batch?: boolean } = {},
+): PublicClient {
   const onAttempt = common ? rpcMetricsRecorder(common.metrics, chain.name) : undefined
   const transports = chain.rpcUrls.map((url) => {
-    const batch = { batchSize: 200, wait: 0 }
-    if (!onAttempt) return http(url, { timeout: chain.rpcTimeoutMs, retryCount: 1, retryDelay: 100, batch })
+    // Batching suits many small calls (blocks, balances); a log-heavy client turns it off, since
+    // several eth_getLogs answers in one HTTP response can exceed what the client takes.
+    const batch = opts.batch === false ? false : { batchSize: 200, wait: 0 }
+    const limited = (t: Transport): Transport => (opts.requestsPerSecond ? rateLimitTransport(t, opts.requestsPerSecond) : t)
+    if (!onAttempt) return limited(http(url, { timeout: chain.rpcTimeoutMs, retryCount: 1, retryDelay: 100, batch }))
     // The instrumented transport does the retrying, so that each attempt is seen.
-    return instrumentTransport(http(url, { timeout: chain.rpcTimeoutMs, retryCount: 0, batch }), { retryCount: 1, retryDelay: 100, onAttempt })
+    return instrumentTransport(limited(http(url, { timeout: chain.rpcTimeoutMs, retryCount: 0, batch })), { retryCount: 1, retryDelay: 100, onAttempt })
   })
   return createPublicClient({
     chain: {

@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load-config.ts'
 import { BaseError } from '../errors.ts'
 import { parseShardList } from '../queue/shard-of.ts'
 import { withCliDatabase } from './cli-database.ts'
+import { runBackfillCommand, type BackfillFlags } from './backfill.ts'
 import { runDemo } from './demo.ts'
 import { runHaltReset, runHaltsList, runRuleDelete, runRuleSet, runRulesList, type Out, type OutputFormat, type RuleFlags } from './rules.ts'
 import { runSql } from './sql.ts'
@@ -252,6 +253,26 @@ keys
   .addOption(dataDirOption)
   .action(async (id: string, o: { dataDir: string }) => {
     await onDatabase(o, (db) => runKeyRevoke(db, id, stdout))
+  })
+
+program
+  .command('backfill')
+  .description("read past blocks' swaps and prices into the database through the live indexer's decode path; resumable, idempotent")
+  .addOption(configOption)
+  .option('--chain <name>', 'chain to backfill (default: the only one configured)')
+  .option('--dex <names...>', 'configured DEX names to read (default: every DEX of the chain)')
+  .option('--from <block>', 'first block')
+  .option('--since <duration>', 'first block by age instead of --from, e.g. 30d, 12h')
+  .option('--to <block>', "last block (default: the block before live following starts, else the confirmed head)")
+  .option('--concurrency <n>', 'block ranges read at once', '4')
+  .option('--rps <n>', 'JSON-RPC calls per second at most (default: no limit)')
+  .option('--range <blocks>', "first eth_getLogs range; it adapts (default: the chain's maxBlockRange)")
+  .option('--redo', 'read again blocks earlier runs covered (nothing is written twice)')
+  .option('--no-progress', 'no progress bar')
+  .action(async (o: { config: string } & BackfillFlags) => {
+    const config = await loadConfig(o.config)
+    const result = await runBackfillCommand(createCommon(config), o, stdout)
+    if (result.gaps.length > 0) process.exitCode = result.interrupted ? 130 : 1
   })
 
 program

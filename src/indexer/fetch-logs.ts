@@ -1,6 +1,8 @@
 import type { Address, Hex, PublicClient } from 'viem'
 import type { RawLog } from '../domain/log.ts'
 import { compareLogs } from './decode-range.ts'
+import { isTransientError } from '../errors.ts'
+import { retry, type RetryOptions } from '../retry.ts'
 
 type RpcLog = {
   address: Address
@@ -29,10 +31,25 @@ const isTopic0List = (t: TopicFilter): t is Hex[] => t.every((x) => typeof x ===
  */
 export async function fetchLogs(
   client: PublicClient,
-  range: { fromBlock: bigint; toBlock: bigint; topics: TopicFilter; address?: Address[]; onSplit?: (from: bigint, to: bigint, err: unknown) => void },
+  range: {
+    fromBlock: bigint
+    toBlock: bigint
+    topics: TopicFilter
+    address?: Address[]
+    onSplit?: (from: bigint, to: bigint, err: unknown) => void
+    /**
+     * Retries of each request (a range too large is never retried: it is split): with them, a
+     * request that fails midway through a split range is asked again alone, and the parts already
+     * read are kept, instead of the whole range failing. Default: none (the caller retries).
+     */
+    retry?: RetryOptions
+  },
 ): Promise<RawLog[]> {
   try {
-    return await fetchLogsOnce(client, range)
+    const policy = range.retry
+    if (!policy) return await fetchLogsOnce(client, range)
+    const retryable = policy.retryable ?? isTransientError
+    return await retry(() => fetchLogsOnce(client, range), { ...policy, retryable: (err) => !isRangeTooLarge(err) && retryable(err) })
   } catch (err) {
     if (!isRangeTooLarge(err) || range.fromBlock >= range.toBlock) throw err
     range.onSplit?.(range.fromBlock, range.toBlock, err)
@@ -71,14 +88,16 @@ async function fetchLogsOnce(
 
 /**
  * A provider's refusal of an eth_getLogs range as too large or too many results (JSON-RPC -32005
- * limit exceeded, or the usual messages of Alchemy, Infura, QuickNode and public nodes).
+ * limit exceeded, or the usual messages of Alchemy, Infura, QuickNode and public nodes), or an
+ * answer larger than the client takes (viem's ResponseBodyTooLargeError): either way, fewer blocks
+ * per request is the cure.
  */
 export function isRangeTooLarge(err: unknown): boolean {
   let e: unknown = err
   for (let depth = 0; e && depth < 6; depth++) {
     const code = (e as { code?: unknown }).code
     const msg = e instanceof Error ? e.message : ''
-    if (code === -32005) return true
+    if (code === -32005 || (e as { name?: unknown }).name === 'ResponseBodyTooLargeError') return true
     if (/more than \d+ results|range (is )?too (large|wide|big)|block range|too many (results|logs|blocks)|response size|limit exceeded|exceed(s|ed)? (the )?(max|limit)/i.test(msg)) return true
     e = (e as { cause?: unknown }).cause
   }

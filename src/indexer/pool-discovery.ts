@@ -6,6 +6,7 @@ import { discoverPools, type FactoryRef } from './decode-range.ts'
 import { families } from './families.ts'
 import { fetchLogs } from './fetch-logs.ts'
 import type { PoolRegistry } from './pool-registry.ts'
+import type { RetryOptions } from '../retry.ts'
 
 export type ChainDexes = {
   /** Configured factories and singletons by address. */
@@ -43,6 +44,8 @@ export async function discoverKnownPools(opts: {
   upTo: bigint
   /** Blocks per eth_getLogs of a factory scan (default: the chain's maxBlockRange). */
   step?: number
+  /** Retries of each eth_getLogs request (see fetchLogs). */
+  retry?: RetryOptions
   onSplit?: (from: bigint, to: bigint, err: unknown) => void
 }): Promise<void> {
   const { pool, client, chain, registry, upTo, onSplit } = opts
@@ -54,7 +57,7 @@ export async function discoverKnownPools(opts: {
       while (from <= upTo) {
         const step = BigInt(opts.step ?? chain.maxBlockRange)
         const to = upTo < from + step - 1n ? upTo : from + step - 1n
-        const logs = await fetchLogs(client, { fromBlock: from, toBlock: to, topics: [family.poolCreatedTopic], address: [dex.factory], onSplit })
+        const logs = await fetchLogs(client, { fromBlock: from, toBlock: to, topics: [family.poolCreatedTopic], address: [dex.factory], onSplit, retry: opts.retry })
         await registry.add(discoverPools(logs, opts.dexes.factories, chain.id))
         await pool.query(
           `INSERT INTO factory_scans (chain_id, factory, scanned_to) VALUES ($1, $2, $3)

@@ -65,9 +65,8 @@ export function routeRange(range: Omit<RangeOutput, 'generation'>, shards: numbe
     readings: [] as RoutedReading[],
   }))
   for (const s of range.swaps) {
-    const account = accounts.accountOf(s.trader) ?? (accounts.mode === 'named' ? accounts.accountOf(s.recipient) : null)
-    // Swaps of wallets outside every account still go to one shard, which stores them in `swaps`.
-    batches[shardOf(account ?? s.trader, shards)]!.swaps.push({ ...s, account })
+    const { account, shard } = swapOwner(s, shards, accounts)
+    batches[shard]!.swaps.push({ ...s, account })
   }
   const owner = (wallet: Address, what: string): string => {
     const account = accounts.accountOf(wallet)
@@ -83,6 +82,15 @@ export function routeRange(range: Omit<RangeOutput, 'generation'>, shards: numbe
     batches[shardOf(account, shards)]!.readings.push({ ...r, account })
   }
   return batches
+}
+
+/**
+ * Whose a swap is: the account of its transaction sender or, with named accounts, of its recipient;
+ * and the shard that stores it (a swap of no watched wallet still goes to one shard, by trader).
+ */
+export function swapOwner(s: Pick<NormalizedSwap, 'trader' | 'recipient'>, shards: number, accounts: AccountResolver): { account: string | null; shard: number } {
+  const account = accounts.accountOf(s.trader) ?? (accounts.mode === 'named' ? accounts.accountOf(s.recipient) : null)
+  return { account, shard: shardOf(account ?? s.trader, shards) }
 }
 
 export function createBatchPublisher(opts: {

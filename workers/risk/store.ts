@@ -54,8 +54,11 @@ async function advanceCheckpoint(db: Queryable, shard: number, e: BatchEffects):
     })
 }
 
-/** Every swap into `swaps`; those of a watched account (account not null) also into `trades`. */
-async function insertSwapsAndTrades(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+/**
+ * Every swap into `swaps`; with `trades`, those of a watched account (account not null) also into
+ * `trades` (the backfill writes history's swaps only: an account's trades are what its shard applied).
+ */
+export async function insertSwapsAndTrades(db: Queryable, shard: number, e: Pick<BatchEffects, 'chainId' | 'swaps'>, trades = true): Promise<void> {
   const s = e.swaps
   await db.query(
     `WITH u AS (
@@ -75,7 +78,7 @@ async function insertSwapsAndTrades(db: Queryable, shard: number, e: BatchEffect
      INSERT INTO trades (block_time, account, shard, chain_id, block_number, tx_hash, log_index, wallet, pool, dex_name,
        token_in, token_out, amount_in, amount_out, amount_usd)
      SELECT bt, acc, $3, $2, b, tx, li, tr, pl, dn, ti, tou, ai, ao, usd
-     FROM u WHERE acc IS NOT NULL
+     FROM u WHERE acc IS NOT NULL AND $27::bool
      ON CONFLICT DO NOTHING`,
     [
       arrayLiteral(s.map((x) => x.blockTime)),
@@ -104,11 +107,12 @@ async function insertSwapsAndTrades(db: Queryable, shard: number, e: BatchEffect
       arrayLiteral(s.map((x) => x.reserve0)),
       arrayLiteral(s.map((x) => x.reserve1)),
       arrayLiteral(s.map((x) => x.account)),
+      trades,
     ],
   )
 }
 
-async function insertPrices(db: Queryable, e: BatchEffects): Promise<void> {
+export async function insertPrices(db: Queryable, e: Pick<BatchEffects, 'chainId' | 'prices'>): Promise<void> {
   const p = e.prices
   await db.query(
     `INSERT INTO prices (block_time, chain_id, block_number, tx_hash, log_index, pool, base, quote, price, quote_depth)

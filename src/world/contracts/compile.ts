@@ -1,5 +1,5 @@
 /**
- * Compiles the world's own Solidity (TestToken, NoDecimalsToken, TestAggregator) with solc-js and writes one
+ * Compiles the world's own Solidity (TestToken, NoDecimalsToken, TestAggregator, LogStorm) with solc-js and writes one
  * TypeScript module per contract next to its source: `export const <name>Abi = [...] as const` and
  * `<name>Bytecode`. Loading solc-js takes about a second, so the output is committed and this
  * script is run by hand after editing a .sol file:
@@ -20,6 +20,7 @@ export const WORLD_CONTRACTS = [
   { contract: 'TestToken', module: 'testToken' },
   { contract: 'NoDecimalsToken', module: 'noDecimalsToken' },
   { contract: 'TestAggregator', module: 'testAggregator' },
+  { contract: 'LogStorm', module: 'logStorm' },
 ] as const
 
 const here = dirname(fileURLToPath(import.meta.url))

@@ -1,0 +1,73 @@
+/** A closed block interval [from, to]. */
+export type BlockSpan = { from: bigint; to: bigint }
+
+/** Spans sorted and merged where they overlap or touch (pure). */
+export function mergeSpans(spans: readonly BlockSpan[]): BlockSpan[] {
+  const sorted = [...spans].sort((a, b) => (a.from < b.from ? -1 : a.from > b.from ? 1 : 0))
+  const out: BlockSpan[] = []
+  for (const s of sorted) {
+    const last = out.at(-1)
+    if (last && s.from <= last.to + 1n) {
+      if (s.to > last.to) last.to = s.to
+    } else out.push({ ...s })
+  }
+  return out
+}
+
+/** The parts of `want` that `covered` does not cover, in order (pure). */
+export function uncovered(want: BlockSpan, covered: readonly BlockSpan[]): BlockSpan[] {
+  const gaps: BlockSpan[] = []
+  let next = want.from
+  for (const c of mergeSpans(covered)) {
+    if (c.to < next) continue
+    if (c.from > want.to) break
+    if (c.from > next) gaps.push({ from: next, to: c.from - 1n })
+    next = c.to + 1n
+    if (next > want.to) break
+  }
+  if (next <= want.to) gaps.push({ from: next, to: want.to })
+  return gaps
+}
+
+/**
+ * Hands out block ranges over a list of spans for several concurrent readers, sized to the logs
+ * they hold: a range that came back sparse (fewer than half the target logs) doubles the next size,
+ * up to `max`; one the provider refused as too large (fetchLogs had to split it) halves it; one with
+ * more than twice the target halves it too. Ranges never cross a span's end, never overlap, and
+ * together cover every span exactly.
+ */
+export class RangePlanner {
+  private spans: BlockSpan[]
+  private size: bigint
+
+  constructor(
+    spans: readonly BlockSpan[],
+    private readonly opts: { initial: number; max: number; targetLogs: number },
+  ) {
+    this.spans = spans.map((s) => ({ ...s }))
+    this.size = BigInt(Math.max(1, Math.min(opts.initial, opts.max)))
+  }
+
+  /** The next range to read, or null when every span is handed out. */
+  next(): BlockSpan | null {
+    const span = this.spans[0]
+    if (!span) return null
+    const to = span.from + this.size - 1n < span.to ? span.from + this.size - 1n : span.to
+    const range = { from: span.from, to }
+    if (to === span.to) this.spans.shift()
+    else span.from = to + 1n
+    return range
+  }
+
+  /** What a finished range showed: its log count, and whether the provider refused it whole. */
+  observe(logs: number, split: boolean): void {
+    const max = BigInt(this.opts.max)
+    if (split || logs > 2 * this.opts.targetLogs) this.size = this.size > 1n ? this.size / 2n : 1n
+    else if (logs < this.opts.targetLogs / 2 && this.size < max) this.size = this.size * 2n > max ? max : this.size * 2n
+  }
+
+  /** The current range size, in blocks. */
+  get rangeSize(): number {
+    return Number(this.size)
+  }
+}
