@@ -17,6 +17,8 @@ const PROJECT_METRICS: [string, 'gauge' | 'counter' | 'histogram'][] = [
   ['dexrisk_indexer_published_block', 'gauge'],
   ['dexrisk_swaps_total', 'counter'],
   ['dexrisk_batches_published_total', 'counter'],
+  ['dexrisk_reorgs_total', 'counter'],
+  ['dexrisk_reorg_depth_blocks', 'gauge'],
   ['dexrisk_rpc_request_duration_seconds', 'histogram'],
   ['dexrisk_rpc_errors_total', 'counter'],
   ['dexrisk_queue_depth', 'gauge'],

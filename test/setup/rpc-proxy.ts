@@ -80,19 +80,27 @@ export async function startRpcProxy(target: string): Promise<RpcProxy> {
       res.end(status === 500 ? 'internal server error (injected by the test RPC proxy)' : 'too many requests (injected by the test RPC proxy)')
       return
     }
+    let refusedPart: { id: unknown }[] = []
+    let forwardBody = body
     if (proxy.logRangeLimit !== null) {
       const refused = refuseWideLogRanges(body, proxy.logRangeLimit)
       if (refused) {
         proxy.refusedLogRanges += refused.count
-        res.writeHead(200, { 'content-type': 'application/json' })
-        res.end(JSON.stringify(refused.response))
-        return
+        // As a provider does: each call of a batch is answered on its own; only the wide ones are refused.
+        if (refused.forward.length === 0) {
+          res.writeHead(200, { 'content-type': 'application/json' })
+          res.end(JSON.stringify(refused.single ?? refused.errors))
+          return
+        }
+        refusedPart = refused.errors
+        forwardBody = Buffer.from(JSON.stringify(refused.forward))
       }
     }
-    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-    const text = await upstream.text()
+    const upstream = await fetch(target, { method: 'POST', headers: { 'content-type': 'application/json' }, body: forwardBody })
+    let text = await upstream.text()
     if (res.destroyed) return
     proxy.forwarded++
+    if (refusedPart.length > 0 && upstream.ok) text = JSON.stringify([...(JSON.parse(text) as unknown[]), ...refusedPart])
     res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' })
     res.end(text)
   }
@@ -127,7 +135,10 @@ type RpcRequest = { id?: unknown; method?: string; params?: unknown[] }
  * The provider-cap answer for a body holding an eth_getLogs wider than `limit` blocks: one error
  * per request (a batch fails whole, as some providers do), or null to forward the body as is.
  */
-function refuseWideLogRanges(body: Buffer, limit: number): { response: unknown; count: number } | null {
+function refuseWideLogRanges(
+  body: Buffer,
+  limit: number,
+): { errors: { id: unknown }[]; single?: unknown; forward: RpcRequest[]; count: number } | null {
   let parsed: RpcRequest | RpcRequest[]
   try {
     parsed = JSON.parse(body.toString()) as RpcRequest | RpcRequest[]
@@ -135,12 +146,14 @@ function refuseWideLogRanges(body: Buffer, limit: number): { response: unknown; 
     return null
   }
   const requests = Array.isArray(parsed) ? parsed : [parsed]
-  const wide = requests.filter((r) => {
+  const isWide = (r: RpcRequest): boolean => {
     if (r.method !== 'eth_getLogs') return false
     const f = r.params?.[0] as { fromBlock?: string; toBlock?: string } | undefined
     return f?.fromBlock !== undefined && f.toBlock !== undefined && BigInt(f.toBlock) - BigInt(f.fromBlock) + 1n > BigInt(limit)
-  })
+  }
+  const wide = requests.filter(isWide)
   if (wide.length === 0) return null
   const error = (r: RpcRequest) => ({ jsonrpc: '2.0', id: r.id, error: { code: -32005, message: 'query returned more than 10000 results' } })
-  return { response: Array.isArray(parsed) ? requests.map(error) : error(parsed), count: wide.length }
+  if (!Array.isArray(parsed)) return { errors: [error(parsed)], single: error(parsed), forward: [], count: 1 }
+  return { errors: wide.map(error), forward: requests.filter((r) => !isWide(r)), count: wide.length }
 }

@@ -16,6 +16,7 @@ import { v2FactoryAbi, v2PairAbi, v2RouterAbi, v3PoolAbi, v3SwapRouterAbi } from
 import { startAnvil, type AnvilInstance } from '../../src/world/anvil.ts'
 import { V2_LIBRARY_INIT_CODE_HASH, V3_LIBRARY_INIT_CODE_HASH, worldArtifacts } from '../../src/world/artifacts.ts'
 import { compileWorldContracts } from '../../src/world/contracts/compile.ts'
+import { logStormAbi, logStormBytecode } from '../../src/world/contracts/logStorm.ts'
 import { noDecimalsTokenAbi, noDecimalsTokenBytecode } from '../../src/world/contracts/noDecimalsToken.ts'
 import { testAggregatorAbi, testAggregatorBytecode } from '../../src/world/contracts/testAggregator.ts'
 import { testTokenAbi, testTokenBytecode } from '../../src/world/contracts/testToken.ts'
@@ -72,15 +73,17 @@ describe('artifacts', () => {
     expect(art.patched).toEqual({ v2Router02: false, swapRouter: false, positionManager: false })
   })
 
-  it('has committed TestToken, NoDecimalsToken and TestAggregator output that matches the Solidity sources', () => {
+  it('has committed TestToken, NoDecimalsToken, TestAggregator and LogStorm output that matches the Solidity sources', () => {
     const compiled = compileWorldContracts()
-    expect(compiled.map((c) => c.name)).toEqual(['TestToken', 'NoDecimalsToken', 'TestAggregator'])
+    expect(compiled.map((c) => c.name)).toEqual(['TestToken', 'NoDecimalsToken', 'TestAggregator', 'LogStorm'])
     expect(compiled[0]?.bytecode).toBe(testTokenBytecode)
     expect(compiled[0]?.abi).toEqual(testTokenAbi)
     expect(compiled[1]?.bytecode).toBe(noDecimalsTokenBytecode)
     expect(compiled[1]?.abi).toEqual(noDecimalsTokenAbi)
     expect(compiled[2]?.bytecode).toBe(testAggregatorBytecode)
     expect(compiled[2]?.abi).toEqual(testAggregatorAbi)
+    expect(compiled[3]?.bytecode).toBe(logStormBytecode)
+    expect(compiled[3]?.abi).toEqual(logStormAbi)
   })
 })
 
