@@ -31,10 +31,10 @@ export function uncovered(want: BlockSpan, covered: readonly BlockSpan[]): Block
 
 /**
  * Hands out block ranges over a list of spans for several concurrent readers, sized to the logs
- * they hold: a range that came back sparse (fewer than half the target logs) doubles the next size,
- * up to `max`; one the provider refused as too large (fetchLogs had to split it) halves it; one with
- * more than twice the target halves it too. Ranges never cross a span's end, never overlap, and
- * together cover every span exactly.
+ * they hold: after each range, the next size is what the range's density (logs per block) says
+ * holds `targetLogs`, growing at most twofold a time (a sparse stretch says little about the next)
+ * and never above `max`; a range the provider refused as too large (fetchLogs had to split it)
+ * halves it. Ranges never cross a span's end, never overlap, and together cover every span exactly.
  */
 export class RangePlanner {
   private spans: BlockSpan[]
@@ -59,11 +59,16 @@ export class RangePlanner {
     return range
   }
 
-  /** What a finished range showed: its log count, and whether the provider refused it whole. */
-  observe(logs: number, split: boolean): void {
-    const max = BigInt(this.opts.max)
-    if (split || logs > 2 * this.opts.targetLogs) this.size = this.size > 1n ? this.size / 2n : 1n
-    else if (logs < this.opts.targetLogs / 2 && this.size < max) this.size = this.size * 2n > max ? max : this.size * 2n
+  /** What a finished range showed: its blocks, its log count, and whether the provider refused it whole. */
+  observe(range: BlockSpan, logs: number, split: boolean): void {
+    if (split) {
+      this.size = this.size > 1n ? this.size / 2n : 1n
+      return
+    }
+    const blocks = Number(range.to - range.from + 1n)
+    const ideal = logs === 0 ? Infinity : Math.floor((this.opts.targetLogs * blocks) / logs)
+    const next = Math.max(1, Math.min(ideal, Number(this.size) * 2, this.opts.max))
+    this.size = BigInt(next)
   }
 
   /** The current range size, in blocks. */

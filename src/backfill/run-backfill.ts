@@ -69,6 +69,9 @@ export type BackfillResult = BackfillProgress & {
   interrupted: boolean
 }
 
+/** Largest eth_getLogs answer taken, bytes. */
+const LOGS_RESPONSE_LIMIT = 256 * 1024 * 1024
+
 /** Rows per insert statement. */
 const WRITE_CHUNK = 1_000
 
@@ -142,8 +145,10 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
   if (todo.length > 0) {
     const limits = { requestsPerSecond: opts.requestsPerSecond }
     const client = opts.client ?? createChainClient(chain, common, limits)
-    // eth_getLogs unbatched: concurrent ranges' answers must not add up to one HTTP response.
-    const logsClient = opts.client ?? createChainClient(chain, common, { ...limits, batch: false })
+    // eth_getLogs unbatched (concurrent ranges' answers must not add up to one HTTP response), and
+    // answers up to 256 MiB taken (viem's default, 10 MiB, refuses a dense range after the node has
+    // built it; providers cap ranges themselves, and a refusal is split).
+    const logsClient = opts.client ?? createChainClient(chain, common, { ...limits, batch: false, maxResponseBodySize: LOGS_RESPONSE_LIMIT })
     const rpcChainId = await retry(() => client.getChainId(), retryOpts('eth_chainId'))
     if (rpcChainId !== chain.id) throw new ConfigError(`RPC answers chain id ${rpcChainId}, config says ${chain.id}`, { context: { field: `chains.${chain.name}.id` } })
     const dexes = chainDexes(chain)
@@ -215,7 +220,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
         { from: range.from.toString(), to: range.to.toString(), logs: logs.length, fetchMs: Math.round(t1 - t0), decodeMs: Math.round(t2 - t1), writeMs: Math.round(performance.now() - t2) },
         'backfill range written',
       )
-      planner.observe(logs.length, split)
+      planner.observe(range, logs.length, split)
       const blocks = Number(range.to - range.from + 1n)
       ranges++
       prices += decoded.prices.length

@@ -16,7 +16,7 @@ import { rateLimitTransport } from './rate-limit-transport.ts'
 export function createChainClient(
   chain: Pick<ChainConfig, 'id' | 'name' | 'rpcUrls' | 'rpcTimeoutMs'>,
   common?: Pick<Common, 'metrics'>,
-  opts: { requestsPerSecond?: number; batch?: boolean } = {},
+  opts: { requestsPerSecond?: number; batch?: boolean; maxResponseBodySize?: number } = {},
 ): PublicClient {
   const onAttempt = common ? rpcMetricsRecorder(common.metrics, chain.name) : undefined
   const transports = chain.rpcUrls.map((url) => {
@@ -24,9 +24,10 @@ export function createChainClient(
     // several eth_getLogs answers in one HTTP response can exceed what the client takes.
     const batch = opts.batch === false ? false : { batchSize: 200, wait: 0 }
     const limited = (t: Transport): Transport => (opts.requestsPerSecond ? rateLimitTransport(t, opts.requestsPerSecond) : t)
-    if (!onAttempt) return limited(http(url, { timeout: chain.rpcTimeoutMs, retryCount: 1, retryDelay: 100, batch }))
+    const size = opts.maxResponseBodySize === undefined ? {} : { maxResponseBodySize: opts.maxResponseBodySize }
+    if (!onAttempt) return limited(http(url, { timeout: chain.rpcTimeoutMs, retryCount: 1, retryDelay: 100, batch, ...size }))
     // The instrumented transport does the retrying, so that each attempt is seen.
-    return instrumentTransport(limited(http(url, { timeout: chain.rpcTimeoutMs, retryCount: 0, batch })), { retryCount: 1, retryDelay: 100, onAttempt })
+    return instrumentTransport(limited(http(url, { timeout: chain.rpcTimeoutMs, retryCount: 0, batch, ...size })), { retryCount: 1, retryDelay: 100, onAttempt })
   })
   return createPublicClient({
     chain: {

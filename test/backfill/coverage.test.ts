@@ -16,22 +16,22 @@ describe('backfill coverage', () => {
     expect(uncovered(s(5, 5), [s(5, 5)])).toEqual([])
   })
 
-  it('hands out ranges that cover every span exactly once, growing when sparse and shrinking when split or dense', () => {
+  it('hands out ranges that cover every span exactly once, sized to the density of the last, growing at most twofold', () => {
     const planner = new RangePlanner([s(1, 100), s(201, 205)], { initial: 10, max: 40, targetLogs: 100 })
     const got: BlockSpan[] = []
     const sizes: number[] = []
-    // sparse, sparse, split, dense, normal, then sparse
-    const answers: [number, boolean][] = [[0, false], [10, false], [0, true], [500, false], [100, false]]
+    // empty → double; 10 logs in 20 blocks → double (ideal 200); split → halve; 400 logs in 20 blocks → 5; 100 in 5 → 5
+    const answers: [number, boolean][] = [[0, false], [10, false], [0, true], [400, false], [100, false]]
     for (let i = 0; ; i++) {
       const r = planner.next()
       if (!r) break
       got.push(r)
       const [logs, split] = answers[i] ?? [0, false]
-      planner.observe(logs, split)
+      planner.observe(r, logs, split)
       sizes.push(planner.rangeSize)
     }
-    expect(got.slice(0, 6)).toEqual([s(1, 10), s(11, 30), s(31, 70), s(71, 90), s(91, 100), s(201, 205)])
-    expect(sizes.slice(0, 5)).toEqual([20, 40, 20, 10, 10])
+    expect(got.slice(0, 6)).toEqual([s(1, 10), s(11, 30), s(31, 70), s(71, 90), s(91, 95), s(96, 100)])
+    expect(sizes.slice(0, 5)).toEqual([20, 40, 20, 5, 5])
     expect(mergeSpans(got)).toEqual([s(1, 100), s(201, 205)])
     expect(got.reduce((n, r) => n + Number(r.to - r.from + 1n), 0)).toBe(105)
   })
