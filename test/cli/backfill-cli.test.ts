@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCommon, createLogger } from '../../src/common.ts'
 import { parseConfig } from '../../src/config/load-config.ts'
@@ -9,6 +10,7 @@ import { startMonitor } from '../../src/runtime/start-monitor.ts'
 import { waitForCheckpoints } from '../../src/runtime/wait-for-checkpoints.ts'
 import { startAnvil, type AnvilInstance } from '../../src/world/anvil.ts'
 import { deploySwapStorm, type SwapStorm } from '../../src/world/swap-storm.ts'
+import { blockAtTime } from '../../src/cli/backfill.ts'
 import { runDexrisk } from '../setup/cli.ts'
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix, useRedisPrefix } from '../setup/redis.ts'
 
@@ -94,4 +96,15 @@ describe('dexrisk backfill, then live following', () => {
       await cleanupPrefix(redis.redis, prefix)
     }
   }, 300_000)
+
+  it('--since finds the first block at or after the time: the same block a scan of every header finds', async () => {
+    const client = createPublicClient({ transport: http(anvil.rpcUrl) })
+    const head = await client.getBlockNumber({ cacheTime: 0 })
+    const times: number[] = []
+    for (let n = 0n; n <= head; n++) times.push(Number((await client.getBlock({ blockNumber: n })).timestamp))
+    for (const t of [times[0]! - 10, times[0]!, ...new Set(times), times.at(-1)! + 10]) {
+      const scanned = times.findIndex((x) => x >= t)
+      expect(await blockAtTime(client, t, head)).toBe(scanned === -1 ? head : BigInt(scanned))
+    }
+  })
 })
