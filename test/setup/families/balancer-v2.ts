@@ -1,20 +1,5 @@
-import solc from 'solc'
-import {
-  createPublicClient,
-  encodeDeployData,
-  encodeFunctionData,
-  getContractAddress,
-  http,
-  maxUint256,
-  type Abi,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-  type TransactionReceipt,
-} from 'viem'
-import { anvilAccount } from '../../../src/world/accounts.ts'
-import { createSender, waitForReceipts, type Sender } from '../../../src/world/sender.ts'
+import { maxUint256, type Address, type Hex, type LocalAccount, type TransactionReceipt } from 'viem'
+import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } from './solidity.ts'
 
 /**
  * A minimal Balancer-V2-like Vault for local chains, compiled with solc-js. It emits the real
@@ -26,57 +11,7 @@ import { createSender, waitForReceipts, type Sender } from '../../../src/world/s
  * (floor), the rates set at registration. No fee, no invariant: only the event and the balances are
  * the point.
  */
-const SOURCE = `// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.20;
-
-contract MiniToken {
-    string public symbol;
-    uint8 public decimals;
-    uint256 public totalSupply;
-    mapping(address => uint256) public balanceOf;
-    mapping(address => mapping(address => uint256)) public allowance;
-
-    event Transfer(address indexed from, address indexed to, uint256 value);
-    event Approval(address indexed owner, address indexed spender, uint256 value);
-
-    constructor(string memory symbol_, uint8 decimals_) {
-        symbol = symbol_;
-        decimals = decimals_;
-    }
-
-    function mint(address to, uint256 value) external {
-        totalSupply += value;
-        balanceOf[to] += value;
-        emit Transfer(address(0), to, value);
-    }
-
-    function approve(address spender, uint256 value) external returns (bool) {
-        allowance[msg.sender][spender] = value;
-        emit Approval(msg.sender, spender, value);
-        return true;
-    }
-
-    function transfer(address to, uint256 value) external returns (bool) {
-        _move(msg.sender, to, value);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 value) external returns (bool) {
-        uint256 allowed = allowance[from][msg.sender];
-        require(allowed >= value, "allowance");
-        if (allowed != type(uint256).max) allowance[from][msg.sender] = allowed - value;
-        _move(from, to, value);
-        return true;
-    }
-
-    function _move(address from, address to, uint256 value) private {
-        require(balanceOf[from] >= value, "balance");
-        balanceOf[from] -= value;
-        balanceOf[to] += value;
-        emit Transfer(from, to, value);
-    }
-}
-
+const SOURCE = `${MINI_TOKEN_SOURCE}
 contract MiniVault {
     event PoolRegistered(bytes32 indexed poolId, address indexed poolAddress, uint8 specialization);
     event TokensRegistered(bytes32 indexed poolId, address[] tokens, address[] assetManagers);
@@ -108,31 +43,13 @@ contract MiniVault {
 }
 `
 
-type Compiled = { abi: Abi; bytecode: Hex }
-type SolcOutput = {
-  errors?: { severity: string; formattedMessage: string }[]
-  contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>
-}
-
 let compiled: { token: Compiled; vault: Compiled } | undefined
 
 /** Compiles MiniToken and MiniVault once per process. */
 export function compileBalancerV2(): { token: Compiled; vault: Compiled } {
   if (compiled) return compiled
-  const input = {
-    language: 'Solidity',
-    sources: { 'MiniVault.sol': { content: SOURCE } },
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'paris', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
-  }
-  const output = JSON.parse(solc.compile(JSON.stringify(input)) as string) as SolcOutput
-  const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
-  if (errors.length) throw new Error(`solc failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`)
-  const get = (name: string): Compiled => {
-    const c = output.contracts['MiniVault.sol']?.[name]
-    if (!c) throw new Error(`solc produced no ${name}`)
-    return { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` }
-  }
-  compiled = { token: get('MiniToken'), vault: get('MiniVault') }
+  const c = compileContracts('MiniVault.sol', SOURCE, ['MiniToken', 'MiniVault'])
+  compiled = { token: c.MiniToken, vault: c.MiniVault }
   return compiled
 }
 
@@ -186,31 +103,7 @@ const RATE_SCALE = {
 /** Deploys MiniVault, tokens and two registered pools on a local chain, from anvil account 0. */
 export async function deployBalancerV2(opts: { rpcUrl: string; chainId: number }): Promise<BalancerV2Deployment> {
   const { token, vault: vaultArtifact } = compileBalancerV2()
-  const client = createPublicClient({ transport: http(opts.rpcUrl) }) as PublicClient
-  const deployer = anvilAccount(0)
-  const senders = new Map<Address, Sender>()
-  const senderOf = async (account: LocalAccount): Promise<Sender> => {
-    const key = account.address.toLowerCase() as Address
-    let s = senders.get(key)
-    if (!s) {
-      s = await createSender({ client, account, chainId: opts.chainId })
-      senders.set(key, s)
-    }
-    return s
-  }
-  const mined = async (sender: Sender, hash: Hex): Promise<TransactionReceipt> => {
-    const [receipt] = await waitForReceipts(client, [hash], { senders: [sender] })
-    if (!receipt || receipt.status !== 'success') throw new Error(`balancer-v2 setup: tx ${hash} failed`)
-    return receipt
-  }
-  const main = await senderOf(deployer)
-  const deploy = async (c: Compiled, args: unknown[]): Promise<{ address: Address; block: bigint }> => {
-    const address = getContractAddress({ from: deployer.address, nonce: BigInt(main.nextNonce()) }).toLowerCase() as Address
-    const r = await mined(main, await main.send({ data: encodeDeployData({ abi: c.abi, bytecode: c.bytecode, args } as never), gas: 3_000_000n }))
-    return { address, block: r.blockNumber }
-  }
-  const call = async (sender: Sender, to: Address, abi: Abi, functionName: string, args: unknown[]): Promise<TransactionReceipt> =>
-    mined(sender, await sender.send({ to, data: encodeFunctionData({ abi, functionName, args } as never), gas: 500_000n }))
+  const { client, main, senderOf, deploy, call } = await createChainSetup({ ...opts, label: 'balancer-v2', deployGas: 3_000_000n, callGas: 500_000n })
 
   const { address: vault, block: deployBlock } = await deploy(vaultArtifact, [])
   const newToken = async (symbol: string, decimals: number): Promise<BalancerV2Token> => ({ address: (await deploy(token, [symbol, decimals])).address, symbol, decimals })

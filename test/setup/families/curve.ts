@@ -1,19 +1,5 @@
-import solc from 'solc'
-import {
-  createPublicClient,
-  encodeDeployData,
-  encodeFunctionData,
-  getContractAddress,
-  http,
-  type Abi,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-  type TransactionReceipt,
-} from 'viem'
-import { anvilAccount } from '../../../src/world/accounts.ts'
-import { createSender, waitForReceipts, type Sender } from '../../../src/world/sender.ts'
+import { encodeFunctionData, type Address, type LocalAccount, type TransactionReceipt } from 'viem'
+import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } from './solidity.ts'
 
 /**
  * Minimal Curve-like pools compiled with solc-js, for end-to-end tests of the curve family. Each
@@ -28,40 +14,13 @@ import { createSender, waitForReceipts, type Sender } from '../../../src/world/s
  * - LegacyLendingPool: only `coins(int128)` and `underlying_coins(int128)` (the 3pool-era getters),
  *   one coin being 0xEeee…EEeE: for `describePool`, no swaps.
  */
-const SOURCE = `// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.20;
-
-contract TinyToken {
-    mapping(address => uint256) public balanceOf;
-    mapping(address => mapping(address => uint256)) public allowance;
-    uint8 public immutable decimals;
-    event Transfer(address indexed from, address indexed to, uint256 value);
-    event Approval(address indexed owner, address indexed spender, uint256 value);
-    constructor(uint8 d) { decimals = d; }
-    function mint(address to, uint256 v) external { balanceOf[to] += v; emit Transfer(address(0), to, v); }
-    function approve(address s, uint256 v) external returns (bool) { allowance[msg.sender][s] = v; emit Approval(msg.sender, s, v); return true; }
-    function transfer(address to, uint256 v) external returns (bool) { _move(msg.sender, to, v); return true; }
-    function transferFrom(address f, address to, uint256 v) external returns (bool) {
-        uint256 a = allowance[f][msg.sender];
-        require(a >= v, "allowance");
-        if (a != type(uint256).max) allowance[f][msg.sender] = a - v;
-        _move(f, to, v);
-        return true;
-    }
-    function _move(address f, address to, uint256 v) internal {
-        require(balanceOf[f] >= v, "balance");
-        balanceOf[f] -= v;
-        balanceOf[to] += v;
-        emit Transfer(f, to, v);
-    }
-}
-
+const SOURCE = `${MINI_TOKEN_SOURCE}
 abstract contract FixedRate {
     function _swap(address tokenIn, address tokenOut, uint256 dx, uint256 minDy) internal returns (uint256 dy) {
         dy = dx * 3 / 4;
         require(dy >= minDy, "slippage");
-        require(TinyToken(tokenIn).transferFrom(msg.sender, address(this), dx), "in");
-        require(TinyToken(tokenOut).transfer(msg.sender, dy), "out");
+        require(MiniToken(tokenIn).transferFrom(msg.sender, address(this), dx), "in");
+        require(MiniToken(tokenOut).transfer(msg.sender, dy), "out");
     }
 }
 
@@ -121,33 +80,13 @@ contract LegacyLendingPool {
 }
 `
 
-type SolcOutput = {
-  errors?: { severity: string; formattedMessage: string }[]
-  contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>
-}
-type Compiled = { abi: Abi; bytecode: Hex }
-const NAMES = ['TinyToken', 'MiniStablePool', 'MiniCryptoPool', 'LegacyLendingPool'] as const
+const NAMES = ['MiniToken', 'MiniStablePool', 'MiniCryptoPool', 'LegacyLendingPool'] as const
 type ContractName = (typeof NAMES)[number]
 
 let compiled: Record<ContractName, Compiled> | undefined
 export function compileCurveContracts(): Record<ContractName, Compiled> {
-  if (compiled) return compiled
-  const input = {
-    language: 'Solidity',
-    sources: { 'MiniCurve.sol': { content: SOURCE } },
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'paris', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
-  }
-  const output = JSON.parse(solc.compile(JSON.stringify(input)) as string) as SolcOutput
-  const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
-  if (errors.length) throw new Error(`solc failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`)
-  const out = {} as Record<ContractName, Compiled>
-  for (const name of NAMES) {
-    const c = output.contracts['MiniCurve.sol']?.[name]
-    if (!c) throw new Error(`solc produced no ${name}`)
-    out[name] = { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` }
-  }
-  compiled = out
-  return out
+  compiled ??= compileContracts('MiniCurve.sol', SOURCE, NAMES)
+  return compiled
 }
 
 export type CurvePoolKind = 'stable' | 'meta' | 'base' | 'crypto' | 'crypto-ng' | 'legacy-lending'
@@ -181,30 +120,24 @@ const RESERVE = 10n ** 30n
  */
 export async function deployCurve(opts: { rpcUrl: string; chainId: number }): Promise<CurveDeployment> {
   const c = compileCurveContracts()
-  const client = createPublicClient({ transport: http(opts.rpcUrl) }) as PublicClient
-  const deployer = await createSender({ client, account: anvilAccount(0), chainId: opts.chainId })
-  const mined = async (senders: Sender[], hash: Hex, what: string): Promise<TransactionReceipt> => {
-    const [receipt] = await waitForReceipts(client, [hash], { senders })
-    if (!receipt || receipt.status !== 'success') throw new Error(`curve setup: ${what} (tx ${hash}) failed`)
-    return receipt
-  }
-  let last: TransactionReceipt | undefined
+  const { main, senderOf, mined, deploy: deployContract, call } = await createChainSetup({ ...opts, label: 'curve', deployGas: 3_000_000n, callGas: 100_000n, nameSteps: true })
+  let last: bigint | undefined
   const deploy = async (name: ContractName, args: readonly unknown[]): Promise<Address> => {
-    const address = getContractAddress({ from: deployer.account.address, nonce: BigInt(deployer.nextNonce()) }).toLowerCase() as Address
-    last = await mined([deployer], await deployer.send({ data: encodeDeployData({ abi: c[name].abi, bytecode: c[name].bytecode, args } as never), gas: 3_000_000n }), `deploy ${name}`)
+    const { address, block } = await deployContract(c[name], args, undefined, name)
+    last = block
     return address
   }
-  const mint = async (token: Address, to: Address, amount: bigint) =>
-    mined([deployer], await deployer.send({ to: token, data: encodeFunctionData({ abi: c.TinyToken.abi, functionName: 'mint', args: [to, amount] }), gas: 100_000n }), 'mint')
+  const mint = (token: Address, to: Address, amount: bigint) => call(main, token, c.MiniToken.abi, 'mint', [to, amount])
 
+  const newToken = (symbol: string, decimals: number) => deploy('MiniToken', [symbol, decimals])
   const tokens = {
-    DAI: await deploy('TinyToken', [18]),
-    USDC: await deploy('TinyToken', [6]),
-    USDT: await deploy('TinyToken', [6]),
-    WBTC: await deploy('TinyToken', [8]),
-    WETH: await deploy('TinyToken', [18]),
-    MET: await deploy('TinyToken', [18]),
-    BASE_LP: await deploy('TinyToken', [18]),
+    DAI: await newToken('DAI', 18),
+    USDC: await newToken('USDC', 6),
+    USDT: await newToken('USDT', 6),
+    WBTC: await newToken('WBTC', 8),
+    WETH: await newToken('WETH', 18),
+    MET: await newToken('MET', 18),
+    BASE_LP: await newToken('BASE_LP', 18),
   }
   const ZERO = '0x0000000000000000000000000000000000000000'
   const stableCoins = [tokens.DAI, tokens.USDC, tokens.USDT]
@@ -222,18 +155,8 @@ export async function deployCurve(opts: { rpcUrl: string; chainId: number }): Pr
     await mint(t, crypto, RESERVE)
     await mint(t, cryptoNg, RESERVE)
   }
-  const deployBlock = (last as TransactionReceipt).blockNumber
+  const deployBlock = last as bigint
 
-  const senders = new Map<Address, Sender>()
-  const senderOf = async (account: LocalAccount): Promise<Sender> => {
-    const key = account.address.toLowerCase() as Address
-    let s = senders.get(key)
-    if (!s) {
-      s = await createSender({ client, account, chainId: opts.chainId })
-      senders.set(key, s)
-    }
-    return s
-  }
   const pools: DeployedCurvePool[] = [
     { kind: 'stable', address: stable, coins: stableCoins },
     { kind: 'base', address: base, coins: stableCoins },
@@ -255,11 +178,11 @@ export async function deployCurve(opts: { rpcUrl: string; chainId: number }): Pr
       const tokenIn = list?.[s.i]
       if (!tokenIn) throw new Error(`curve setup: pool ${s.pool} has no ${s.underlying ? 'underlying ' : ''}coin ${s.i}`)
       const sender = await senderOf(trader)
-      await mined([sender], await sender.send({ to: tokenIn, data: encodeFunctionData({ abi: c.TinyToken.abi, functionName: 'approve', args: [pool.address, s.dx] }), gas: 100_000n }), 'approve')
+      await call(sender, tokenIn, c.MiniToken.abi, 'approve', [pool.address, s.dx])
       const isCrypto = pool.kind === 'crypto' || pool.kind === 'crypto-ng'
       const abi = isCrypto ? c.MiniCryptoPool.abi : c.MiniStablePool.abi
       const data = encodeFunctionData({ abi, functionName: s.underlying ? 'exchange_underlying' : 'exchange', args: [BigInt(s.i), BigInt(s.j), s.dx, 0n] })
-      return mined([sender], await sender.send({ to: pool.address, data, gas: 300_000n }), 'exchange')
+      return mined(sender, await sender.send({ to: pool.address, data, gas: 300_000n }), 'exchange')
     },
   }
 }

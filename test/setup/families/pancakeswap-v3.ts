@@ -1,24 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import solc from 'solc'
-import {
-  concatHex,
-  createPublicClient,
-  encodeDeployData,
-  encodeFunctionData,
-  getContractAddress,
-  http,
-  maxUint256,
-  numberToHex,
-  type Abi,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-  type TransactionReceipt,
-} from 'viem'
-import { anvilAccount } from '../../../src/world/accounts.ts'
-import { createSender, waitForReceipts, type Sender } from '../../../src/world/sender.ts'
+import { concatHex, maxUint256, numberToHex, type Abi, type Address, type Hex, type LocalAccount, type TransactionReceipt } from 'viem'
+import type { Sender } from '../../../src/world/sender.ts'
+import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } from './solidity.ts'
 
 /**
  * PancakeSwap V3 on a local chain with the real bytecode of `@pancakeswap/v3-core` (PancakeV3Factory,
@@ -32,59 +16,7 @@ import { createSender, waitForReceipts, type Sender } from '../../../src/world/s
  * `PancakeV3Callee` pays the pool's mint and swap callbacks from the payer named in `data`, the way
  * the periphery's router pulls tokens from the trader.
  */
-const SOURCE = `// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.20;
-
-contract MiniToken {
-    string public symbol;
-    uint8 public decimals;
-    uint256 public totalSupply;
-    mapping(address => uint256) public balanceOf;
-    mapping(address => mapping(address => uint256)) public allowance;
-
-    event Transfer(address indexed from, address indexed to, uint256 value);
-    event Approval(address indexed owner, address indexed spender, uint256 value);
-
-    constructor(string memory symbol_, uint8 decimals_) {
-        symbol = symbol_;
-        decimals = decimals_;
-    }
-
-    function mint(address to, uint256 value) external {
-        totalSupply += value;
-        balanceOf[to] += value;
-        emit Transfer(address(0), to, value);
-    }
-
-    function approve(address spender, uint256 value) external returns (bool) {
-        allowance[msg.sender][spender] = value;
-        emit Approval(msg.sender, spender, value);
-        return true;
-    }
-
-    function transfer(address to, uint256 value) external returns (bool) {
-        _move(msg.sender, to, value);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 value) external returns (bool) {
-        uint256 allowed = allowance[from][msg.sender];
-        if (allowed != type(uint256).max) {
-            require(allowed >= value, "allowance");
-            allowance[from][msg.sender] = allowed - value;
-        }
-        _move(from, to, value);
-        return true;
-    }
-
-    function _move(address from, address to, uint256 value) internal {
-        require(balanceOf[from] >= value, "balance");
-        balanceOf[from] -= value;
-        balanceOf[to] += value;
-        emit Transfer(from, to, value);
-    }
-}
-
+const SOURCE = `${MINI_TOKEN_SOURCE}
 /// Plays PancakeV3PoolDeployer (pancake-v3-contracts projects/v3-core/contracts/PancakeV3PoolDeployer.sol).
 contract MiniPancakeV3PoolDeployer {
     struct Parameters {
@@ -163,31 +95,14 @@ contract PancakeV3Callee {
 }
 `
 
-type Compiled = { abi: Abi; bytecode: Hex }
-type SolcOutput = {
-  errors?: { severity: string; formattedMessage: string }[]
-  contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>
-}
-type Artifact = { abi: Abi; bytecode: Hex }
+type Artifact = Compiled
 
 let compiled: { token: Compiled; deployer: Compiled; callee: Compiled } | undefined
 
 export function compilePancakeswapV3Helpers(): { token: Compiled; deployer: Compiled; callee: Compiled } {
   if (compiled) return compiled
-  const input = {
-    language: 'Solidity',
-    sources: { 'PancakeV3Helpers.sol': { content: SOURCE } },
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'paris', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
-  }
-  const output = JSON.parse(solc.compile(JSON.stringify(input)) as string) as SolcOutput
-  const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
-  if (errors.length) throw new Error(`solc failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`)
-  const get = (name: string): Compiled => {
-    const c = output.contracts['PancakeV3Helpers.sol']?.[name]
-    if (!c) throw new Error(`solc produced no ${name}`)
-    return { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` }
-  }
-  compiled = { token: get('MiniToken'), deployer: get('MiniPancakeV3PoolDeployer'), callee: get('PancakeV3Callee') }
+  const c = compileContracts('PancakeV3Helpers.sol', SOURCE, ['MiniToken', 'MiniPancakeV3PoolDeployer', 'PancakeV3Callee'])
+  compiled = { token: c.MiniToken, deployer: c.MiniPancakeV3PoolDeployer, callee: c.PancakeV3Callee }
   return compiled
 }
 
@@ -269,35 +184,12 @@ function sqrtBig(n: bigint): bigint {
 export async function deployPancakeswapV3(opts: { rpcUrl: string; chainId: number }): Promise<PancakeswapV3Deployment> {
   const helpers = compilePancakeswapV3Helpers()
   const real = pancakeV3Artifacts()
-  const client = createPublicClient({ transport: http(opts.rpcUrl) }) as PublicClient
-  const deployerAccount = anvilAccount(0)
-  const senders = new Map<Address, Sender>()
-  const senderOf = async (account: LocalAccount): Promise<Sender> => {
-    const key = account.address.toLowerCase() as Address
-    let s = senders.get(key)
-    if (!s) {
-      s = await createSender({ client, account, chainId: opts.chainId })
-      senders.set(key, s)
-    }
-    return s
-  }
-  const mined = async (sender: Sender, hash: Hex): Promise<TransactionReceipt> => {
-    const [receipt] = await waitForReceipts(client, [hash], { senders: [sender] })
-    if (!receipt || receipt.status !== 'success') throw new Error(`pancakeswap-v3 setup: tx ${hash} failed`)
-    return receipt
-  }
-  const main = await senderOf(deployerAccount)
-  const deployRaw = async (data: Hex, gas: bigint): Promise<{ address: Address; block: bigint }> => {
-    const address = getContractAddress({ from: deployerAccount.address, nonce: BigInt(main.nextNonce()) }).toLowerCase() as Address
-    const r = await mined(main, await main.send({ data, gas }))
-    return { address, block: r.blockNumber }
-  }
-  const deploy = (c: Compiled | Artifact, args: unknown[], gas = 3_000_000n) => deployRaw(encodeDeployData({ abi: c.abi, bytecode: c.bytecode, args } as never), gas)
-  const call = async (sender: Sender, to: Address, abi: Abi, functionName: string, args: unknown[], gas = 1_000_000n): Promise<TransactionReceipt> =>
-    mined(sender, await sender.send({ to, data: encodeFunctionData({ abi, functionName, args } as never), gas }))
-  const read = async <T>(address: Address, abi: Abi, functionName: string, args: unknown[] = [], blockNumber?: bigint): Promise<T> =>
-    (await client.readContract({ address, abi, functionName, args, blockNumber } as never)) as T
-
+  const { deployer: deployerAccount, main, senderOf, deployData: deployRaw, deploy, call, read } = await createChainSetup({
+    ...opts,
+    label: 'pancakeswap-v3',
+    deployGas: 3_000_000n,
+    callGas: 1_000_000n,
+  })
   const poolCode = await deployRaw(dataContract(real.pool.bytecode), 8_000_000n)
   const poolDeployer = (await deploy(helpers.deployer, [poolCode.address])).address
   const { address: factory, block: deployBlock } = await deploy(real.factory, [poolDeployer], 6_000_000n)

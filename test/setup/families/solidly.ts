@@ -1,20 +1,5 @@
-import solc from 'solc'
-import {
-  createPublicClient,
-  encodeDeployData,
-  encodeFunctionData,
-  getContractAddress,
-  http,
-  maxUint256,
-  type Abi,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-  type TransactionReceipt,
-} from 'viem'
-import { anvilAccount } from '../../../src/world/accounts.ts'
-import { createSender, waitForReceipts, type Sender } from '../../../src/world/sender.ts'
+import { maxUint256, type Address, type LocalAccount, type TransactionReceipt } from 'viem'
+import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } from './solidity.ts'
 
 /**
  * Minimal Solidly-style pools and factories for local chains, compiled with solc-js: no Solidly
@@ -34,59 +19,7 @@ import { createSender, waitForReceipts, type Sender } from '../../../src/world/s
  * at a fixed 1:1 value (amountOut = net·10^decOut / 10^decIn, floor) instead of x³y+y³x: only the
  * events, the flag and the balances are the point.
  */
-const SOURCE = `// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.20;
-
-contract MiniToken {
-    string public symbol;
-    uint8 public decimals;
-    uint256 public totalSupply;
-    mapping(address => uint256) public balanceOf;
-    mapping(address => mapping(address => uint256)) public allowance;
-
-    event Transfer(address indexed from, address indexed to, uint256 value);
-    event Approval(address indexed owner, address indexed spender, uint256 value);
-
-    constructor(string memory symbol_, uint8 decimals_) {
-        symbol = symbol_;
-        decimals = decimals_;
-    }
-
-    function mint(address to, uint256 value) external {
-        totalSupply += value;
-        balanceOf[to] += value;
-        emit Transfer(address(0), to, value);
-    }
-
-    function approve(address spender, uint256 value) external returns (bool) {
-        allowance[msg.sender][spender] = value;
-        emit Approval(msg.sender, spender, value);
-        return true;
-    }
-
-    function transfer(address to, uint256 value) external returns (bool) {
-        _move(msg.sender, to, value);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 value) external returns (bool) {
-        uint256 allowed = allowance[from][msg.sender];
-        if (allowed != type(uint256).max) {
-            require(allowed >= value, "allowance");
-            allowance[from][msg.sender] = allowed - value;
-        }
-        _move(from, to, value);
-        return true;
-    }
-
-    function _move(address from, address to, uint256 value) internal {
-        require(balanceOf[from] >= value, "balance");
-        balanceOf[from] -= value;
-        balanceOf[to] += value;
-        emit Transfer(from, to, value);
-    }
-}
-
+const SOURCE = `${MINI_TOKEN_SOURCE}
 interface IToken {
     function decimals() external view returns (uint8);
     function balanceOf(address) external view returns (uint256);
@@ -209,31 +142,14 @@ contract AerodromePoolFactory {
 }
 `
 
-type Compiled = { abi: Abi; bytecode: Hex }
-type SolcOutput = {
-  errors?: { severity: string; formattedMessage: string }[]
-  contracts: Record<string, Record<string, { abi: Abi; evm: { bytecode: { object: string } } }>>
-}
 type SolidlyContracts = { token: Compiled; pool: Compiled; v1Factory: Compiled; aeroFactory: Compiled }
 
 let compiled: SolidlyContracts | undefined
 
 export function compileSolidly(): SolidlyContracts {
   if (compiled) return compiled
-  const input = {
-    language: 'Solidity',
-    sources: { 'MiniSolidly.sol': { content: SOURCE } },
-    settings: { optimizer: { enabled: true, runs: 200 }, evmVersion: 'paris', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
-  }
-  const output = JSON.parse(solc.compile(JSON.stringify(input)) as string) as SolcOutput
-  const errors = (output.errors ?? []).filter((e) => e.severity === 'error')
-  if (errors.length) throw new Error(`solc failed:\n${errors.map((e) => e.formattedMessage).join('\n')}`)
-  const get = (name: string): Compiled => {
-    const c = output.contracts['MiniSolidly.sol']?.[name]
-    if (!c) throw new Error(`solc produced no ${name}`)
-    return { abi: c.abi, bytecode: `0x${c.evm.bytecode.object}` }
-  }
-  compiled = { token: get('MiniToken'), pool: get('SolidlyPoolBase'), v1Factory: get('VelodromeV1PairFactory'), aeroFactory: get('AerodromePoolFactory') }
+  const k = compileContracts('MiniSolidly.sol', SOURCE, ['MiniToken', 'SolidlyPoolBase', 'VelodromeV1PairFactory', 'AerodromePoolFactory'])
+  compiled = { token: k.MiniToken, pool: k.SolidlyPoolBase, v1Factory: k.VelodromeV1PairFactory, aeroFactory: k.AerodromePoolFactory }
   return compiled
 }
 
@@ -278,33 +194,7 @@ export type SolidlyDeployment = {
 /** Deploys one generation's factory, three tokens and two funded pools (volatile, stable), from anvil account 0. */
 export async function deploySolidly(opts: { rpcUrl: string; chainId: number; generation: SolidlyGeneration }): Promise<SolidlyDeployment> {
   const c = compileSolidly()
-  const client = createPublicClient({ transport: http(opts.rpcUrl) }) as PublicClient
-  const deployer = anvilAccount(0)
-  const senders = new Map<Address, Sender>()
-  const senderOf = async (account: LocalAccount): Promise<Sender> => {
-    const key = account.address.toLowerCase() as Address
-    let s = senders.get(key)
-    if (!s) {
-      s = await createSender({ client, account, chainId: opts.chainId })
-      senders.set(key, s)
-    }
-    return s
-  }
-  const mined = async (sender: Sender, hash: Hex): Promise<TransactionReceipt> => {
-    const [receipt] = await waitForReceipts(client, [hash], { senders: [sender] })
-    if (!receipt || receipt.status !== 'success') throw new Error(`solidly setup: tx ${hash} failed`)
-    return receipt
-  }
-  const main = await senderOf(deployer)
-  const deploy = async (k: Compiled, args: unknown[]): Promise<{ address: Address; block: bigint }> => {
-    const address = getContractAddress({ from: deployer.address, nonce: BigInt(main.nextNonce()) }).toLowerCase() as Address
-    const r = await mined(main, await main.send({ data: encodeDeployData({ abi: k.abi, bytecode: k.bytecode, args } as never), gas: 5_000_000n }))
-    return { address, block: r.blockNumber }
-  }
-  const call = async (sender: Sender, to: Address, abi: Abi, functionName: string, args: unknown[], gas = 500_000n): Promise<TransactionReceipt> =>
-    mined(sender, await sender.send({ to, data: encodeFunctionData({ abi, functionName, args } as never), gas }))
-  const read = async <T>(address: Address, abi: Abi, functionName: string, args: unknown[] = [], blockNumber?: bigint): Promise<T> =>
-    (await client.readContract({ address, abi, functionName, args, blockNumber } as never)) as T
+  const { main, senderOf, deploy, call, read } = await createChainSetup({ ...opts, label: 'solidly', deployGas: 5_000_000n, callGas: 500_000n })
 
   const v1 = opts.generation === 'velodrome-v1'
   const factoryArtifact = v1 ? c.v1Factory : c.aeroFactory

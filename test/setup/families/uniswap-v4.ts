@@ -1,23 +1,8 @@
 import { readFileSync } from 'node:fs'
-import {
-  createPublicClient,
-  encodeAbiParameters,
-  encodeDeployData,
-  encodeFunctionData,
-  getContractAddress,
-  http,
-  keccak256,
-  maxUint256,
-  type Abi,
-  type Address,
-  type Hex,
-  type LocalAccount,
-  type PublicClient,
-  type TransactionReceipt,
-} from 'viem'
+import { encodeAbiParameters, keccak256, maxUint256, type Abi, type Address, type Hex, type LocalAccount, type TransactionReceipt } from 'viem'
 import { NATIVE_TOKEN, type PoolInfo } from '../../../src/domain/types.ts'
-import { anvilAccount } from '../../../src/world/accounts.ts'
-import { createSender, waitForReceipts, type Sender } from '../../../src/world/sender.ts'
+import type { Sender } from '../../../src/world/sender.ts'
+import { createChainSetup } from './solidity.ts'
 
 /**
  * Uniswap V4 on a local chain from the real v4-core build (node_modules/@uniswap/v4-core/out):
@@ -112,41 +97,17 @@ export function poolId(key: PoolKey): Hex {
 /** Deploys Uniswap V4 (real v4-core bytecode) with three liquid pools, from anvil account 0. */
 export async function deployUniswapV4(opts: { rpcUrl: string; chainId: number }): Promise<UniswapV4Deployment> {
   const a = uniswapV4Artifacts()
-  const client = createPublicClient({ transport: http(opts.rpcUrl) }) as PublicClient
-  const deployer = anvilAccount(0)
-  const senders = new Map<Address, Sender>()
-  const senderOf = async (account: LocalAccount): Promise<Sender> => {
-    const key = account.address.toLowerCase() as Address
-    let s = senders.get(key)
-    if (!s) {
-      s = await createSender({ client, account, chainId: opts.chainId })
-      senders.set(key, s)
-    }
-    return s
-  }
-  const mined = async (sender: Sender, hash: Hex, what: string): Promise<TransactionReceipt> => {
-    const [receipt] = await waitForReceipts(client, [hash], { senders: [sender] })
-    if (!receipt || receipt.status !== 'success') throw new Error(`uniswap-v4 setup: ${what} (tx ${hash}) failed`)
-    return receipt
-  }
-  const main = await senderOf(deployer)
-  const deploy = async (c: Compiled, args: unknown[], what: string): Promise<{ address: Address; block: bigint }> => {
-    const address = getContractAddress({ from: deployer.address, nonce: BigInt(main.nextNonce()) }).toLowerCase() as Address
-    const r = await mined(main, await main.send({ data: encodeDeployData({ abi: c.abi, bytecode: c.bytecode, args } as never), gas: 8_000_000n }), `deploy ${what}`)
-    return { address, block: r.blockNumber }
-  }
-  const call = async (sender: Sender, to: Address, abi: Abi, functionName: string, args: unknown[], value = 0n, gas = 1_000_000n): Promise<TransactionReceipt> =>
-    mined(sender, await sender.send({ to, data: encodeFunctionData({ abi, functionName, args } as never), value, gas }), functionName)
+  const { client, deployer, main, senderOf, deploy, call } = await createChainSetup({ ...opts, label: 'uniswap-v4', deployGas: 8_000_000n, callGas: 1_000_000n, nameSteps: true })
 
-  const { address: poolManager, block: deployBlock } = await deploy(a.poolManager, [deployer.address], 'PoolManager')
-  const { address: swapRouter } = await deploy(a.swapRouter, [poolManager], 'PoolSwapTest')
-  const { address: liquidityRouter } = await deploy(a.liquidityRouter, [poolManager], 'PoolModifyLiquidityTest')
-  const t1 = (await deploy(a.token, [0n], 'TestERC20')).address
-  const t2 = (await deploy(a.token, [0n], 'TestERC20')).address
+  const { address: poolManager, block: deployBlock } = await deploy(a.poolManager, [deployer.address], undefined, 'PoolManager')
+  const { address: swapRouter } = await deploy(a.swapRouter, [poolManager], undefined, 'PoolSwapTest')
+  const { address: liquidityRouter } = await deploy(a.liquidityRouter, [poolManager], undefined, 'PoolModifyLiquidityTest')
+  const t1 = (await deploy(a.token, [0n], undefined, 'TestERC20')).address
+  const t2 = (await deploy(a.token, [0n], undefined, 'TestERC20')).address
   const [tokenA, tokenB] = BigInt(t1) < BigInt(t2) ? [t1, t2] : [t2, t1]
   // FeeTakingHook's constructor only stores the manager (an immutable, in its runtime code): deploy
   // it anywhere, then copy that code to an address with the right permission bits.
-  const { address: hookDeployed } = await deploy(a.feeTakingHook, [poolManager], 'FeeTakingHook')
+  const { address: hookDeployed } = await deploy(a.feeTakingHook, [poolManager], undefined, 'FeeTakingHook')
   const hookCode = await client.getCode({ address: hookDeployed })
   if (!hookCode) throw new Error('uniswap-v4 setup: FeeTakingHook has no code')
   await client.request({ method: 'anvil_setCode' as never, params: [FEE_TAKING_HOOK_ADDRESS, hookCode] as never })
@@ -174,7 +135,7 @@ export async function deployUniswapV4(opts: { rpcUrl: string; chainId: number })
     const r = await call(main, poolManager, a.poolManager.abi, 'initialize', [key, 1n << 96n])
     // 100e18 liquidity in [-600, 600] at price 1 takes about 2.96e18 of each currency; 10 ether
     // covers a native currency0 and the router refunds the rest.
-    await call(main, liquidityRouter, a.liquidityRouter.abi, 'modifyLiquidity', [key, { tickLower: -600, tickUpper: 600, liquidityDelta: 100n * 10n ** 18n, salt: `0x${'0'.repeat(64)}` }, '0x'], key.currency0 === ZERO ? 10n ** 19n : 0n)
+    await call(main, liquidityRouter, a.liquidityRouter.abi, 'modifyLiquidity', [key, { tickLower: -600, tickUpper: 600, liquidityDelta: 100n * 10n ** 18n, salt: `0x${'0'.repeat(64)}` }, '0x'], undefined, key.currency0 === ZERO ? 10n ** 19n : 0n)
     const id = poolId(key)
     pools.push({
       name,
@@ -214,7 +175,7 @@ export async function deployUniswapV4(opts: { rpcUrl: string; chainId: number })
         amountSpecified: o.exactInput ? -o.amount : o.amount,
         sqrtPriceLimitX96: o.zeroForOne ? MIN_SQRT_PRICE + 1n : MAX_SQRT_PRICE - 1n,
       }
-      return call(s, swapRouter, a.swapRouter.abi, 'swap', [pool.key, params, { takeClaims: false, settleUsingBurn: false }, '0x'], o.value ?? 0n)
+      return call(s, swapRouter, a.swapRouter.abi, 'swap', [pool.key, params, { takeClaims: false, settleUsingBurn: false }, '0x'], undefined, o.value ?? 0n)
     },
     async balanceOf(token, owner, blockNumber) {
       if (token === NATIVE_TOKEN || token === ZERO) return client.getBalance({ address: owner, blockNumber })
