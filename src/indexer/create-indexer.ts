@@ -317,6 +317,9 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
         { from: (from + 1n).toString(), to: cursor.toString(), shards: behind.map((c) => c.shard) },
         'published batches were lost from the queue (Redis restarted or flushed?): blocks published again from the shard checkpoint',
       )
+      // The block the next range must build on is now the checkpoint's (null if its hash was not
+      // kept: that range is then not checked for a reorg, the ones after it are).
+      cursorHash = await db(() => publishedHash(pool, chain.id, from))
       cursor = from
       publishedTime = undefined
       observeLag()

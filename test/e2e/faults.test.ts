@@ -139,6 +139,8 @@ async function runFaultCase(opts: {
       const heads = await headBlocks(w)
       await waitForCheckpoints(monitor.workers, heads, 60_000)
       await expectNothingLostOrDoubled(monitor.pool, heads)
+      // A fault is not a reorg: none may be recorded (nor rolled back).
+      expect((await monitor.pool.query('SELECT chain_id, fork_block, published_to FROM chain_reorgs')).rows).toEqual([])
       // No part gave up: no shard stopped, no indexer stopped.
       expect(logs.entries.filter((e) => e.level >= 60)).toEqual([])
       await opts.check?.({ ...ctx, heads })
