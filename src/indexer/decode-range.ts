@@ -84,13 +84,19 @@ export function decodeRange(
       const r = families[pool.dex.family].decodePoolLog(log, pool, ctx, state)
       if (r.price) prices.push(r.price)
       if (r.swap) swaps.push(r.swap)
-      if (r.reject !== undefined) rejected.push({ log, error: logDecodeError(r.reject, log, ctx.chainId) })
+      if (r.reject !== undefined) rejected.push({ log, error: named(logDecodeError(r.reject, log, ctx.chainId), key, log) })
     } catch (err) {
-      if (err instanceof DecodeError) rejected.push({ log, error: err })
+      if (err instanceof DecodeError) rejected.push({ log, error: named(err, key, log) })
       else throw err
     }
   }
   return { swaps, prices, rejected }
+}
+
+/** A singleton's log: its error names the pool by id, and the singleton that emitted it. */
+function named(err: DecodeError, key: Address | undefined, log: RawLog): DecodeError {
+  if (key === undefined || key === log.address) return err
+  return new DecodeError(err.shortMessage, { context: { ...err.context, pool: `${key} of ${log.address}` }, details: err.details })
 }
 
 export function compareLogs(a: RawLog, b: RawLog): number {

@@ -235,6 +235,8 @@ describe('uniswap-v4 Swap (real mainnet log)', () => {
     expect(r.swaps).toEqual([])
     expect(r.prices).toHaveLength(1)
     expect(r.rejected.map((x) => x.error.message)).toEqual([expect.stringMatching(/BEFORE_SWAP_RETURNS_DELTA/)])
+    // The rejected log names the pool by id and the PoolManager that emitted it.
+    expect(r.rejected[0]!.error.context.pool).toBe(`${POOL_ID} of ${swapLog.address}`)
   })
 
   it('no decimals: a swap but no price', () => {
