@@ -1,11 +1,12 @@
 import type pg from 'pg'
-import { BaseError as ViemError, type PublicClient } from 'viem'
+import type { PublicClient } from 'viem'
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
 import { createChainClient } from '../chain/create-chain-client.ts'
-import { toDatabaseError, withTransaction } from '../db/pool.ts'
+import { onDatabase, withTransaction } from '../db/pool.ts'
+import { isRetryableRpcOrTransient } from '../chain/call-errors.ts'
 import { createAccountResolver } from '../domain/accounts.ts'
-import { ConfigError, errorLine, isTransientError } from '../errors.ts'
+import { ConfigError, errorLine } from '../errors.ts'
 import { watchedTopics } from '../indexer/decode-range.ts'
 import { fetchLogs } from '../indexer/fetch-logs.ts'
 import { chainDexes, discoverKnownPools } from '../indexer/pool-discovery.ts'
@@ -104,18 +105,12 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
   const want: BlockSpan = { from: opts.fromBlock, to: opts.toBlock }
   const total = Number(want.to - want.from + 1n)
 
-  const db = async <T>(step: () => Promise<T>): Promise<T> => {
-    try {
-      return await step()
-    } catch (err) {
-      throw toDatabaseError(err, pool)
-    }
-  }
+  const db = <T>(step: () => Promise<T>): Promise<T> => onDatabase(pool, step)
   const signal = opts.signal
   let retries = 0
   let splits = 0
   const retryOpts = (what: string) => ({
-    retryable: (err: unknown) => err instanceof ViemError || isTransientError(err),
+    retryable: isRetryableRpcOrTransient,
     aborted: () => signal?.aborted === true,
     maxDelayMs: 10_000,
     onRetry: (err: unknown, attempt: number, delay: number) => {

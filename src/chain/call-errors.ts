@@ -13,6 +13,7 @@ import {
   TimeoutError,
   WebSocketRequestError,
 } from 'viem'
+import { isTransientError } from '../errors.ts'
 
 /**
  * What went wrong in a contract read (readContract, getBalance): the transport, or the contract.
@@ -77,4 +78,12 @@ export function isRevert(err: unknown): boolean {
 export function isDecodeFailure(err: unknown): boolean {
   if (!(err instanceof ContractFunctionExecutionError)) return false
   return err.walk((e) => e instanceof CallExecutionError) === null
+}
+
+/**
+ * What a chain-following loop retries: any RPC failure (every viem error: HTTP, timeout, node
+ * error) and any transient fault (database, Redis). A dexrisk fatal error or a bug is not retried.
+ */
+export function isRetryableRpcOrTransient(err: unknown): boolean {
+  return err instanceof ViemError || isTransientError(err)
 }

@@ -1,5 +1,7 @@
 import { isAddress, type Address } from 'viem'
 import { z } from 'zod'
+import type { DexFamily } from '../domain/types.ts'
+import { families } from '../indexer/families.ts'
 
 const address = z
   .string()
@@ -20,13 +22,15 @@ const url = z.string().refine(
 
 const blockNumber = z.union([z.number().int().nonnegative(), z.bigint().nonnegative()]).transform((n) => BigInt(n))
 
+/** Every family dexrisk decodes (src/indexer/families.ts), the one list the config accepts. */
+const FAMILY_NAMES = Object.keys(families) as [DexFamily, ...DexFamily[]]
 /** Families whose pools are named in the config (`pools`) rather than found through a factory. */
-export const LISTED_FAMILIES: readonly string[] = ['curve']
+const LISTED_FAMILIES: readonly string[] = FAMILY_NAMES.filter((f) => families[f].discovery === 'listed')
 
 export const dexSchema = z
   .object({
     /** DEX family: the event layout. Forks (SushiSwap, PancakeSwap V2 …) use their parent family. */
-    family: z.enum(['uniswap-v2', 'uniswap-v3', 'uniswap-v4', 'pancakeswap-v3', 'velodrome-v1', 'aerodrome', 'curve', 'balancer-v2']),
+    family: z.enum(FAMILY_NAMES),
     /** Name of this deployment, e.g. 'uniswap-v3' or 'sushiswap'. Default: the family. */
     name: z.string().min(1).optional(),
     /**

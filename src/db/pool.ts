@@ -103,6 +103,15 @@ export function toDatabaseError(err: unknown, pool: pg.Pool): unknown {
   return new RetryableError(short, { details: errorMessage(err), cause: err })
 }
 
+/** Runs a database step; a connection failure becomes a RetryableError naming the database (`toDatabaseError`). */
+export async function onDatabase<T>(pool: pg.Pool, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step()
+  } catch (err) {
+    throw toDatabaseError(err, pool)
+  }
+}
+
 /**
  * Checks the pool's database has TimescaleDB and returns its version. Creates the extension when it
  * is available but not yet created. Throws `ConfigError` for a PostgreSQL without it (or wrong

@@ -1,11 +1,12 @@
 import type pg from 'pg'
-import { BaseError as ViemError, type Address, type Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
-import { ConfigError, DecodeError, errorLine, isTransientError } from '../errors.ts'
+import { ConfigError, DecodeError, errorLine } from '../errors.ts'
 import type { BatchPublisher } from '../queue/publisher.ts'
-import { toDatabaseError, withTransaction } from '../db/pool.ts'
+import { onDatabase, withTransaction } from '../db/pool.ts'
+import { isRetryableRpcOrTransient } from '../chain/call-errors.ts'
 import { retry, sleep } from '../retry.ts'
 import { createChainClient } from '../chain/create-chain-client.ts'
 import { watchedTopics } from './decode-range.ts'
@@ -53,7 +54,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const retryOpts = {
     // RPC failures (any viem error), unreachable databases and Redis are retried; a dexrisk fatal
     // error, or a bug (TypeError …), stops the indexer instead of looping on it forever.
-    retryable: (err: unknown) => err instanceof ViemError || isTransientError(err),
+    retryable: isRetryableRpcOrTransient,
     aborted: () => signal.aborted,
     onRetry: (err: unknown, attempt: number, delay: number) => log.warn({ err: summary(err), attempt, delay }, 'indexer step failed, retrying'),
   }
@@ -116,14 +117,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     if (publishedTime !== undefined) metrics.lagSeconds.set(labels, head.time - publishedTime)
   }
 
-  /** Runs a database step; a connection failure becomes a RetryableError naming the database. */
-  async function db<T>(step: () => Promise<T>): Promise<T> {
-    try {
-      return await step()
-    } catch (err) {
-      throw toDatabaseError(err, pool)
-    }
-  }
+  const db = <T>(step: () => Promise<T>): Promise<T> => onDatabase(pool, step)
 
   /** Reads, decodes and publishes one range; returns the block time of `toBlock`. */
   async function processRange(fromBlock: bigint, toBlock: bigint): Promise<number> {
@@ -160,13 +154,8 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     let readings: Awaited<ReturnType<BalanceReader['read']>> = []
     if (balances !== null) {
       const touched = new Map<Address, Set<Address>>()
-      const touch = (wallet: Address, token: Address): void => {
-        let set = touched.get(wallet)
-        if (!set) touched.set(wallet, (set = new Set()))
-        set.add(token)
-      }
-      for (const t of flows.transfers) touch(t.wallet, t.token)
-      if (reread) for (const [wallet, tokens] of reread) for (const token of tokens) if (walletSet.has(wallet)) touch(wallet, token)
+      for (const t of flows.transfers) addPair(touched, t.wallet, t.token)
+      if (reread) for (const [wallet, tokens] of reread) for (const token of tokens) if (walletSet.has(wallet)) addPair(touched, wallet, token)
       // Opening balances with the first range this process reads, and with any range read again
       // from that far back (batches lost with Redis are published again from a checkpoint): at the
       // start block they are the desk's holdings before indexing; after a restart they also cover
@@ -275,15 +264,20 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     generation = Date.now()
     await publisher.rewind(chain.id, fork.block, generation)
     const tracked = await db(() => pool.query<{ wallet: string; token: string }>('SELECT wallet, token FROM wallet_balances WHERE chain_id = $1', [chain.id]))
-    reread = new Map()
-    for (const r of tracked.rows) {
-      let set = reread.get(r.wallet as Address)
-      if (!set) reread.set(r.wallet as Address, (set = new Set()))
-      set.add(r.token as Address)
-    }
+    const pairs = new Map<Address, Set<Address>>()
+    for (const r of tracked.rows) addPair(pairs, r.wallet as Address, r.token as Address)
+    reread = pairs
     balances?.forget()
-    cursor = fork.block
-    cursorHash = fork.hash
+    moveCursorBack(fork.block, fork.hash)
+  }
+
+  /**
+   * Publishes again from `block` (a fork point, or a checkpoint behind lost batches): the cursor and
+   * the hash the next range must build on move together (null: not kept, that range goes unchecked).
+   */
+  function moveCursorBack(block: bigint, hash: Hex | null): void {
+    cursor = block
+    cursorHash = hash
     publishedTime = undefined
     observeLag()
   }
@@ -317,12 +311,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
         { from: (from + 1n).toString(), to: cursor.toString(), shards: behind.map((c) => c.shard) },
         'published batches were lost from the queue (Redis restarted or flushed?): blocks published again from the shard checkpoint',
       )
-      // The block the next range must build on is now the checkpoint's (null if its hash was not
-      // kept: that range is then not checked for a reorg, the ones after it are).
-      cursorHash = await db(() => publishedHash(pool, chain.id, from))
-      cursor = from
-      publishedTime = undefined
-      observeLag()
+      moveCursorBack(from, await db(() => publishedHash(pool, chain.id, from)))
       generation = Date.now()
     } catch (err) {
       log.warn({ err: summary(err) }, 'checking the queues for lost batches failed; checking again when next idle')
@@ -430,6 +419,13 @@ function openingTokens(chain: ChainConfig): Address[] {
   const set = new Set<Address>([...chain.stablecoins, ...chain.pivots, ...(Object.keys(chain.assets) as Address[])].map((a) => a.toLowerCase() as Address))
   if (chain.wrappedNative) set.add(chain.wrappedNative)
   return [...set].sort()
+}
+
+/** Adds `token` to `wallet`'s set. */
+function addPair(pairs: Map<Address, Set<Address>>, wallet: Address, token: Address): void {
+  let set = pairs.get(wallet)
+  if (!set) pairs.set(wallet, (set = new Set()))
+  set.add(token)
 }
 
 function min(a: bigint, b: bigint): bigint {

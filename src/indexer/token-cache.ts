@@ -6,7 +6,6 @@ import {
   erc20Abi,
   hexToBigInt,
   hexToString,
-  toEventSelector,
   type Address,
   type Hex,
   type PublicClient,
@@ -16,6 +15,7 @@ import type { Logger } from 'pino'
 import { NATIVE_TOKEN, type PoolInfo, type TokenInfo } from '../domain/types.ts'
 import { RetryableError } from '../errors.ts'
 import { TRANSFER_TOPIC } from './wallet-flows.ts'
+import { V2_SWAP_TOPIC, V2_SYNC_TOPIC } from '../../indexers/uniswap-v2/abi.ts'
 
 /**
  * What is odd about a token, stored in `tokens.flags` (sql/0009_token_flags.sql):
@@ -327,18 +327,15 @@ export type FeeOnTransferEvidence = {
    * - `fee-leg`: next to the token's Transfer to / from the pool, the same sender's Transfer of the
    *   same token to the zero address, 0x…dEaD or the token contract itself: what was sent is the
    *   two legs together, what arrived is the pool leg.
-   * - `short-credit`: a V2-style pair (Uniswap V2, Solidly: Swap + Sync) credited itself, in its
-   *   Swap's amountIn, less than the token's Transfer logs into it said.
+   * - `short-credit`: a Uniswap V2 pair (Swap after its Sync(uint112,uint112); Solidly pairs, whose
+   *   Sync is uint256, are not checked) credited itself, in its Swap's amountIn, less than the
+   *   token's Transfer logs into it said.
    */
   kind: 'fee-leg' | 'short-credit'
   sent: bigint
   delivered: bigint
 }
 
-/** Uniswap V2 / Solidly pair `Swap(address indexed sender, uint256 amount0In, uint256 amount1In, uint256 amount0Out, uint256 amount1Out, address indexed to)`. */
-export const V2_SWAP_TOPIC: Hex = toEventSelector('Swap(address,uint256,uint256,uint256,uint256,address)')
-/** Uniswap V2 / Solidly pair `Sync(uint112 reserve0, uint112 reserve1)`. */
-export const V2_SYNC_TOPIC: Hex = toEventSelector('Sync(uint112,uint112)')
 
 /**
  * A short credit this small is rounding, not a fee: share-based tokens (stETH) deliver 1–2 wei
@@ -416,7 +413,7 @@ export function detectFeeOnTransfer(
       }
     }
 
-    // 2. short credits of V2-style pairs
+    // 2. short credits of Uniswap V2 pairs (a Solidly pair has no V2 Sync: not checked)
     sorted.forEach((log, s) => {
       if (log.topics[0]?.toLowerCase() !== V2_SWAP_TOPIC || log.topics.length !== 3) return
       const p = log.address.toLowerCase() as Address
