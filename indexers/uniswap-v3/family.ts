@@ -1,8 +1,8 @@
-import type { Hex } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { RawLog } from '../../src/domain/log.ts'
-import type { DexFamily, DexRef, PoolInfo, PriceObservation } from '../../src/domain/types.ts'
+import type { DexFamily, DexRef, NormalizedSwap, PoolInfo, PriceObservation } from '../../src/domain/types.ts'
 import { priceFromSqrtX96, toUnits } from '../../src/domain/price-math.ts'
-import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
+import type { DecodeContext, Family, PoolLogResult } from '../../src/indexer/family.ts'
 import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
 import { swapSides } from '../../src/indexer/pool-flows.ts'
 import { addressWord, intWord, isHexData, smallIntWord, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
@@ -64,36 +64,9 @@ export function createV3Family({ family, poolCreatedTopic, swapTopic, swapWords 
       const price = concentratedPrice(log, pool, ctx.chainId, { blockTime, sqrtPriceX96, liquidity, d0, d1 })
 
       // Nothing received by the pool: no trade (a zero-amount swap), but still a price.
-      const sides = swapSides(pool, amount0, amount1)
-      if (!sides) return price ? { price } : {}
-      const { tokenIn, tokenOut, amountIn, amountOut } = sides
-      const trader = ctx.txFrom(log.transactionHash)
-      if (!trader) throw decodeError('no transaction sender for Swap', log, ctx.chainId)
-      return {
-        price,
-        swap: {
-          chainId: ctx.chainId,
-          dex: pool.dex,
-          pool: pool.address,
-          blockNumber: log.blockNumber,
-          blockHash: log.blockHash,
-          blockTime,
-          txHash: log.transactionHash,
-          logIndex: log.logIndex,
-          trader,
-          sender,
-          recipient,
-          tokenIn,
-          tokenOut,
-          amountIn,
-          amountOut,
-          decimalsIn: tokenIn === pool.token0 ? d0 : d1,
-          decimalsOut: tokenOut === pool.token0 ? d0 : d1,
-          sqrtPriceX96,
-          liquidity,
-          tick,
-        },
-      }
+      const swap = concentratedTrade(log, pool, ctx, { sender, recipient, net0: amount0, net1: amount1, sqrtPriceX96, liquidity, tick, blockTime, d0, d1 })
+      if (swap) return { price, swap }
+      return price ? { price } : {}
     },
   }
 }
@@ -105,6 +78,57 @@ export const uniswapV3: Family = createV3Family({
   swapTopic: V3_SWAP_TOPIC,
   swapWords: 5,
 })
+
+/**
+ * The trade of a concentrated-liquidity Swap (V3, its forks, V4) from the pool's signed net flows
+ * (positive: the pool received that token) and its state after the swap; null when the pool
+ * received nothing (not a trade). The trader is the transaction sender.
+ */
+export function concentratedTrade(
+  log: RawLog,
+  pool: PoolInfo,
+  ctx: DecodeContext,
+  s: {
+    sender: Address
+    recipient: Address
+    net0: bigint
+    net1: bigint
+    sqrtPriceX96: bigint
+    liquidity: bigint
+    tick: number
+    blockTime: number
+    d0: number | null
+    d1: number | null
+  },
+): NormalizedSwap | null {
+  const sides = swapSides(pool, s.net0, s.net1)
+  if (!sides) return null
+  const { tokenIn, tokenOut, amountIn, amountOut } = sides
+  const trader = ctx.txFrom(log.transactionHash)
+  if (!trader) throw decodeError('no transaction sender for Swap', log, ctx.chainId)
+  return {
+    chainId: ctx.chainId,
+    dex: pool.dex,
+    pool: pool.address,
+    blockNumber: log.blockNumber,
+    blockHash: log.blockHash,
+    blockTime: s.blockTime,
+    txHash: log.transactionHash,
+    logIndex: log.logIndex,
+    trader,
+    sender: s.sender,
+    recipient: s.recipient,
+    tokenIn,
+    tokenOut,
+    amountIn,
+    amountOut,
+    decimalsIn: tokenIn === pool.token0 ? s.d0 : s.d1,
+    decimalsOut: tokenOut === pool.token0 ? s.d0 : s.d1,
+    sqrtPriceX96: s.sqrtPriceX96,
+    liquidity: s.liquidity,
+    tick: s.tick,
+  }
+}
 
 /**
  * The price observation of a concentrated-liquidity pool after a swap (V3, its forks, V4):

@@ -2,9 +2,8 @@ import type { Address } from 'viem'
 import type { RawLog } from '../../src/domain/log.ts'
 import { NATIVE_TOKEN, type DexRef, type PoolInfo } from '../../src/domain/types.ts'
 import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
-import { concentratedPrice } from '../uniswap-v3/family.ts'
+import { concentratedPrice, concentratedTrade } from '../uniswap-v3/family.ts'
 import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
-import { swapSides } from '../../src/indexer/pool-flows.ts'
 import { addressWord, intWord, isHexData, smallIntWord, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
 import {
   AFTER_SWAP_RETURNS_DELTA_FLAG,
@@ -115,36 +114,10 @@ export const uniswapV4: Family = {
     const hookReason = deltaReturningHookReason(pool.hooks)
     if (hookReason !== null) return price ? { price, reject: hookReason } : { reject: hookReason }
 
-    // Swapper-side deltas to the pool's side: positive = the pool received that currency.
-    const sides = swapSides(pool, -amount0, -amount1)
-    if (!sides) return price ? { price } : {}
-    const { tokenIn, tokenOut, amountIn, amountOut } = sides
-    const trader = ctx.txFrom(log.transactionHash)
-    if (!trader) throw decodeError('no transaction sender for Swap', log, ctx.chainId)
-    return {
-      price,
-      swap: {
-        chainId: ctx.chainId,
-        dex: pool.dex,
-        pool: pool.address,
-        blockNumber: log.blockNumber,
-        blockHash: log.blockHash,
-        blockTime,
-        txHash: log.transactionHash,
-        logIndex: log.logIndex,
-        trader,
-        sender,
-        recipient: sender,
-        tokenIn,
-        tokenOut,
-        amountIn,
-        amountOut,
-        decimalsIn: tokenIn === pool.token0 ? d0 : d1,
-        decimalsOut: tokenOut === pool.token0 ? d0 : d1,
-        sqrtPriceX96,
-        liquidity,
-        tick,
-      },
-    }
+    // Swapper-side deltas to the pool's side: positive = the pool received that currency. The
+    // event names no recipient: the sender (the contract that called the PoolManager) is it.
+    const swap = concentratedTrade(log, pool, ctx, { sender, recipient: sender, net0: -amount0, net1: -amount1, sqrtPriceX96, liquidity, tick, blockTime, d0, d1 })
+    if (swap) return { price, swap }
+    return price ? { price } : {}
   },
 }
