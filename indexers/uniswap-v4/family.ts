@@ -18,7 +18,7 @@ const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
 const TWO_127 = 1n << 127n
 
 /** A V4 currency as a dexrisk token: address zero (native ETH) is NATIVE_TOKEN. */
-export function v4Currency(currency: Address): Address {
+function v4Currency(currency: Address): Address {
   return currency === ZERO_ADDRESS ? NATIVE_TOKEN : currency
 }
 

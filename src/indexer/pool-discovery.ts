@@ -15,7 +15,7 @@ export type ChainDexes = {
   singletons: Set<Address>
 }
 
-export function dexRef(d: DexConfig): DexRef {
+function dexRef(d: DexConfig): DexRef {
   return { family: d.family, name: d.name ?? d.family }
 }
 

@@ -66,7 +66,7 @@ export type BlockData = { time: Map<bigint, number>; txFrom: Map<Hex, Address>; 
  * range), checked against the logs' block hashes: a mismatch means a reorg under our feet, and the
  * range is read again.
  */
-export async function readBlocks(client: PublicClient, chainId: number, logs: RawLog[], toBlock: bigint, otherLogs: RawLog[] = []): Promise<BlockData> {
+async function readBlocks(client: PublicClient, chainId: number, logs: RawLog[], toBlock: bigint, otherLogs: RawLog[] = []): Promise<BlockData> {
   logs = otherLogs.length === 0 ? logs : [...logs, ...otherLogs]
   const numbers = [...new Set(logs.map((l) => l.blockNumber))]
   const [blocks, last] = await Promise.all([

@@ -341,7 +341,7 @@ export type FeeOnTransferEvidence = {
  * A short credit this small is rounding, not a fee: share-based tokens (stETH) deliver 1–2 wei
  * less than the Transfer says ("the 1-2 wei corner case" in Lido's docs).
  */
-export const ROUNDING_WEI = 2n
+const ROUNDING_WEI = 2n
 
 const SINKS = new Set<string>(['0x0000000000000000000000000000000000000000', '0x000000000000000000000000000000000000dead'])
 
