@@ -1,5 +1,5 @@
 import { maxUint256, type Address, type Hex, type LocalAccount, type TransactionReceipt } from 'viem'
-import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } from './solidity.ts'
+import { compileContracts, createChainSetup, TEST_TOKEN, TOKEN_INTERFACE_SOURCE, type Compiled } from './solidity.ts'
 
 /**
  * A minimal Balancer-V2-like Vault for local chains, compiled with solc-js. It emits the real
@@ -11,7 +11,7 @@ import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } 
  * (floor), the rates set at registration. No fee, no invariant: only the event and the balances are
  * the point.
  */
-const SOURCE = `${MINI_TOKEN_SOURCE}
+const SOURCE = `${TOKEN_INTERFACE_SOURCE}
 contract MiniVault {
     event PoolRegistered(bytes32 indexed poolId, address indexed poolAddress, uint8 specialization);
     event TokensRegistered(bytes32 indexed poolId, address[] tokens, address[] assetManagers);
@@ -37,19 +37,19 @@ contract MiniVault {
         require(rateIn > 0 && rateOut > 0 && tokenIn != tokenOut, "token");
         amountOut = amountIn * rateIn / rateOut;
         emit Swap(poolId, tokenIn, tokenOut, amountIn, amountOut);
-        require(MiniToken(tokenIn).transferFrom(msg.sender, address(this), amountIn), "in");
-        require(MiniToken(tokenOut).transfer(msg.sender, amountOut), "out");
+        require(IToken(tokenIn).transferFrom(msg.sender, address(this), amountIn), "in");
+        require(IToken(tokenOut).transfer(msg.sender, amountOut), "out");
     }
 }
 `
 
 let compiled: { token: Compiled; vault: Compiled } | undefined
 
-/** Compiles MiniToken and MiniVault once per process. */
+/** Compiles MiniVault once per process; `token` is TEST_TOKEN. */
 export function compileBalancerV2(): { token: Compiled; vault: Compiled } {
   if (compiled) return compiled
-  const c = compileContracts('MiniVault.sol', SOURCE, ['MiniToken', 'MiniVault'])
-  compiled = { token: c.MiniToken, vault: c.MiniVault }
+  const c = compileContracts('MiniVault.sol', SOURCE, ['MiniVault'])
+  compiled = { token: TEST_TOKEN, vault: c.MiniVault }
   return compiled
 }
 
@@ -58,7 +58,7 @@ export type BalancerV2Token = { address: Address; symbol: string; decimals: numb
 export type BalancerV2Pool = {
   /** The pool id (bytes32, lowercase): the Vault events' topics[1] and dexrisk's pool `address`. */
   id: Hex
-  /** The pool contract, the id's first 20 bytes: here a MiniToken standing for the pool's BPT. */
+  /** The pool contract, the id's first 20 bytes: here a TestToken standing for the pool's BPT. */
   address: Address
   /** 0 general, 1 minimal swap info, 2 two token (IVault.PoolSpecialization). */
   specialization: number
@@ -106,7 +106,7 @@ export async function deployBalancerV2(opts: { rpcUrl: string; chainId: number }
   const { client, main, senderOf, deploy, call } = await createChainSetup({ ...opts, label: 'balancer-v2', deployGas: 3_000_000n, callGas: 500_000n })
 
   const { address: vault, block: deployBlock } = await deploy(vaultArtifact, [])
-  const newToken = async (symbol: string, decimals: number): Promise<BalancerV2Token> => ({ address: (await deploy(token, [symbol, decimals])).address, symbol, decimals })
+  const newToken = async (symbol: string, decimals: number): Promise<BalancerV2Token> => ({ address: (await deploy(token, [symbol, symbol, decimals])).address, symbol, decimals })
   const tokens = {
     weth: await newToken('WETH', 18),
     usdc: await newToken('USDC', 6),

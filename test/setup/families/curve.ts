@@ -1,5 +1,5 @@
 import { encodeFunctionData, type Address, type LocalAccount, type TransactionReceipt } from 'viem'
-import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } from './solidity.ts'
+import { compileContracts, createChainSetup, TEST_TOKEN, TOKEN_INTERFACE_SOURCE, type Compiled } from './solidity.ts'
 
 /**
  * Minimal Curve-like pools compiled with solc-js, for end-to-end tests of the curve family. Each
@@ -14,13 +14,13 @@ import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } 
  * - LegacyLendingPool: only `coins(int128)` and `underlying_coins(int128)` (the 3pool-era getters),
  *   one coin being 0xEeee…EEeE: for `describePool`, no swaps.
  */
-const SOURCE = `${MINI_TOKEN_SOURCE}
+const SOURCE = `${TOKEN_INTERFACE_SOURCE}
 abstract contract FixedRate {
     function _swap(address tokenIn, address tokenOut, uint256 dx, uint256 minDy) internal returns (uint256 dy) {
         dy = dx * 3 / 4;
         require(dy >= minDy, "slippage");
-        require(MiniToken(tokenIn).transferFrom(msg.sender, address(this), dx), "in");
-        require(MiniToken(tokenOut).transfer(msg.sender, dy), "out");
+        require(IToken(tokenIn).transferFrom(msg.sender, address(this), dx), "in");
+        require(IToken(tokenOut).transfer(msg.sender, dy), "out");
     }
 }
 
@@ -80,12 +80,13 @@ contract LegacyLendingPool {
 }
 `
 
-const NAMES = ['MiniToken', 'MiniStablePool', 'MiniCryptoPool', 'LegacyLendingPool'] as const
-type ContractName = (typeof NAMES)[number]
+const POOL_NAMES = ['MiniStablePool', 'MiniCryptoPool', 'LegacyLendingPool'] as const
+type ContractName = 'TestToken' | (typeof POOL_NAMES)[number]
 
 let compiled: Record<ContractName, Compiled> | undefined
+/** The pools compiled once per process, with the project's TestToken (src/world/contracts). */
 export function compileCurveContracts(): Record<ContractName, Compiled> {
-  compiled ??= compileContracts('MiniCurve.sol', SOURCE, NAMES)
+  compiled ??= { TestToken: TEST_TOKEN, ...compileContracts('MiniCurve.sol', SOURCE, POOL_NAMES) }
   return compiled
 }
 
@@ -127,9 +128,9 @@ export async function deployCurve(opts: { rpcUrl: string; chainId: number }): Pr
     last = block
     return address
   }
-  const mint = (token: Address, to: Address, amount: bigint) => call(main, token, c.MiniToken.abi, 'mint', [to, amount])
+  const mint = (token: Address, to: Address, amount: bigint) => call(main, token, c.TestToken.abi, 'mint', [to, amount])
 
-  const newToken = (symbol: string, decimals: number) => deploy('MiniToken', [symbol, decimals])
+  const newToken = (symbol: string, decimals: number) => deploy('TestToken', [symbol, symbol, decimals])
   const tokens = {
     DAI: await newToken('DAI', 18),
     USDC: await newToken('USDC', 6),
@@ -178,7 +179,7 @@ export async function deployCurve(opts: { rpcUrl: string; chainId: number }): Pr
       const tokenIn = list?.[s.i]
       if (!tokenIn) throw new Error(`curve setup: pool ${s.pool} has no ${s.underlying ? 'underlying ' : ''}coin ${s.i}`)
       const sender = await senderOf(trader)
-      await call(sender, tokenIn, c.MiniToken.abi, 'approve', [pool.address, s.dx])
+      await call(sender, tokenIn, c.TestToken.abi, 'approve', [pool.address, s.dx])
       const isCrypto = pool.kind === 'crypto' || pool.kind === 'crypto-ng'
       const abi = isCrypto ? c.MiniCryptoPool.abi : c.MiniStablePool.abi
       const data = encodeFunctionData({ abi, functionName: s.underlying ? 'exchange_underlying' : 'exchange', args: [BigInt(s.i), BigInt(s.j), s.dx, 0n] })

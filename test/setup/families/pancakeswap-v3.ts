@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { concatHex, maxUint256, numberToHex, type Abi, type Address, type Hex, type LocalAccount, type TransactionReceipt } from 'viem'
 import type { Sender } from '../../../src/world/sender.ts'
-import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } from './solidity.ts'
+import { compileContracts, createChainSetup, TEST_TOKEN, TOKEN_INTERFACE_SOURCE, type Compiled } from './solidity.ts'
 
 /**
  * PancakeSwap V3 on a local chain with the real bytecode of `@pancakeswap/v3-core` (PancakeV3Factory,
@@ -16,7 +16,7 @@ import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } 
  * `PancakeV3Callee` pays the pool's mint and swap callbacks from the payer named in `data`, the way
  * the periphery's router pulls tokens from the trader.
  */
-const SOURCE = `${MINI_TOKEN_SOURCE}
+const SOURCE = `${TOKEN_INTERFACE_SOURCE}
 /// Plays PancakeV3PoolDeployer (pancake-v3-contracts projects/v3-core/contracts/PancakeV3PoolDeployer.sol).
 contract MiniPancakeV3PoolDeployer {
     struct Parameters {
@@ -63,10 +63,6 @@ interface IPool {
     function token1() external view returns (address);
 }
 
-interface IToken {
-    function transferFrom(address from, address to, uint256 value) external returns (bool);
-}
-
 /// Mints and swaps on a pool, paying its callbacks from the payer (who approved this contract).
 contract PancakeV3Callee {
     uint160 constant MIN_SQRT_RATIO = 4295128739;
@@ -101,8 +97,8 @@ let compiled: { token: Compiled; deployer: Compiled; callee: Compiled } | undefi
 
 export function compilePancakeswapV3Helpers(): { token: Compiled; deployer: Compiled; callee: Compiled } {
   if (compiled) return compiled
-  const c = compileContracts('PancakeV3Helpers.sol', SOURCE, ['MiniToken', 'MiniPancakeV3PoolDeployer', 'PancakeV3Callee'])
-  compiled = { token: c.MiniToken, deployer: c.MiniPancakeV3PoolDeployer, callee: c.PancakeV3Callee }
+  const c = compileContracts('PancakeV3Helpers.sol', SOURCE, ['MiniPancakeV3PoolDeployer', 'PancakeV3Callee'])
+  compiled = { token: TEST_TOKEN, deployer: c.MiniPancakeV3PoolDeployer, callee: c.PancakeV3Callee }
   return compiled
 }
 
@@ -196,7 +192,7 @@ export async function deployPancakeswapV3(opts: { rpcUrl: string; chainId: numbe
   await call(main, poolDeployer, helpers.deployer.abi, 'setFactoryAddress', [factory])
   const callee = (await deploy(helpers.callee, [])).address
 
-  const newToken = async (symbol: string, decimals: number): Promise<PancakeswapV3Token> => ({ address: (await deploy(helpers.token, [symbol, decimals])).address, symbol, decimals })
+  const newToken = async (symbol: string, decimals: number): Promise<PancakeswapV3Token> => ({ address: (await deploy(helpers.token, [symbol, symbol, decimals])).address, symbol, decimals })
   const tokens = { cake: await newToken('CAKE', 18), usdt: await newToken('USDT', 6) }
   const mint = (to: Address, t: Address, amount: bigint) => call(main, t, helpers.token.abi, 'mint', [to, amount])
 

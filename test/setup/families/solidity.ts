@@ -1,69 +1,34 @@
 import solc from 'solc'
 import { createPublicClient, encodeDeployData, encodeFunctionData, getContractAddress, http, type Abi, type Address, type Hex, type LocalAccount, type PublicClient, type TransactionReceipt } from 'viem'
 import { anvilAccount } from '../../../src/world/accounts.ts'
+import { testTokenAbi, testTokenBytecode } from '../../../src/world/contracts/testToken.ts'
 import { createSender, waitForReceipts, type Sender } from '../../../src/world/sender.ts'
 
 /** A contract's ABI and creation code. */
 export type Compiled = { abi: Abi; bytecode: Hex }
 
 /**
- * The license and pragma lines, then a minimal mintable ERC20 (`MiniToken`): constructor
- * `(string symbol, uint8 decimals)`, `mint(to, value)` open to anyone, an allowance of
- * type(uint256).max never spent. Family setups append their own contracts after it.
+ * The license and pragma lines, then `IToken`: the ERC20 functions the family contracts call on
+ * their tokens. Family setups append their own contracts after it; the tokens themselves are
+ * `TEST_TOKEN`, deployed from its committed artifact.
  */
-export const MINI_TOKEN_SOURCE = `// SPDX-License-Identifier: MIT
+export const TOKEN_INTERFACE_SOURCE = `// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-contract MiniToken {
-    string public symbol;
-    uint8 public decimals;
-    uint256 public totalSupply;
-    mapping(address => uint256) public balanceOf;
-    mapping(address => mapping(address => uint256)) public allowance;
-
-    event Transfer(address indexed from, address indexed to, uint256 value);
-    event Approval(address indexed owner, address indexed spender, uint256 value);
-
-    constructor(string memory symbol_, uint8 decimals_) {
-        symbol = symbol_;
-        decimals = decimals_;
-    }
-
-    function mint(address to, uint256 value) external {
-        totalSupply += value;
-        balanceOf[to] += value;
-        emit Transfer(address(0), to, value);
-    }
-
-    function approve(address spender, uint256 value) external returns (bool) {
-        allowance[msg.sender][spender] = value;
-        emit Approval(msg.sender, spender, value);
-        return true;
-    }
-
-    function transfer(address to, uint256 value) external returns (bool) {
-        _move(msg.sender, to, value);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 value) external returns (bool) {
-        uint256 allowed = allowance[from][msg.sender];
-        if (allowed != type(uint256).max) {
-            require(allowed >= value, "allowance");
-            allowance[from][msg.sender] = allowed - value;
-        }
-        _move(from, to, value);
-        return true;
-    }
-
-    function _move(address from, address to, uint256 value) internal {
-        require(balanceOf[from] >= value, "balance");
-        balanceOf[from] -= value;
-        balanceOf[to] += value;
-        emit Transfer(from, to, value);
-    }
+interface IToken {
+    function transfer(address to, uint256 value) external returns (bool);
+    function transferFrom(address from, address to, uint256 value) external returns (bool);
+    function balanceOf(address owner) external view returns (uint256);
+    function decimals() external view returns (uint8);
 }
 `
+
+/**
+ * The project's TestToken (src/world/contracts/TestToken.sol), every family's test token:
+ * constructor `(string name, string symbol, uint8 decimals)`, `mint(to, amount)` open to anyone,
+ * an allowance of type(uint256).max never spent.
+ */
+export const TEST_TOKEN: Compiled = { abi: testTokenAbi, bytecode: testTokenBytecode }
 
 type SolcOutput = {
   errors?: { severity: string; formattedMessage: string }[]

@@ -1,5 +1,5 @@
 import { maxUint256, type Address, type LocalAccount, type TransactionReceipt } from 'viem'
-import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } from './solidity.ts'
+import { compileContracts, createChainSetup, TEST_TOKEN, TOKEN_INTERFACE_SOURCE, type Compiled } from './solidity.ts'
 
 /**
  * Minimal Solidly-style pools and factories for local chains, compiled with solc-js: no Solidly
@@ -19,14 +19,7 @@ import { compileContracts, createChainSetup, MINI_TOKEN_SOURCE, type Compiled } 
  * at a fixed 1:1 value (amountOut = net·10^decOut / 10^decIn, floor) instead of x³y+y³x: only the
  * events, the flag and the balances are the point.
  */
-const SOURCE = `${MINI_TOKEN_SOURCE}
-interface IToken {
-    function decimals() external view returns (uint8);
-    function balanceOf(address) external view returns (uint256);
-    function transfer(address to, uint256 value) external returns (bool);
-    function transferFrom(address from, address to, uint256 value) external returns (bool);
-}
-
+const SOURCE = `${TOKEN_INTERFACE_SOURCE}
 /// Where swap fees go (PairFees / PoolFees): it only holds them.
 contract PoolFees {}
 
@@ -148,8 +141,8 @@ let compiled: SolidlyContracts | undefined
 
 export function compileSolidly(): SolidlyContracts {
   if (compiled) return compiled
-  const k = compileContracts('MiniSolidly.sol', SOURCE, ['MiniToken', 'SolidlyPoolBase', 'VelodromeV1PairFactory', 'AerodromePoolFactory'])
-  compiled = { token: k.MiniToken, pool: k.SolidlyPoolBase, v1Factory: k.VelodromeV1PairFactory, aeroFactory: k.AerodromePoolFactory }
+  const k = compileContracts('MiniSolidly.sol', SOURCE, ['SolidlyPoolBase', 'VelodromeV1PairFactory', 'AerodromePoolFactory'])
+  compiled = { token: TEST_TOKEN, pool: k.SolidlyPoolBase, v1Factory: k.VelodromeV1PairFactory, aeroFactory: k.AerodromePoolFactory }
   return compiled
 }
 
@@ -199,7 +192,7 @@ export async function deploySolidly(opts: { rpcUrl: string; chainId: number; gen
   const v1 = opts.generation === 'velodrome-v1'
   const factoryArtifact = v1 ? c.v1Factory : c.aeroFactory
   const { address: factory, block: deployBlock } = await deploy(factoryArtifact, [])
-  const newToken = async (symbol: string, decimals: number): Promise<SolidlyToken> => ({ address: (await deploy(c.token, [symbol, decimals])).address, symbol, decimals })
+  const newToken = async (symbol: string, decimals: number): Promise<SolidlyToken> => ({ address: (await deploy(c.token, [symbol, symbol, decimals])).address, symbol, decimals })
   const tokens = { weth: await newToken('WETH', 18), usdc: await newToken('USDC', 6), dai: await newToken('DAI', 18) }
   const mint = (to: Address, t: Address, amount: bigint) => call(main, t, c.token.abi, 'mint', [to, amount])
 
