@@ -26,9 +26,10 @@ import type { DecodeContext } from '../src/indexer/family.ts'
 import { decodeBatch, encodeBatch, type EncodedBatch } from '../src/queue/batch.ts'
 import { createBatchPublisher, routeRange } from '../src/queue/publisher.ts'
 import { waitForCheckpoints } from '../src/runtime/wait-for-checkpoints.ts'
-import { commitEffects, computeBatch, type ShardState } from '../workers/risk/apply-batch.ts'
+import { computeBatch, emptyShardState, type ShardState } from '../workers/risk/apply-batch.ts'
 import { PriceCache } from '../workers/risk/price-cache.ts'
-import { commitRisk, computeRisk, type RiskContext } from '../workers/risk/risk-engine.ts'
+import { computeRisk, type RiskContext } from '../workers/risk/risk-engine.ts'
+import { commitShardBatch } from '../workers/risk/shard-setup.ts'
 import { emptyRiskState } from '../workers/risk/risk-store.ts'
 import { createAssetIndex } from '../workers/risk/resolve-price.ts'
 import { DEFAULT_RULES } from '../src/risk/rules.ts'
@@ -54,6 +55,7 @@ const { values: args } = parseArgs({
     memory: { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
+    sql: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
@@ -70,6 +72,7 @@ if (args.help) {
   --data-dir DIR     embedded database folder (default: a fresh temp folder, removed after)
   --memory           embedded database in memory instead of a folder
   --seed N           stream seed (default 1)
+  --sql              time every SQL statement the workers run, and print the total per statement
   --profile          sample the timed section with the V8 profiler and print time per stage
                      (the profiler itself slows the run by a few per cent)`)
   process.exit(0)
@@ -136,6 +139,7 @@ async function main(): Promise<number> {
   const log = createLogger({ level: process.env.DEXRISK_LOG_LEVEL ?? 'warn' })
   const embedded = await startEmbeddedDatabase({ dataDir, log })
   const pool = createPool({ url: embedded.url, max: 1, log })
+  const sqlTimes = args.sql ? timeStatements(pool) : undefined
   const redis = await connectRedis({ url: process.env.REDIS_URL, startIfMissing: true, log })
   // Run in order: workers and publisher (added in front below), then the database, then Redis.
   const cleanups: (() => Promise<unknown>)[] = [
@@ -260,6 +264,10 @@ async function main(): Promise<number> {
       out('  CPU profile of the timed section (--profile), by stage:')
       for (const [stage, ms] of profile) row(`  ${stage}`, ms)
     }
+    if (sqlTimes) {
+      out('  SQL statements (--sql; summed time from send to answer, first 72 characters):')
+      for (const [sql, ms] of [...sqlTimes].sort((a, b) => b[1] - a[1]).slice(0, 12)) row(`  ${sql}`, ms)
+    }
     out('  the in-process stages replayed apart on the same data, single-threaded:')
     for (const [name, ms] of Object.entries(stageCosts(stream, opts.shards))) row(`  ${name}`, ms, `${fmt(stream.swaps / (ms / 1000))} swaps/s`)
     out()
@@ -333,19 +341,16 @@ function stageCosts(stream: Stream, shards: number): Record<string, number> {
   }
   const accounts = createAccountResolver('auto')
   const pricing = { stablecoins: new Set(stream.stablecoins), pivots: new Set(stream.pivots) }
-  const states: ShardState[] = Array.from({ length: shards }, (_, shard) => ({
-    shard,
-    positions: new Map(),
-    checkpoints: new Map([[CHAIN_ID, FIRST_BLOCK - 1n]]),
-    priceCaches: new Map(),
-    walletBalances: new Map(),
-  }))
+  const states: ShardState[] = Array.from({ length: shards }, (_, shard) => ({ ...emptyShardState(shard), checkpoints: new Map([[CHAIN_ID, FIRST_BLOCK - 1n]]) }))
   const decimals = new Map([...stream.tokens.values()].map((t) => [`${CHAIN_ID}:${t.address}`, t.decimals]))
   const riskOptions = { horizonSeconds: 86_400, windowSize: 250, minHistory: 20, confidences: [0.95, 0.99] as [number, number], fallbackShock: 0.25 }
   const risks = states.map(() => emptyRiskState(riskOptions))
   const riskContext: RiskContext = {
     options: riskOptions,
     repriceIntervalSeconds: 60,
+    repricePerBatch: 500,
+    snapshotIntervalSeconds: 300,
+    maxPriceAgeSeconds: 3600,
     assets: createAssetIndex(stream.stablecoins.map((token) => ({ chainId: CHAIN_ID, token, asset: 'USD' }))),
     wrappedNative: () => undefined,
     decimalsOf: (c, tok) => decimals.get(`${c}:${tok}`) ?? null,
@@ -374,13 +379,33 @@ function stageCosts(stream: Stream, shards: number): Record<string, number> {
       t = now()
       // Risk is computed against the state before the batch (its flows are the difference).
       const r = computeRisk(state, risks[shard]!, res.effects, riskContext)
-      commitEffects(state, res.effects)
-      commitRisk(risks[shard]!, r)
+      commitShardBatch(state, risks[shard]!, { effects: res.effects, risk: r })
       for (const u of r.updates) JSON.stringify(u.metrics)
       ms['risk metrics + rules'] += now() - t
     }
   }
   return ms
+}
+
+/** Wraps the pool's clients so every statement's time is summed by its text (bench only). */
+function timeStatements(pool: pg.Pool): Map<string, number> {
+  const times = new Map<string, number>()
+  const wrapped = new WeakSet<pg.PoolClient>()
+  pool.on('acquire', (client) => {
+    if (wrapped.has(client)) return
+    wrapped.add(client)
+    const query = client.query.bind(client) as (...a: unknown[]) => Promise<unknown>
+    ;(client as unknown as { query: (...a: unknown[]) => Promise<unknown> }).query = async (...a: unknown[]) => {
+      const t = now()
+      try {
+        return await query(...a)
+      } finally {
+        const key = String(typeof a[0] === 'string' ? a[0] : (a[0] as { text?: string }).text).replace(/\s+/g, ' ').slice(0, 72)
+        times.set(key, (times.get(key) ?? 0) + now() - t)
+      }
+    }
+  })
+  return times
 }
 
 /** Total length covered by a set of [start, end] intervals. */

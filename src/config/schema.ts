@@ -161,12 +161,33 @@ export const configSchema = z.object({
       /** Loss per horizon charged to an asset without enough history, as a share of |exposure|. Default 0.25. */
       fallbackShock: z.number().positive().max(1).default(0.25),
       /**
-       * An account whose positions did not change but whose prices moved is recomputed (rules
-       * evaluated, snapshot written) at most once per this many seconds of block time. Default 60.
+       * The sweep recomputes an account whose positions did not change but whose prices moved at
+       * most once per this many seconds of block time (a price move that could change one of its
+       * rules' states recomputes it at once, whatever this says). Default 60.
        */
       repriceIntervalSeconds: z.number().int().nonnegative().default(60),
+      /**
+       * Most accounts the sweep recomputes in one batch (it visits up to eight times as many), so
+       * repricing costs a batch a bounded amount however many accounts a shard holds. Default 500.
+       */
+      repricePerBatch: z.number().int().positive().default(500),
+      /**
+       * An account's risk snapshot row is written whenever its positions change, an alert or halt
+       * of it is raised, and otherwise at most once per this many seconds of block time (the read
+       * model always has the latest). Default 300.
+       */
+      snapshotIntervalSeconds: z.number().int().nonnegative().default(300),
     })
-    .default({ horizonSeconds: 86_400, windowSize: 250, minHistory: 20, confidences: [0.95, 0.99], fallbackShock: 0.25, repriceIntervalSeconds: 60 }),
+    .default({
+      horizonSeconds: 86_400,
+      windowSize: 250,
+      minHistory: 20,
+      confidences: [0.95, 0.99],
+      fallbackShock: 0.25,
+      repriceIntervalSeconds: 60,
+      repricePerBatch: 500,
+      snapshotIntervalSeconds: 300,
+    }),
   pricing: z
     .object({
       /** A pool prices a token only with at least this much USD depth on the pricing side. Default 50000. */

@@ -67,6 +67,8 @@ export class ReturnHistory {
   private bucket: number | null = null
   private readonly zeros: Float64Array
   private readonly covariances = new Map<string, Float64Array>()
+  /** Per-asset return statistics of the current window, cached until the next period closes. */
+  private readonly stats = new Map<string, { maxAbs: number; std: number } | null>()
   /** Cached covariances kept at most (oldest dropped first); all are dropped when a period closes. */
   private static readonly MAX_CACHED_COVARIANCES = 4096
 
@@ -104,6 +106,7 @@ export class ReturnHistory {
     for (const s of this.series.values()) this.close(s, this.bucket, closed)
     this.bucket = next
     this.covariances.clear()
+    this.stats.clear()
   }
 
   /** Completed periods so far are those before this one; null before the first time seen. */
@@ -152,14 +155,50 @@ export class ReturnHistory {
     return cov
   }
 
-  toJSON(): ReturnHistoryJson {
+  /**
+   * The largest absolute return and the sample standard deviation of an asset's window; null when
+   * it has fewer than minHistory returns (a constant asset: zeros). Cached until a period closes.
+   */
+  returnStats(asset: string): { maxAbs: number; std: number } | null {
+    let s = this.stats.get(asset)
+    if (s !== undefined) return s
+    const w = this.window([asset])
+    if (w.assets.length === 0) s = null
+    else {
+      const r = w.returns[0]!
+      let maxAbs = 0
+      let mean = 0
+      for (let i = 0; i < r.length; i++) {
+        const a = Math.abs(r[i]!)
+        if (a > maxAbs) maxAbs = a
+        mean += r[i]!
+      }
+      mean /= r.length
+      let ss = 0
+      for (let i = 0; i < r.length; i++) ss += (r[i]! - mean) ** 2
+      s = { maxAbs, std: r.length > 1 ? Math.sqrt(ss / (r.length - 1)) : 0 }
+    }
+    this.stats.set(asset, s)
+    return s
+  }
+
+  /** The assets with a series (constant assets have none), sorted. */
+  assetNames(): string[] {
+    return [...this.series.keys()].sort()
+  }
+
+  /** One asset's series in the persisted form (null: no series); what `fromJSON` reads back. */
+  assetJSON(name: string): ReturnHistoryJson['assets'][string] | null {
+    const s = this.series.get(name)
+    if (!s) return null
     const w = this.options.windowSize
     const end = this.bucket === null ? w : mod(this.bucket - 1, w) + w + 1
+    return { close: s.close, pending: s.pending, lastTime: s.lastTime, returns: Array.from(s.ring.subarray(end - s.count, end)) }
+  }
+
+  toJSON(): ReturnHistoryJson {
     const assets: ReturnHistoryJson['assets'] = {}
-    for (const name of [...this.series.keys()].sort()) {
-      const s = this.series.get(name)!
-      assets[name] = { close: s.close, pending: s.pending, lastTime: s.lastTime, returns: Array.from(s.ring.subarray(end - s.count, end)) }
-    }
+    for (const name of this.assetNames()) assets[name] = this.assetJSON(name)!
     return { bucket: this.bucket, assets }
   }
 

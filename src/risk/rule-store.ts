@@ -208,13 +208,26 @@ export async function saveRuleStates(db: Queryable, rows: readonly RuleStateRow[
  * absent). A stored state that is not a RuleState throws, naming account and rule.
  */
 export async function loadRuleStates(db: Queryable, accounts: readonly string[]): Promise<Map<string, Record<string, RuleState>>> {
-  const out = new Map<string, Record<string, RuleState>>()
-  if (accounts.length === 0) return out
-  const r = await db.query<{ account: string; rule_id: string; state: unknown }>(
-    'SELECT account, rule_id, state FROM rule_states WHERE account = ANY($1::text[]) ORDER BY account, rule_id',
-    [accounts],
+  if (accounts.length === 0) return new Map()
+  const r = await db.query<RuleStateDbRow>('SELECT account, rule_id, state FROM rule_states WHERE account = ANY($1::text[]) ORDER BY account, rule_id', [accounts])
+  return ruleStatesOf(r.rows)
+}
+
+/** The rule states of every account a shard carries risk state for (account_risk), in one read. */
+export async function loadShardRuleStates(db: Queryable, shard: number): Promise<Map<string, Record<string, RuleState>>> {
+  const r = await db.query<RuleStateDbRow>(
+    `SELECT s.account, s.rule_id, s.state FROM rule_states s JOIN account_risk a ON a.account = s.account
+     WHERE a.shard = $1 ORDER BY s.account, s.rule_id`,
+    [shard],
   )
-  for (const row of r.rows) {
+  return ruleStatesOf(r.rows)
+}
+
+type RuleStateDbRow = { account: string; rule_id: string; state: unknown }
+
+function ruleStatesOf(rows: readonly RuleStateDbRow[]): Map<string, Record<string, RuleState>> {
+  const out = new Map<string, Record<string, RuleState>>()
+  for (const row of rows) {
     const parsed = ruleStateSchema.safeParse(row.state)
     if (!parsed.success)
       throw new BaseError(`stored state of rule ${row.rule_id} is not a rule state`, {

@@ -123,15 +123,23 @@ describe('the risk engine, end to end on two local chains', () => {
         const first = replay()
         expect(replay()).toBe(first)
         const replayed = [...applied].map(([s, batches]) => replayShard(config, rules, s, batches))
-        const stored = await pool.query<{ account: string; chain_id: number; block_number: string; metrics: unknown }>(
-          'SELECT account, chain_id, block_number::text, metrics FROM risk_snapshots',
+        const stored = await pool.query<{ account: string; chain_id: number; block_number: string; metrics: unknown; figures: unknown[] }>(
+          `SELECT account, chain_id, block_number::text, metrics,
+             json_build_array(equity_usd, gross_exposure_usd, net_exposure_usd, unpriced_positions, total_pnl_usd, drawdown_pct, var95_usd, var99_usd,
+               es99_usd, parametric_var99_usd, swaps_24h, volume_24h_usd, var_method) AS figures
+           FROM risk_snapshots`,
         )
-        const storedByKey = new Map(stored.rows.map((r) => [`${r.account}|${r.chain_id}|${r.block_number}`, r.metrics]))
+        const storedByKey = new Map(stored.rows.map((r) => [`${r.account}|${r.chain_id}|${r.block_number}`, { metrics: r.metrics, figures: r.figures }]))
+        const figures = (m: AccountSummary['metrics']): unknown[] =>
+          JSON.parse(
+            JSON.stringify([m.equityUsd, m.grossExposureUsd, m.netExposureUsd, m.unpricedPositions, m.totalPnlUsd, m.drawdownPct, m.var95Usd, m.var99Usd, m.es99Usd, m.parametricVar99Usd, m.swaps24h, m.volume24hUsd, m.varMethod]),
+          ) as unknown[]
         const replayedSnapshots = replayed.flatMap((r) => r.snapshots)
         expect(replayedSnapshots.length).toBe(stored.rows.length)
         // At least one snapshot per account and chain (every account holds tokens on both).
         expect(replayedSnapshots.length).toBeGreaterThanOrEqual(8)
-        for (const s of replayedSnapshots) expect(storedByKey.get(`${s.account}|${s.chainId}|${s.block}`)).toEqual(JSON.parse(JSON.stringify(storedMetrics(s.metrics))))
+        for (const s of replayedSnapshots)
+          expect(storedByKey.get(`${s.account}|${s.chainId}|${s.block}`)).toEqual({ metrics: JSON.parse(JSON.stringify(storedMetrics(s.metrics))), figures: figures(s.metrics) })
         const replayedAlerts = replayed.flatMap((r) => r.alerts).map((a) => `${a.id}|${a.state}`).sort()
         expect(replayedAlerts).toEqual(alerts.rows.map((a) => `${a.id}|${a.state}`).sort())
       } finally {

@@ -342,21 +342,23 @@ export async function seedGrafanaFixture(pool: pg.Pool, anchor: number): Promise
          (m->>'unrealizedPnlUsd')::float8, (m->>'totalPnlUsd')::float8, (m->>'dailyPnlUsd')::float8, (m->>'drawdownUsd')::float8,
          (m->>'drawdownPct')::float8, (m->>'maxDrawdownUsd')::float8, (m->>'maxDrawdownPct')::float8, (m->>'var95Usd')::float8,
          (m->>'var99Usd')::float8, (m->>'es95Usd')::float8, (m->>'es99Usd')::float8, (m->>'parametricVar95Usd')::float8,
-         (m->>'parametricVar99Usd')::float8, (m->>'swaps24h')::int4, (m->>'volume24hUsd')::float8, m->>'varMethod', m
-       FROM unnest($1::float8[], $2::text[], $3::int4[], $4::int4[], $5::int8[], $6::jsonb[]) AS u(t, acc, sh, c, bn, m)`,
+         (m->>'parametricVar99Usd')::float8, (m->>'swaps24h')::int4, (m->>'volume24hUsd')::float8, m->>'varMethod', sm
+       FROM unnest($1::float8[], $2::text[], $3::int4[], $4::int4[], $5::int8[], $6::jsonb[], $7::jsonb[]) AS u(t, acc, sh, c, bn, m, sm)`,
       [
         b.map((s) => s.metrics.time),
         b.map((s) => s.metrics.account),
         b.map((s) => s.shard),
         b.map((s) => s.chainId),
         b.map((s) => s.block),
+        b.map((s) => JSON.stringify(s.metrics)),
         b.map((s) => JSON.stringify(storedMetrics(s.metrics))),
       ],
     ),
   )
   await pool.query(
-    `INSERT INTO account_risk_state (account, shard, state) SELECT * FROM unnest($1::text[], $2::int4[], $3::jsonb[])`,
-    [ACCOUNTS.map((a) => a.name), ACCOUNTS.map((a) => a.shard), ACCOUNTS.map((a) => JSON.stringify({ state: { peakEquityUsd: a.equity }, computedAt: anchor }))],
+    `INSERT INTO account_risk (account, shard, peak_equity_usd, max_drawdown_usd, day_start_pnl_usd, last_total_pnl_usd, computed_at, snapshot_at)
+     SELECT acc, sh, pk, 0, 0, 0, $4, $4 FROM unnest($1::text[], $2::int4[], $3::float8[]) AS u(acc, sh, pk)`,
+    [ACCOUNTS.map((a) => a.name), ACCOUNTS.map((a) => a.shard), ACCOUNTS.map((a) => a.equity), anchor],
   )
 
   // --- positions (current) and their snapshots every 6 hours ---------------------------------------
@@ -419,8 +421,8 @@ export async function seedGrafanaFixture(pool: pg.Pool, anchor: number): Promise
   // --- checkpoints: every shard on every chain, shard 3 lagging ---------------------------------------
   const checkpoints = [0, 1, 2, 3].flatMap((shard) => CHAINS.map((c) => ({ shard, c, block: c.blockAtAnchor - (shard === 3 ? 40 : shard) })))
   await pool.query(
-    `INSERT INTO checkpoints (shard, chain_id, last_block, last_block_hash, price_cache, updated_at)
-     SELECT sh, c, b, h, '{}'::jsonb, to_timestamp(t) FROM unnest($1::int4[], $2::int4[], $3::int8[], $4::text[], $5::float8[]) AS u(sh, c, b, h, t)`,
+    `INSERT INTO checkpoints (shard, chain_id, last_block, last_block_hash, updated_at)
+     SELECT sh, c, b, h, to_timestamp(t) FROM unnest($1::int4[], $2::int4[], $3::int8[], $4::text[], $5::float8[]) AS u(sh, c, b, h, t)`,
     [
       checkpoints.map((x) => x.shard),
       checkpoints.map((x) => x.c.id),

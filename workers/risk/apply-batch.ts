@@ -17,6 +17,16 @@ export type ShardState = {
   priceCaches: Map<number, PriceCache>
   /** Named accounts: `${chainId}:${wallet}:${token}` → the wallet's balance as last applied. */
   walletBalances: Map<string, WalletBalance>
+  /**
+   * `${chainId}:${token}` → the accounts holding it with no cost booked yet (it came in before any
+   * price): they take their cost at the token's first price. Kept so that a batch with prices
+   * visits these positions only, never every position of the shard.
+   */
+  uncosted: Map<string, Set<string>>
+}
+
+export function emptyShardState(shard: number): ShardState {
+  return { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map(), walletBalances: new Map(), uncosted: new Map() }
 }
 
 /** A watched wallet's balance of one token, as applied to its account's position. */
@@ -68,6 +78,12 @@ export type BatchEffects = {
 export type ApplyResult = { kind: 'skip'; checkpoint: bigint } | { kind: 'apply'; effects: BatchEffects }
 
 export const positionKey = (chainId: number, token: Address): string => `${chainId}:${token}`
+
+/** The chain id and token of a positionKey. */
+export function splitPositionKey(key: string): [number, Address] {
+  const i = key.indexOf(':')
+  return [Number(key.slice(0, i)), key.slice(i + 1) as Address]
+}
 
 /**
  * Computes the effects of a batch on a shard without changing the state (pure). A batch at or
@@ -223,7 +239,9 @@ export function computeBatch(
 
   // A holding that came in with no price at all (an opening balance of a token no pool had priced
   // yet, a swap with no priced side) takes its cost at the first price its token gets, instead of
-  // counting its whole value as profit from then on. Named rounding: cost at first price.
+  // counting its whole value as profit from then on. Named rounding: cost at first price. Only the
+  // positions waiting for a price are visited (state.uncosted), and only tokens the closing cache
+  // prices: a price of a pivot can price tokens quoted in it, so every waiting token is asked.
   if (prices.length > 0) {
     const costAtFirstPrice = (account: string, token: Address): void => {
       const cur = current(account, token)
@@ -232,8 +250,12 @@ export function computeBatch(
       if (value !== null) stage(account, token, { ...cur, costUsd: cur.quantity < 0n ? -value : value, unpricedCost: false }, lastTime)
     }
     const chainPrefix = `${batch.chainId}:`
-    for (const [account, held] of state.positions)
-      for (const key of held.keys()) if (key.startsWith(chainPrefix)) costAtFirstPrice(account, key.slice(chainPrefix.length) as Address)
+    for (const [key, holders] of state.uncosted) {
+      if (!key.startsWith(chainPrefix)) continue
+      const token = key.slice(chainPrefix.length) as Address
+      if (usdOf(token, lastTime) === null) continue
+      for (const account of [...holders].sort()) costAtFirstPrice(account, token)
+    }
     for (const c of [...staged.values()]) costAtFirstPrice(c.account, c.token)
   }
 
@@ -264,11 +286,25 @@ export function commitEffects(state: ShardState, e: BatchEffects): void {
   for (const c of e.positions) {
     let m = state.positions.get(c.account)
     if (!m) state.positions.set(c.account, (m = new Map()))
-    m.set(positionKey(c.chainId, c.token), c.position)
+    const key = positionKey(c.chainId, c.token)
+    m.set(key, c.position)
+    noteCost(state.uncosted, key, c.account, c.position)
   }
   for (const b of e.walletBalances) state.walletBalances.set(walletBalanceKey(b.chainId, b.wallet, b.token), b)
   state.checkpoints.set(e.chainId, e.toBlock)
   state.priceCaches.set(e.chainId, e.priceCache)
+}
+
+/** Keeps the uncosted index in step with one position. */
+export function noteCost(uncosted: ShardState['uncosted'], key: string, account: string, p: Position): void {
+  if (isUncosted(p)) {
+    let holders = uncosted.get(key)
+    if (!holders) uncosted.set(key, (holders = new Set()))
+    holders.add(account)
+  } else {
+    const holders = uncosted.get(key)
+    if (holders?.delete(account) && holders.size === 0) uncosted.delete(key)
+  }
 }
 
 /** A position that only ever moved without a USD value: no cost booked, nothing realized. */

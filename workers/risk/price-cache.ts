@@ -28,7 +28,7 @@ export const DEFAULT_PRICE_GUARDS: Readonly<PriceGuards> = Object.freeze({ minDe
 
 /**
  * Pools kept per token, the deepest: enough to fall back on when the deepest goes stale, few
- * enough that the cache (written with every batch's checkpoint) stays small.
+ * enough that a token's row (written whenever a batch observes the token) stays small.
  */
 export const POOLS_PER_TOKEN = 3
 
@@ -150,9 +150,14 @@ export class PriceCache {
 
   toJSON(): Record<string, CachedPriceJson[]> {
     const out: Record<string, CachedPriceJson[]> = {}
-    for (const [token, entries] of [...this.prices].sort(([a], [b]) => (a < b ? -1 : 1)))
-      out[token] = entries.map((p) => ({ ratio: p.ratio, via: p.via, block: p.block.toString(), pool: p.pool, time: p.time, depthUsd: p.depthUsd, oracle: p.oracle }))
+    for (const token of [...this.prices.keys()].sort()) out[token] = this.tokenJSON(token)!
     return out
+  }
+
+  /** One token's entries in `toJSON`'s form (null: the cache holds no price of it). */
+  tokenJSON(token: Address): CachedPriceJson[] | null {
+    const entries = this.prices.get(token)
+    return entries ? entries.map((p) => ({ ratio: p.ratio, via: p.via, block: p.block.toString(), pool: p.pool, time: p.time, depthUsd: p.depthUsd, oracle: p.oracle })) : null
   }
 
   /** Reads `toJSON`'s output, or the older one-pool-per-token format (time 0, depth unknown). */

@@ -23,7 +23,7 @@ import type { BatchEffects, ShardState } from './apply-batch.ts'
 import { publishSummaries, type AccountSummary } from './read-model.ts'
 import type { RiskEffects } from './risk-engine.ts'
 import { loadRiskState, writeRiskEffects } from './risk-store.ts'
-import { commitShardBatch, computeShardBatch, loadRules, shardSetup } from './shard-setup.ts'
+import { armShard, commitShardBatch, computeShardBatch, loadRules, shardSetup } from './shard-setup.ts'
 import { rewindChain } from './rewind.ts'
 import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
 
@@ -83,7 +83,18 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   let rulesSeen = await retry(() => rulesVersion(pool))
   let rulesCheckedAt = Date.now()
   const webhooks = createWebhookQueue({ common, redisUrl: opts.redisUrl, attempts: common.config.webhooks.attempts })
-  log.info({ accounts: state.positions.size, checkpoints: Object.fromEntries([...state.checkpoints].map(([c, b]) => [c, b.toString()])) }, 'shard state loaded')
+  const armStarted = performance.now()
+  const armed = armShard(state, risk, setup, rules, decimals)
+  log.info(
+    {
+      accounts: state.positions.size,
+      armed: armed.armed,
+      due: armed.due,
+      armMs: Math.round(performance.now() - armStarted),
+      checkpoints: Object.fromEntries([...state.checkpoints].map(([c, b]) => [c, b.toString()])),
+    },
+    'shard state loaded',
+  )
 
   // Read-model writes fail after one reconnect attempt instead of queueing forever, so the retry
   // around them sees the outage and a shutdown during it does not hang.
@@ -126,7 +137,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       () =>
         withTransaction(pool, async (client) => {
           await writeBatchEffects(client, shard, effects)
-          await writeRiskEffects(client, shard, effects, riskEffects, risk.history)
+          await writeRiskEffects(client, shard, effects, riskEffects)
         }),
       {
       aborted: () => closing,
@@ -256,6 +267,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     const fresh = await retry(() => loadShardState(pool, shard, pricingOf, guards), { aborted: () => closing })
     state.positions = fresh.positions
     state.walletBalances = fresh.walletBalances
+    state.uncosted = fresh.uncosted
     state.checkpoints.set(chainId, toBlock)
     metrics.appliedBlock.set({ ...shardLabel, chain: chainLabel(chainId) }, Number(toBlock))
     log.warn({ chain: chainId, from: cp.toString(), to: order.toBlock, ...removed }, 'reorg: shard rolled back to the fork point')

@@ -5,10 +5,10 @@ import type { RiskOptions } from '../../src/risk/account-metrics.ts'
 import { listRules, type Queryable } from '../../src/risk/rule-store.ts'
 import { DEFAULT_RULES, type Alert, type Rule } from '../../src/risk/rules.ts'
 import type { TradeBatch } from '../../src/queue/batch.ts'
-import { commitEffects, computeBatch, type BatchEffects, type BatchOptions, type ShardState } from './apply-batch.ts'
+import { commitEffects, computeBatch, emptyShardState, type BatchEffects, type BatchOptions, type ShardState } from './apply-batch.ts'
 import { PriceCache, type ChainPricing, type PriceGuards } from './price-cache.ts'
 import { createAssetIndex, type AssetIndex } from './resolve-price.ts'
-import { commitRisk, computeRisk, type AccountUpdate, type RiskContext, type RiskEffects, type RiskState } from './risk-engine.ts'
+import { armAccount, commitRisk, computeRisk, type AccountUpdate, type RiskContext, type RiskEffects, type RiskState } from './risk-engine.ts'
 import { emptyRiskState } from './risk-store.ts'
 
 /** What a shard's computation takes from the config: fixed for the life of a deployment. */
@@ -19,6 +19,9 @@ export type ShardSetup = {
   batchOptions: BatchOptions
   riskOptions: RiskOptions
   repriceIntervalSeconds: number
+  repricePerBatch: number
+  snapshotIntervalSeconds: number
+  maxPriceAgeSeconds: number
   assets: AssetIndex
   wrappedNative: (chainId: number) => Address | undefined
 }
@@ -35,8 +38,17 @@ export function shardSetup(config: Config): ShardSetup {
     guards,
     newCache: (chainId) => new PriceCache(pricingOf(chainId), undefined, guards),
     batchOptions: { mode: config.accounts === 'auto' ? 'auto' : 'named', wrappedNative },
-    riskOptions: { ...config.risk, confidences: [...config.risk.confidences] },
+    riskOptions: {
+      horizonSeconds: config.risk.horizonSeconds,
+      windowSize: config.risk.windowSize,
+      minHistory: config.risk.minHistory,
+      confidences: [...config.risk.confidences],
+      fallbackShock: config.risk.fallbackShock,
+    },
     repriceIntervalSeconds: config.risk.repriceIntervalSeconds,
+    repricePerBatch: config.risk.repricePerBatch,
+    snapshotIntervalSeconds: config.risk.snapshotIntervalSeconds,
+    maxPriceAgeSeconds: config.pricing.maxAgeSeconds,
     assets: assetIndexOf(config),
     wrappedNative,
   }
@@ -46,6 +58,9 @@ export function riskContextOf(setup: ShardSetup, rules: readonly Rule[], decimal
   return {
     options: setup.riskOptions,
     repriceIntervalSeconds: setup.repriceIntervalSeconds,
+    repricePerBatch: setup.repricePerBatch,
+    snapshotIntervalSeconds: setup.snapshotIntervalSeconds,
+    maxPriceAgeSeconds: setup.maxPriceAgeSeconds,
     assets: setup.assets,
     wrappedNative: setup.wrappedNative,
     decimalsOf: (chainId, token) => decimals.get(`${chainId}:${token}`) ?? null,
@@ -108,14 +123,17 @@ export function computeShardBatch(
 
 /** Applies a computed batch to memory, once it is written (or at once, replaying). */
 export function commitShardBatch(state: ShardState, risk: RiskState, b: ShardBatch): void {
+  // Accounts with their first positions join the sweep, in the batch's order.
+  const added = new Set<string>()
+  for (const c of b.effects.positions) if (!state.positions.has(c.account)) added.add(c.account)
   commitEffects(state, b.effects)
-  commitRisk(risk, b.risk)
+  commitRisk(risk, b.risk, [...added])
 }
 
 /**
  * Runs a shard's batches, in the order it applied them, through the same pure computation the
- * worker runs, from empty state and without I/O: the snapshots and alerts a recorded run must
- * have produced (design.md decision 3). Same batches, same rules → byte-identical output.
+ * worker runs, from empty state and without I/O: the snapshot rows and alerts a recorded run must
+ * have written (design decision 3). Same batches, same rules → byte-identical output.
  */
 export function replayShard(
   config: Config,
@@ -124,7 +142,7 @@ export function replayShard(
   batches: readonly TradeBatch[],
 ): { snapshots: (AccountUpdate & { chainId: number; block: bigint; time: number })[]; alerts: Alert[] } {
   const setup = shardSetup(config)
-  const state: ShardState = { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map(), walletBalances: new Map() }
+  const state = emptyShardState(shard)
   const risk = emptyRiskState(setup.riskOptions)
   const decimals = new Map<string, number | null>()
   const out: ReturnType<typeof replayShard> = { snapshots: [], alerts: [] }
@@ -132,8 +150,32 @@ export function replayShard(
     const b = computeShardBatch(state, risk, batch, setup, rules, decimals)
     if (b === null) continue
     commitShardBatch(state, risk, b)
-    for (const u of b.risk.updates) out.snapshots.push({ ...u, chainId: batch.chainId, block: batch.toBlock, time: b.risk.time })
+    for (const u of b.risk.updates) if (u.snapshot) out.snapshots.push({ ...u, chainId: batch.chainId, block: batch.toBlock, time: b.risk.time })
     out.alerts.push(...b.risk.alerts)
   }
   return out
+}
+
+/**
+ * Arms every account a starting worker loaded: its metrics at the shard's clock, from the loaded
+ * positions and prices, give its repricing band, so a price move that could change one of its
+ * rules reaches it from the first batch on (otherwise it would wait for the sweep). The carried
+ * state moves as a computation would move it (the peak takes the current equity); nothing is
+ * written and no rule is evaluated here. An account with a rule already breached, or firing and
+ * past its resolution point, is recomputed in the first batch. Costs one metrics computation per
+ * account held, once, at start.
+ */
+export function armShard(state: ShardState, risk: RiskState, setup: ShardSetup, rules: readonly Rule[], decimals: ReadonlyMap<string, number | null>): { armed: number; due: number } {
+  const ctx = riskContextOf(setup, rules, decimals)
+  const time = risk.clock ?? 0
+  let armed = 0
+  const accounts = [...state.positions.keys()].sort()
+  for (const account of accounts) {
+    const r = armAccount(state, risk, ctx, account, time)
+    if (r === 'due') risk.dueNow.add(account)
+    else if (r === 'armed') armed++
+  }
+  risk.sweep.order = accounts
+  risk.sweep.cursor = 0
+  return { armed, due: risk.dueNow.size }
 }

@@ -2,15 +2,16 @@ import type pg from 'pg'
 import type { Address } from 'viem'
 import { BatchError } from '../../src/errors.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
-import { positionKey, walletBalanceKey, type WalletBalance } from './apply-batch.ts'
+import { emptyShardState, noteCost, positionKey, walletBalanceKey, type WalletBalance } from './apply-batch.ts'
 import type { Position } from './position.ts'
-import { PriceCache, type ChainPricing, type PriceGuards } from './price-cache.ts'
+import { PriceCache, type ChainPricing, type PriceCacheJson, type PriceGuards } from './price-cache.ts'
 
 type Queryable = Pick<pg.PoolClient, 'query'>
 
 /**
  * Writes one batch's effects: swaps, trades, prices (shard 0 writes the prices every shard sees),
- * position snapshots, current positions and the checkpoint. The caller runs it in one transaction,
+ * the price cache entries of the tokens the batch observed, position snapshots, current positions
+ * and the checkpoint. The caller runs it in one transaction,
  * so a batch is applied entirely or not at all. Every insert is idempotent on its key.
  *
  * Measured on the embedded database (bench/pipeline.ts), most of a batch's cost is getting its
@@ -21,6 +22,7 @@ type Queryable = Pick<pg.PoolClient, 'query'>
 export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
   if (e.swaps.length > 0) await insertSwapsAndTrades(db, shard, e)
   if (shard === 0 && e.prices.length > 0) await insertPrices(db, e)
+  if (e.prices.length > 0) await writePriceEntries(db, shard, e)
   if (e.positions.length > 0) await writePositions(db, shard, e)
   if (e.transfers.length > 0) await insertTransfers(db, shard, e)
   if (e.walletBalances.length > 0) await writeWalletBalances(db, shard, e)
@@ -34,17 +36,17 @@ export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEf
  * instead of writing positions computed from stale memory over newer ones.
  */
 async function advanceCheckpoint(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
-  const params = [shard, e.chainId, e.toBlock.toString(), e.toBlockHash, JSON.stringify(e.priceCache.toJSON())]
+  const params = [shard, e.chainId, e.toBlock.toString(), e.toBlockHash]
   const r =
     e.previousCheckpoint === null
       ? await db.query(
-          `INSERT INTO checkpoints (shard, chain_id, last_block, last_block_hash, price_cache, updated_at)
-           VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (shard, chain_id) DO NOTHING`,
+          `INSERT INTO checkpoints (shard, chain_id, last_block, last_block_hash, updated_at)
+           VALUES ($1, $2, $3, $4, now()) ON CONFLICT (shard, chain_id) DO NOTHING`,
           params,
         )
       : await db.query(
-          `UPDATE checkpoints SET last_block = $3, last_block_hash = $4, price_cache = $5, updated_at = now()
-           WHERE shard = $1 AND chain_id = $2 AND last_block = $6`,
+          `UPDATE checkpoints SET last_block = $3, last_block_hash = $4, updated_at = now()
+           WHERE shard = $1 AND chain_id = $2 AND last_block = $5`,
           [...params, e.previousCheckpoint.toString()],
         )
   if (r.rowCount !== 1)
@@ -109,6 +111,24 @@ export async function insertSwapsAndTrades(db: Queryable, shard: number, e: Pick
       arrayLiteral(s.map((x) => x.account)),
       trades,
     ],
+  )
+}
+
+/**
+ * The price cache as rows keyed by token: only the tokens this batch observed can have changed
+ * (PriceCache.observe touches the base and quote of each observation), so only theirs are written,
+ * and a token the cache no longer prices loses its row.
+ */
+async function writePriceEntries(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+  const tokens = [...new Set(e.prices.flatMap((p) => [p.base, p.quote]))].sort()
+  const entries = tokens.map((t) => e.priceCache.tokenJSON(t))
+  await db.query(
+    `WITH u AS (SELECT * FROM unnest($3::text[], $4::jsonb[]) AS u(tok, ent)),
+     gone AS (DELETE FROM price_entries p USING u WHERE u.ent IS NULL AND p.shard = $1 AND p.chain_id = $2 AND p.token = u.tok)
+     INSERT INTO price_entries (shard, chain_id, token, entries)
+     SELECT $1, $2, tok, ent FROM u WHERE ent IS NOT NULL
+     ON CONFLICT (shard, chain_id, token) DO UPDATE SET entries = EXCLUDED.entries`,
+    [shard, e.chainId, arrayLiteral(tokens), entries.map((x) => (x === null ? null : JSON.stringify(x)))],
   )
 }
 
@@ -248,7 +268,7 @@ export async function loadShardState(
   pricingOf: (chainId: number) => ChainPricing,
   guards?: Partial<PriceGuards>,
 ): Promise<ShardState> {
-  const state: ShardState = { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map(), walletBalances: new Map() }
+  const state = emptyShardState(shard)
   const wb = await db.query<{ chain_id: number; wallet: string; token: string; account: string; balance: string; block_number: string }>(
     'SELECT chain_id, wallet, token, account, balance::text, block_number::text FROM wallet_balances WHERE shard = $1',
     [shard],
@@ -264,13 +284,10 @@ export async function loadShardState(
     }
     state.walletBalances.set(walletBalanceKey(b.chainId, b.wallet, b.token), b)
   }
-  const cps = await db.query<{ chain_id: number; last_block: string; price_cache: Parameters<typeof PriceCache.fromJSON>[1] }>(
-    'SELECT chain_id, last_block, price_cache FROM checkpoints WHERE shard = $1',
-    [shard],
-  )
+  const cps = await db.query<{ chain_id: number; last_block: string }>('SELECT chain_id, last_block FROM checkpoints WHERE shard = $1', [shard])
   for (const r of cps.rows) {
     state.checkpoints.set(r.chain_id, BigInt(r.last_block))
-    state.priceCaches.set(r.chain_id, PriceCache.fromJSON(pricingOf(r.chain_id), r.price_cache, guards))
+    state.priceCaches.set(r.chain_id, await loadPriceCache(db, shard, r.chain_id, pricingOf(r.chain_id), guards))
   }
   const pos = await db.query<{
     account: string
@@ -296,7 +313,9 @@ export async function loadShardState(
       unpricedCost: r.unpriced_cost,
       updatedBlock: BigInt(r.updated_block),
     }
-    m.set(positionKey(r.chain_id, r.token as Address), p)
+    const key = positionKey(r.chain_id, r.token as Address)
+    m.set(key, p)
+    noteCost(state.uncosted, key, r.account, p)
   }
   return state
 }
@@ -313,10 +332,13 @@ export async function loadCheckpoint(
   pricing: ChainPricing,
   guards?: Partial<PriceGuards>,
 ): Promise<{ block: bigint; priceCache: PriceCache } | null> {
-  const r = await db.query<{ last_block: string; price_cache: Parameters<typeof PriceCache.fromJSON>[1] }>(
-    'SELECT last_block, price_cache FROM checkpoints WHERE shard = $1 AND chain_id = $2',
-    [shard, chainId],
-  )
+  const r = await db.query<{ last_block: string }>('SELECT last_block FROM checkpoints WHERE shard = $1 AND chain_id = $2', [shard, chainId])
   const row = r.rows[0]
-  return row ? { block: BigInt(row.last_block), priceCache: PriceCache.fromJSON(pricing, row.price_cache, guards) } : null
+  return row ? { block: BigInt(row.last_block), priceCache: await loadPriceCache(db, shard, chainId, pricing, guards) } : null
+}
+
+/** A shard's price cache of one chain, from its rows. */
+async function loadPriceCache(db: Queryable, shard: number, chainId: number, pricing: ChainPricing, guards?: Partial<PriceGuards>): Promise<PriceCache> {
+  const r = await db.query<{ token: string; entries: PriceCacheJson[string] }>('SELECT token, entries FROM price_entries WHERE shard = $1 AND chain_id = $2', [shard, chainId])
+  return PriceCache.fromJSON(pricing, Object.fromEntries(r.rows.map((x) => [x.token, x.entries])), guards)
 }

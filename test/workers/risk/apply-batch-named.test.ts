@@ -2,7 +2,7 @@ import type { Address, Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { NATIVE_TOKEN, type PriceObservation } from '../../../src/domain/types.ts'
 import type { RoutedReading, RoutedSwap, RoutedTransfer, TradeBatch } from '../../../src/queue/batch.ts'
-import { commitEffects, computeBatch, positionKey, walletBalanceKey, type BatchOptions, type ShardState } from '../../../workers/risk/apply-batch.ts'
+import { commitEffects, computeBatch, emptyShardState, positionKey, walletBalanceKey, type BatchOptions, type ShardState } from '../../../workers/risk/apply-batch.ts'
 import { PriceCache, type ChainPricing } from '../../../workers/risk/price-cache.ts'
 
 const USDC = '0x00000000000000000000000000000000000000c1' as Address
@@ -35,7 +35,7 @@ function batch(from: bigint, to: bigint, parts: { prices?: PriceObservation[]; t
     swaps: parts.swaps ?? [], prices: parts.prices ?? [], transfers: parts.transfers ?? [], readings: parts.readings ?? [],
   }
 }
-const fresh = (): ShardState => ({ shard: 0, positions: new Map(), checkpoints: new Map([[1, 99n]]), priceCaches: new Map(), walletBalances: new Map() })
+const fresh = (): ShardState => ({ ...emptyShardState(0), checkpoints: new Map([[1, 99n]]) })
 function apply(state: ShardState, b: TradeBatch) {
   const r = computeBatch(state, b, newCache, named)
   if (r.kind !== 'apply') throw new Error('expected the batch to apply')

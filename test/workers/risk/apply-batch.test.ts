@@ -4,7 +4,7 @@ import type { PriceObservation } from '../../../src/domain/types.ts'
 import { BatchError } from '../../../src/errors.ts'
 import type { RoutedSwap, TradeBatch } from '../../../src/queue/batch.ts'
 import { decodeBatch, encodeBatch } from '../../../src/queue/batch.ts'
-import { commitEffects, computeBatch, positionKey, type ShardState } from '../../../workers/risk/apply-batch.ts'
+import { commitEffects, computeBatch, emptyShardState, positionKey, type ShardState } from '../../../workers/risk/apply-batch.ts'
 import { PriceCache, type ChainPricing } from '../../../workers/risk/price-cache.ts'
 
 const USDC = '0x00000000000000000000000000000000000000c1' as Address
@@ -29,7 +29,7 @@ function price(block: bigint, logIndex: number, base: Address, quote: Address, p
 function batch(from: bigint, to: bigint, swaps: RoutedSwap[], prices: PriceObservation[] = []): TradeBatch {
   return { chainId: 1, shard: 0, fromBlock: from, toBlock: to, toBlockHash: hash(Number(to)), toBlockTime: 1_700_000_000 + Number(to), swaps, prices, transfers: [], readings: [] }
 }
-const fresh = (): ShardState => ({ shard: 0, positions: new Map(), checkpoints: new Map([[1, 99n]]), priceCaches: new Map(), walletBalances: new Map() })
+const fresh = (): ShardState => ({ ...emptyShardState(0), checkpoints: new Map([[1, 99n]]) })
 
 function apply(state: ShardState, b: TradeBatch): void {
   const r = computeBatch(state, b, newCache)
