@@ -9,7 +9,8 @@
  * M moves by at most r·S_M, where S_M is M's sensitivity (below). A rule whose next state change
  * needs M to move by d is safe while r·S_M < d, so band = min over rules of d / S_M. Because the
  * same band holds for every asset at once, several assets moving together within it are covered
- * too. Named bounds, per metric (gₐ = gross exposure to asset a, G = Σ gₐ):
+ * too. Named bounds, per metric (gₐ = gross exposure to asset a, G = Σ gₐ over the assets whose
+ * price can move: a stablecoin's exposure moves no metric):
  * - equity, net and gross exposure, unrealized / total / daily PnL, drawdown (USD), max drawdown
  *   (USD): S = G (a position's value moves by at most |vₐ|·r; the peak only rises with equity).
  * - drawdown %, max drawdown %: S = G / peak (peak > 0).
@@ -37,6 +38,8 @@ export type BandInput = {
   peakEquityUsd: number | null
   /** Sensitivity cₐ of an asset's VaR contribution per USD of exposure (see above). */
   varSensitivity: (asset: string) => number
+  /** Assets whose USD price never moves (stablecoins' 'USD'): their exposure cannot move a metric. */
+  constantAssets: ReadonlySet<string>
 }
 
 /** The relative price move (≥ 0) no rule of the account can change state within; Infinity: none can. */
@@ -45,6 +48,7 @@ export function repriceBand(input: BandInput): number {
   let gross = 0
   let varS = 0
   for (const a of metrics.exposureByAsset) {
+    if (input.constantAssets.has(a.asset)) continue
     gross += a.grossUsd
     varS += input.varSensitivity(a.asset) * a.grossUsd
   }

@@ -20,7 +20,7 @@ function metricsAt(held: [string, bigint][], peakPrices: number[], prices: numbe
 
 const drawdown = parseRule({ id: 'dd', metric: 'drawdownPct', op: 'above', threshold: 0.2, hysteresis: 0.05 })
 const band = (m: ReturnType<typeof metricsAt>, rules: Rule[], states = {}): number =>
-  repriceBand({ metrics: m.metrics, rules, states, peakEquityUsd: m.state.peakEquityUsd, varSensitivity: () => 0.25 })
+  repriceBand({ metrics: m.metrics, rules, states, peakEquityUsd: m.state.peakEquityUsd, varSensitivity: () => 0.25, constantAssets: new Set(['USD']) })
 
 describe('repriceBand', () => {
   it('for a one-asset long and a drawdown rule is the move that reaches the threshold', () => {
@@ -50,11 +50,17 @@ describe('repriceBand', () => {
     expect(band(empty, [drawdown])).toBe(Infinity)
   })
 
+  it('leaves a stablecoin cushion out of the moving exposure', () => {
+    // 10 ETH (20,000) and 60,000 USD: a drawdown of 20% of 80,000 needs ETH to lose 16,000, 80%.
+    const m = metricsAt([['ETH', 10n], ['USD', 60_000n]], [2000, 1], [2000, 1])
+    expect(band(m, [drawdown])).toBeCloseTo(0.8, 12)
+  })
+
   it('uses the VaR sensitivity of each asset for VaR rules', () => {
     const m = metricsAt([['ETH', 10n], ['BTC', 1n]], [2000, 60_000], [2000, 60_000])
     const rule = parseRule({ id: 'var', metric: 'var99Usd', op: 'above', threshold: 1_000_000 })
     const sens = (a: string): number => (a === 'ETH' ? 0.1 : 0.05)
-    const r = repriceBand({ metrics: m.metrics, rules: [rule], states: {}, peakEquityUsd: m.state.peakEquityUsd, varSensitivity: sens })
+    const r = repriceBand({ metrics: m.metrics, rules: [rule], states: {}, peakEquityUsd: m.state.peakEquityUsd, varSensitivity: sens, constantAssets: new Set(['USD']) })
     expect(r).toBeCloseTo((1_000_000 - m.metrics.var99Usd) / (0.1 * 20_000 + 0.05 * 60_000), 9)
   })
 

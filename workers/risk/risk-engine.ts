@@ -19,6 +19,7 @@ import { positionKey, splitPositionKey, type BatchEffects, type PositionChange, 
 import { emptyPosition, type Position } from './position.ts'
 import type { PriceCache } from './price-cache.ts'
 import { advanceSweep, planSweep, type Sweep } from './reprice-plan.ts'
+import { CASH_ASSETS } from './cash-assets.ts'
 import { resolveUsd, type AssetIndex } from './resolve-price.ts'
 import type { TriggerIndex } from './trigger-index.ts'
 
@@ -230,7 +231,7 @@ export function computeRisk(shard: ShardState, risk: RiskState, e: BatchEffects,
       if (previous[ruleId] !== st) out.ruleStates.push({ account, ruleId, state: st })
     out.alerts.push(...evaluated.alerts)
     if (evaluated.halt) out.halts.push(evaluated.halt)
-    const band = repriceBand({ metrics: r.metrics, rules: rulesFor(ctx.rules, account), states: evaluated.states, peakEquityUsd: r.state.peakEquityUsd, varSensitivity })
+    const band = repriceBand({ metrics: r.metrics, rules: rulesFor(ctx.rules, account), states: evaluated.states, peakEquityUsd: r.state.peakEquityUsd, varSensitivity, constantAssets: CASH_ASSETS })
     const prices = bandPrices(r.metrics, referencePrice)
     const lastSnapshot = risk.lastSnapshot.get(account)
     const snapshot =
@@ -316,7 +317,7 @@ export function armAccount(shard: ShardState, risk: RiskState, ctx: RiskContext,
     const value = (r.metrics as unknown as Record<string, number | null>)[rule.metric] ?? null
     if (evaluate(rule, states[rule.id] ?? INITIAL_RULE_STATE, value, time).event !== null) return 'due'
   }
-  const band = repriceBand({ metrics: r.metrics, rules, states, peakEquityUsd: r.state.peakEquityUsd, varSensitivity: varSensitivityOf(risk.history, ctx.options) })
+  const band = repriceBand({ metrics: r.metrics, rules, states, peakEquityUsd: r.state.peakEquityUsd, varSensitivity: varSensitivityOf(risk.history, ctx.options), constantAssets: CASH_ASSETS })
   risk.triggers.arm(account, band, bandPrices(r.metrics, (asset) => risk.assetPrices.get(asset)))
   return 'armed'
 }

@@ -4,14 +4,13 @@ import { ReturnHistory, type ReturnHistoryJson } from '../../src/risk/return-his
 import { insertAlerts, listHalted, loadShardRuleStates, saveRuleStates, setHalt } from '../../src/risk/rule-store.ts'
 import type { BatchEffects } from './apply-batch.ts'
 import type { RiskEffects, RiskState } from './risk-engine.ts'
+import { CASH_ASSETS } from './cash-assets.ts'
 import { emptySweep } from './reprice-plan.ts'
 import { arrayLiteral } from './store.ts'
 import { TriggerIndex } from './trigger-index.ts'
 
 type Queryable = Pick<pg.PoolClient, 'query'>
 
-/** The assets whose returns are constant (stablecoins): their history is always full of zeros. */
-export const CASH_ASSETS: ReadonlySet<string> = new Set(['USD'])
 
 export function historyOptions(o: RiskOptions): ConstructorParameters<typeof ReturnHistory>[0] {
   return { horizonSeconds: o.horizonSeconds, windowSize: o.windowSize, minHistory: o.minHistory, constantAssets: CASH_ASSETS }
