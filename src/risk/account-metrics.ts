@@ -149,6 +149,11 @@ export const VELOCITY_WINDOWS = [60, 3600, 86400] as const
 
 const DAY_SECONDS = 86400
 
+/**
+ * The state of an account that has never traded. Its trade deque and windows are shared, frozen
+ * objects (an account that only holds costs no arrays of its own: a shard may hold a million),
+ * replaced by the state's own at its first recordTrade.
+ */
 export function emptyAccountRiskState(): AccountRiskState {
   return {
     peakEquityUsd: null,
@@ -158,11 +163,19 @@ export function emptyAccountRiskState(): AccountRiskState {
     dayStartPnlUsd: 0,
     lastTotalPnlUsd: 0,
     clock: null,
-    tradeTimes: [],
-    tradeUsd: [],
-    windows: [emptyWindow(), emptyWindow(), emptyWindow()],
+    tradeTimes: NO_TRADE_TIMES as number[],
+    tradeUsd: NO_TRADE_USD as (number | null)[],
+    windows: NO_WINDOWS as AccountRiskState['windows'],
   }
 }
+
+function emptyWindow(): WindowSums {
+  return { start: 0, volumeUsd: 0, priced: 0 }
+}
+
+const NO_TRADE_TIMES: readonly number[] = Object.freeze([])
+const NO_TRADE_USD: readonly (number | null)[] = Object.freeze([])
+const NO_WINDOWS = Object.freeze([Object.freeze(emptyWindow()), Object.freeze(emptyWindow()), Object.freeze(emptyWindow())])
 
 /** A deep copy: what a batch computed on speculatively (before its database commit) starts from. */
 export function cloneAccountRiskState(s: AccountRiskState): AccountRiskState {
@@ -186,6 +199,12 @@ export function cloneAccountRiskState(s: AccountRiskState): AccountRiskState {
  */
 export function recordTrade(state: AccountRiskState, time: number, usd: number | null): AccountRiskState {
   if (!Number.isFinite(time)) return state
+  if (state.tradeTimes === NO_TRADE_TIMES) {
+    // The shared empty deque of emptyAccountRiskState: this state gets its own now.
+    state.tradeTimes = []
+    state.tradeUsd = []
+    state.windows = [emptyWindow(), emptyWindow(), emptyWindow()]
+  }
   const value = usd !== null && Number.isFinite(usd) ? usd : null
   if (state.clock === null || time > state.clock) advanceWindows(state, time)
   const clock = state.clock!
@@ -483,7 +502,6 @@ function advanceWindows(state: AccountRiskState, time: number): void {
   }
 }
 
-const emptyWindow = (): WindowSums => ({ start: 0, volumeUsd: 0, priced: 0 })
 
 function comparePositions(a: MetricPosition, b: MetricPosition): number {
   if (a.asset !== b.asset) return a.asset < b.asset ? -1 : 1

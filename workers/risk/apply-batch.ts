@@ -77,7 +77,17 @@ export type BatchEffects = {
 
 export type ApplyResult = { kind: 'skip'; checkpoint: bigint } | { kind: 'apply'; effects: BatchEffects }
 
-export const positionKey = (chainId: number, token: Address): string => `${chainId}:${token}`
+/**
+ * The key of a (chain, token) position in an account's map. Interned: every account holding a token
+ * shares one key string (a shard may hold a million accounts of the same few tokens).
+ */
+export function positionKey(chainId: number, token: Address): string {
+  const key = `${chainId}:${token}`
+  let k = KEYS.get(key)
+  if (k === undefined) KEYS.set(key, (k = key))
+  return k
+}
+const KEYS = new Map<string, string>()
 
 /** The chain id and token of a positionKey. */
 export function splitPositionKey(key: string): [number, Address] {
