@@ -21,6 +21,12 @@ export type StreamOptions = {
   firstBlock: bigint
   chainId: number
   seed: number
+  /**
+   * A crash: at the first block of the range at `atFraction` of the stream, before its swaps, one
+   * seller moves every pool of `symbol` so that its price is multiplied by about `factor` (V2: a
+   * sell sized by the constant product; V3: the pool price set so). Default: none.
+   */
+  crash?: { symbol: string; atFraction: number; factor: number }
 }
 
 export type Range = { fromBlock: bigint; toBlock: bigint; toBlockHash: Hex; logs: RawLog[]; swaps: number }
@@ -38,6 +44,10 @@ export type Stream = {
   lastBlock: bigint
   /** `${account}|${token}` → net quantity the trader received (to check positions to the wei). */
   expected: Map<string, bigint>
+  /** Each token's USD price when the stream starts. */
+  startUsd: Map<Address, number>
+  /** The crashed token and the block the crash is in (undefined: no crash). */
+  crash?: { token: Address; block: bigint }
 }
 
 const TOKENS = [
@@ -124,6 +134,10 @@ export function generateStream(opts: StreamOptions): Stream {
   }
   const ranges: Range[] = []
   const blocks = Math.ceil(opts.swaps / opts.swapsPerBlock)
+  const crashToken = opts.crash ? tokenList.find((t) => t.symbol === opts.crash!.symbol)?.address : undefined
+  if (opts.crash && !crashToken) throw new Error(`crash: no token ${opts.crash.symbol} (${TOKENS.map((t) => t.symbol).join(', ')})`)
+  const crashAt = opts.crash ? Math.floor(Math.floor((blocks * opts.crash.atFraction) / opts.blocksPerRange) * opts.blocksPerRange) : -1
+  const crasher = addressOf('bench-crasher')
   let made = 0
   let logCount = 0
   let range: Range | undefined
@@ -138,6 +152,57 @@ export function generateStream(opts: StreamOptions): Stream {
     range.toBlock = blockNumber
     range.toBlockHash = blockHash
     let logIndex = 0
+    if (b === crashAt && crashToken) {
+      const factor = opts.crash!.factor
+      for (const [k, pool] of states.entries()) {
+        const { token0, token1 } = pool.info
+        if (token0 !== crashToken && token1 !== crashToken) continue
+        const zeroForOne = token0 === crashToken
+        const txHash = keccak256(toHex(`bench-crash-${blockNumber}-${k}`))
+        txFrom.set(txHash, crasher)
+        const base = { address: pool.info.address, blockNumber, blockHash, transactionHash: txHash, transactionIndex: 1_000 + k }
+        let amountIn: bigint
+        let amountOut: bigint
+        if (pool.kind === 'v2') {
+          const [rIn, rOut] = zeroForOne ? [pool.r0, pool.r1] : [pool.r1, pool.r0]
+          // Price of the sold token × factor: its reserve × 1/√factor (the fee makes it a little less).
+          amountIn = BigInt(Math.floor(Number(rIn) * (1 / Math.sqrt(factor) - 1)))
+          amountOut = (amountIn * 997n * rOut) / (rIn * 1000n + amountIn * 997n)
+          if (zeroForOne) {
+            pool.r0 += amountIn
+            pool.r1 -= amountOut
+          } else {
+            pool.r1 += amountIn
+            pool.r0 -= amountOut
+          }
+          range.logs.push({ ...base, topics: encodeEventTopics({ abi: uniswapV2Abi, eventName: 'Sync' }) as Hex[], data: encodeAbiParameters(V2_SYNC, [pool.r0, pool.r1]), logIndex: logIndex++ })
+          range.logs.push({
+            ...base,
+            topics: encodeEventTopics({ abi: uniswapV2Abi, eventName: 'Swap', args: { sender: V2_ROUTER, to: crasher } }) as Hex[],
+            data: encodeAbiParameters(V2_SWAP, zeroForOne ? [amountIn, 0n, 0n, amountOut] : [0n, amountIn, amountOut, 0n]),
+            logIndex: logIndex++,
+          })
+        } else {
+          const before = zeroForOne ? pool.price : 1 / pool.price
+          pool.price = zeroForOne ? pool.price * factor : pool.price / factor
+          amountIn = BigInt(Math.floor(POOL_SIDE_USD * rawPerUsd(crashToken)))
+          amountOut = BigInt(Math.floor(Number(amountIn) * before * Math.sqrt(factor)))
+          const sqrtPriceX96 = BigInt(Math.floor(Math.sqrt(pool.price) * Q96))
+          const tick = Math.floor(Math.log(pool.price) / Math.log(1.0001))
+          const [amount0, amount1] = zeroForOne ? [amountIn, -amountOut] : [-amountOut, amountIn]
+          range.logs.push({
+            ...base,
+            topics: encodeEventTopics({ abi: uniswapV3Abi, eventName: 'Swap', args: { sender: V3_ROUTER, recipient: crasher } }) as Hex[],
+            data: encodeAbiParameters(V3_SWAP, [amount0, amount1, sqrtPriceX96, pool.liquidity, tick]),
+            logIndex: logIndex++,
+          })
+        }
+        credit(crasher, crashToken, -amountIn)
+        credit(crasher, zeroForOne ? token1 : token0, amountOut)
+        range.swaps++
+        made++
+      }
+    }
     const inBlock = Math.min(opts.swapsPerBlock, opts.swaps - made)
     for (let k = 0; k < inBlock; k++) {
       const pool = states[rnd.int(states.length)]!
@@ -209,5 +274,7 @@ export function generateStream(opts: StreamOptions): Stream {
     logs: logCount,
     lastBlock: opts.firstBlock + BigInt(blocks - 1),
     expected,
+    startUsd: new Map(tokenList.map((t) => [t.address, t.usd])),
+    ...(crashToken ? { crash: { token: crashToken, block: opts.firstBlock + BigInt(crashAt) } } : {}),
   }
 }

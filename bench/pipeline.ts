@@ -14,6 +14,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type pg from 'pg'
+import type { Address } from 'viem'
 import { createCommon, createLogger } from '../src/common.ts'
 import { parseConfig } from '../src/config/load-config.ts'
 import { startEmbeddedDatabase } from '../src/db/embedded.ts'
@@ -25,6 +26,7 @@ import { decodeRange, type DecodedRange } from '../src/indexer/decode-range.ts'
 import type { DecodeContext } from '../src/indexer/family.ts'
 import { decodeBatch, encodeBatch, type EncodedBatch } from '../src/queue/batch.ts'
 import { createBatchPublisher, routeRange } from '../src/queue/publisher.ts'
+import { shardOf } from '../src/queue/shard-of.ts'
 import { waitForCheckpoints } from '../src/runtime/wait-for-checkpoints.ts'
 import { computeBatch, emptyShardState, type ShardState } from '../workers/risk/apply-batch.ts'
 import { PriceCache } from '../workers/risk/price-cache.ts'
@@ -56,6 +58,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: '1' },
     profile: { type: 'boolean', default: false },
     sql: { type: 'boolean', default: false },
+    preload: { type: 'string', default: '0' },
+    crash: { type: 'string', default: 'LINK' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -72,6 +76,10 @@ if (args.help) {
   --data-dir DIR     embedded database folder (default: a fresh temp folder, removed after)
   --memory           embedded database in memory instead of a folder
   --seed N           stream seed (default 1)
+  --preload N        accounts already holding the stream's crash token (and USDC) when it starts,
+                     with prices known, as a running deployment holds them (default 0)
+  --crash SYMBOL     the token whose price halves at three quarters of the stream ('none': no
+                     crash); the bench counts the preloaded holders it alerts (default LINK)
   --sql              time every SQL statement the workers run, and print the total per statement
   --profile          sample the timed section with the V8 profiler and print time per stage
                      (the profiler itself slows the run by a few per cent)`)
@@ -92,6 +100,7 @@ const opts = {
   rangeBlocks: int('range-blocks'),
   window: int('window'),
   seed: int('seed'),
+  preload: int('preload'),
 }
 const out = (s = ''): void => void process.stdout.write(`${s}\n`)
 const now = (): number => performance.now()
@@ -111,6 +120,7 @@ async function main(): Promise<number> {
     firstBlock: FIRST_BLOCK,
     chainId: CHAIN_ID,
     seed: opts.seed,
+    ...(args.crash === 'none' ? {} : { crash: { symbol: args.crash, atFraction: 0.75, factor: 0.5 } }),
   })
   out(`  generated ${fmt(stream.swaps)} swaps in ${fmt(stream.logs)} logs, ${stream.ranges.length} ranges (viem ABI encoder) in ${((now() - t) / 1000).toFixed(1)} s — not timed`)
   const ctx: DecodeContext = {
@@ -153,6 +163,10 @@ async function main(): Promise<number> {
     await assertTimescale(pool, { log })
     await migrate(pool, { log })
     await seed(pool, stream, opts.shards)
+    const rssBefore = process.memoryUsage().rss
+    const heapBefore = heapAfterGc()
+    const holders = opts.preload > 0 ? await preload(pool, stream, opts.preload, opts.shards) : undefined
+    if (holders) out(`  preloaded ${fmt(opts.preload)} accounts, ${fmt(holders.positions.size)} positions, prices seeded in ${fmt(holders.ms)} ms — not timed`)
 
     const config = parseConfig(
       {
@@ -207,9 +221,13 @@ async function main(): Promise<number> {
     }
     const workers: RiskWorker[] = []
     cleanups.unshift(() => Promise.all(workers.map((w) => w.close())))
+    t = now()
     for (let shard = 0; shard < opts.shards; shard++)
       workers.push(await createRiskWorker({ common, shard, pool, redisUrl: redis.url, onBatchApplied, onFatal }))
     await Promise.all(workers.map((w) => w.ready()))
+    const rssLoaded = process.memoryUsage().rss
+    const heapLoaded = heapAfterGc()
+    if (holders) out(`  workers loaded and armed the preloaded accounts in ${fmt(now() - t)} ms — not timed`)
     const publisher = createBatchPublisher({ redisUrl: redis.url, prefix, shards: opts.shards, accounts: createAccountResolver('auto') })
     cleanups.unshift(() => publisher.close())
     await Promise.all(Array.from({ length: opts.shards }, (_, s) => publisher.queue(s).waitUntilReady()))
@@ -236,8 +254,10 @@ async function main(): Promise<number> {
     const elapsed = (lastCommit || now()) - start
     const profile = await stopProfile?.()
 
+    const rssEnd = process.memoryUsage().rss
     const written = await counts(pool)
-    const positionsOk = await checkPositions(pool, stream)
+    const positionsOk = await checkPositions(pool, stream, holders?.positions)
+    const crash = stream.crash ? await crashAlerts(pool, holders?.crossing ?? new Set()) : undefined
     const writeMs = applied.map((a) => a.writeMs)
     const swapsPerSec = stream.swaps / (elapsed / 1000)
 
@@ -250,7 +270,13 @@ async function main(): Promise<number> {
     out(`  batches          ${applied.length} (${stream.ranges.length} ranges × ${opts.shards} shards), ~${fmt(stream.swaps / applied.length)} swaps each`)
     out(`  batch latency    p50 ${fmt(percentile(latencies, 50))} ms, p90 ${fmt(percentile(latencies, 90))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(Math.max(...latencies))} ms (publish() called → transaction committed)`)
     out(`  batch write      p50 ${fmt(percentile(writeMs, 50))} ms, p90 ${fmt(percentile(writeMs, 90))} ms, max ${fmt(Math.max(...writeMs))} ms (withTransaction, incl. waiting for the pool's one connection)`)
-    out(`  rows written     ${Object.entries(written).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} (${fmt(sum(Object.values(written)))} rows, ${fmt(sum(Object.values(written)) / (elapsed / 1000))} rows/s)`)
+    const rows = sum(Object.values(written)) - (holders?.positions.size ?? 0)
+    out(`  rows written     ${Object.entries(written).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}${holders ? ` (positions include the ${fmt(holders.positions.size)} preloaded)` : ''}`)
+    out(`                   ${fmt(rows)} rows, ${(rows / stream.swaps).toFixed(2)} rows per swap, ${fmt(rows / (elapsed / 1000))} rows/s`)
+    out(`  memory (RSS)     ${mib(rssBefore)} before the workers, ${mib(rssLoaded)} loaded, ${mib(rssEnd)} at the end${holders ? `; ${fmt((rssLoaded - rssBefore) / holders.positions.size)} bytes per preloaded position (loaded and armed, whole process)` : ''}`)
+    if (heapBefore !== null && heapLoaded !== null)
+      out(`  memory (heap)    ${mib(heapLoaded - heapBefore)} held after loading and arming (after a full GC)${holders ? `: ${fmt((heapLoaded - heapBefore) / holders.positions.size)} bytes per preloaded position, everything a shard keeps of its accounts included` : ''}`)
+    if (crash) out(`  crash            ${args.crash} halved at block ${stream.crash!.block}: ${fmt(crash.alerted)} of ${fmt(crash.expected)} preloaded holders it crosses alerted (default.drawdown), ${fmt(crash.unexpected)} others`)
     out()
     out('where the time goes (one main thread runs all of it; Redis is its own process)')
     const row = (name: string, ms: number, note = ''): void =>
@@ -271,7 +297,7 @@ async function main(): Promise<number> {
     out('  the in-process stages replayed apart on the same data, single-threaded:')
     for (const [name, ms] of Object.entries(stageCosts(stream, opts.shards))) row(`  ${name}`, ms, `${fmt(stream.swaps / (ms / 1000))} swaps/s`)
     out()
-    const ok = written.swaps === stream.swaps && written.trades === stream.swaps && positionsOk.mismatches === 0
+    const ok = written.swaps === stream.swaps && written.trades === stream.swaps && positionsOk.mismatches === 0 && (crash === undefined || (crash.alerted === crash.expected && crash.unexpected === 0))
     out(`check: count(*) FROM swaps = ${fmt(written.swaps)} (generated ${fmt(stream.swaps)}); trades ${fmt(written.trades)}; positions ${fmt(positionsOk.checked)} checked to the wei against the generated flows, ${positionsOk.mismatches} mismatches → ${ok ? 'OK' : 'FAILED'}`)
     return ok ? 0 : 1
   } finally {
@@ -307,25 +333,94 @@ async function seed(pool: pg.Pool, stream: Stream, shards: number): Promise<void
   )
 }
 
-type Counts = { swaps: number; trades: number; prices: number; position_snapshots: number; positions: number }
+type Counts = Record<'swaps' | 'trades' | 'prices' | 'position_snapshots' | 'positions' | 'risk_snapshots' | 'account_risk' | 'alerts', number>
 
 async function counts(pool: pg.Pool): Promise<Counts> {
-  const r = await pool.query<Record<string, string>>(
-    `SELECT (SELECT count(*) FROM swaps) AS swaps, (SELECT count(*) FROM trades) AS trades, (SELECT count(*) FROM prices) AS prices,
-       (SELECT count(*) FROM position_snapshots) AS position_snapshots, (SELECT count(*) FROM positions) AS positions`,
-  )
+  const tables: (keyof Counts)[] = ['swaps', 'trades', 'prices', 'position_snapshots', 'positions', 'risk_snapshots', 'account_risk', 'alerts']
+  const r = await pool.query<Record<string, string>>(`SELECT ${tables.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(', ')}`)
   return Object.fromEntries(Object.entries(r.rows[0]!).map(([k, v]) => [k, Number(v)])) as Counts
 }
 
-/** Every (account, token) position equals the trader's generated net flow, to the wei. */
-async function checkPositions(pool: pg.Pool, stream: Stream): Promise<{ checked: number; mismatches: number }> {
+/** Every (account, token) position equals the trader's generated net flow (or its preloaded holding), to the wei. */
+async function checkPositions(pool: pg.Pool, stream: Stream, preloaded = new Map<string, bigint>()): Promise<{ checked: number; mismatches: number }> {
   const r = await pool.query<{ account: string; token: string; quantity: string }>('SELECT account, token, quantity::text FROM positions WHERE chain_id = $1', [CHAIN_ID])
   const held = new Map(r.rows.map((p) => [`${p.account}|${p.token}`, BigInt(p.quantity)]))
+  const expected = new Map([...stream.expected, ...preloaded])
   let mismatches = 0
-  for (const [key, q] of stream.expected) if ((held.get(key) ?? 0n) !== q) mismatches++
-  for (const key of held.keys()) if (!stream.expected.has(key)) mismatches++
-  return { checked: stream.expected.size, mismatches }
+  for (const [key, q] of expected) if ((held.get(key) ?? 0n) !== q) mismatches++
+  for (const key of held.keys()) if (!expected.has(key)) mismatches++
+  return { checked: expected.size, mismatches }
 }
+
+/**
+ * Accounts holding the crash token when the stream starts, as a running deployment holds them:
+ * positions rows (each shard loads its own), and the price cache and each asset's latest price
+ * at the stream's start prices (what a shard that had been following the chain would have). Holder
+ * i holds 1,500 USD of the token, and USDC as a cushion: none (i % 100 = 0: drawdown 50% when the
+ * token halves), 1,500 USD (i % 100 = 1: 25%), else 6,000 USD (10%). So the crash crosses the
+ * default 20% drawdown rule for 2% of them, far from the threshold either way.
+ */
+async function preload(pool: pg.Pool, stream: Stream, n: number, shards: number): Promise<{ positions: Map<string, bigint>; crossing: Set<string>; ms: number }> {
+  const started = now()
+  const token = stream.crash?.token ?? [...stream.tokens.keys()].find((a) => !stream.stablecoins.includes(a) && !stream.pivots.includes(a))!
+  const usdc = stream.stablecoins[0]!
+  const raw = (a: Address, usd: number): bigint => BigInt(Math.round(usd / stream.startUsd.get(a)!)) * 10n ** BigInt(stream.tokens.get(a)!.decimals ?? 18)
+  const positions = new Map<string, bigint>()
+  const crossing = new Set<string>()
+  const first = stream.blockTime.get(FIRST_BLOCK)!
+  for (let from = 0; from < n; from += 50_000) {
+    const rows: { account: string; token: Address; q: bigint; cost: number }[] = []
+    for (let i = from; i < Math.min(n, from + 50_000); i++) {
+      const account = holderAddress(i)
+      const cushion = i % 100 === 0 ? 0 : i % 100 === 1 ? 1_500 : 6_000
+      if (cushion < 3_000) crossing.add(account)
+      rows.push({ account, token, q: raw(token, 1_500), cost: 1_500 })
+      if (cushion > 0) rows.push({ account, token: usdc, q: raw(usdc, cushion), cost: cushion })
+    }
+    for (const r of rows) positions.set(`${r.account}|${r.token}`, r.q)
+    await pool.query(
+      `INSERT INTO positions (account, chain_id, token, shard, quantity, cost_usd, realized_pnl_usd, unpriced_cost, updated_block, updated_at)
+       SELECT acc, $1, tok, sh, q, c, 0, false, $2, now() FROM unnest($3::text[], $4::text[], $5::int4[], $6::numeric[], $7::float8[]) AS u(acc, tok, sh, q, c)`,
+      [CHAIN_ID, (FIRST_BLOCK - 1n).toString(), rows.map((r) => r.account), rows.map((r) => r.token), rows.map((r) => shardOf(r.account, shards)), rows.map((r) => r.q.toString()), rows.map((r) => r.cost)],
+    )
+  }
+  // Every shard's price cache and return history, as of the stream's start prices.
+  const cache = new PriceCache({ stablecoins: new Set(stream.stablecoins), pivots: new Set(stream.pivots) })
+  const priced = [...stream.tokens.keys()].filter((a) => a !== usdc)
+  for (const [i, a] of priced.entries())
+    cache.observe({ chainId: CHAIN_ID, pool: usdc, blockNumber: FIRST_BLOCK - 1n, blockTime: first - 12, txHash: `0x${i.toString(16).padStart(64, '0')}`, logIndex: i, base: a, quote: usdc, price: stream.startUsd.get(a)!, quoteDepth: 1e9 })
+  for (let shard = 0; shard < shards; shard++) {
+    await pool.query(
+      `INSERT INTO price_entries (shard, chain_id, token, entries) SELECT $1, $2, t, e FROM unnest($3::text[], $4::jsonb[]) AS u(t, e)`,
+      [shard, CHAIN_ID, priced, priced.map((a) => JSON.stringify(cache.tokenJSON(a)))],
+    )
+    await pool.query(`INSERT INTO return_history (shard, bucket, clock, chain_times) VALUES ($1, $2, $3, $4)`, [shard, Math.floor((first - 12) / 86_400), first - 12, JSON.stringify({ [CHAIN_ID]: first - 12 })])
+    await pool.query(
+      `INSERT INTO return_series (shard, asset, pending, last_time, returns) SELECT $1, a, p, $2, '{}' FROM unnest($3::text[], $4::float8[]) AS u(a, p)`,
+      [shard, first - 12, priced.map((a) => `${CHAIN_ID}:${a}`), priced.map((a) => stream.startUsd.get(a)!)],
+    )
+  }
+  return { positions, crossing, ms: now() - started }
+}
+
+const holderAddress = (i: number): string => `0x${(0xb0_0000_0000 + i).toString(16).padStart(40, '0')}`
+
+/** Preloaded holders alerted by the drawdown rule: those the crash crosses, and any other. */
+async function crashAlerts(pool: pg.Pool, crossing: ReadonlySet<string>): Promise<{ expected: number; alerted: number; unexpected: number }> {
+  const r = await pool.query<{ account: string }>(`SELECT DISTINCT account FROM alerts WHERE rule_id = 'default.drawdown' AND state = 'firing' AND account LIKE $1`, [`${holderAddress(0).slice(0, 34)}%`])
+  const alerted = r.rows.filter((x) => crossing.has(x.account)).length
+  return { expected: crossing.size, alerted, unexpected: r.rows.length - alerted }
+}
+
+/** V8 heap in use after a full collection (null unless node runs with --expose-gc, as `npm run bench` does). */
+function heapAfterGc(): number | null {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (!gc) return null
+  gc()
+  return process.memoryUsage().heapUsed
+}
+
+const mib = (bytes: number): string => `${fmt(bytes / 2 ** 20)} MiB`
 
 /**
  * CPU cost of each in-process stage, replayed apart on the same stream: what the producer does
