@@ -1,3 +1,4 @@
+import { combine, type Part } from '../db/statement.ts'
 import type pg from 'pg'
 import { BaseError } from '../errors.ts'
 import { parseRule, ruleStateSchema, type Alert, type HaltChange, type MetricName, type Rule, type RuleState } from './rules.ts'
@@ -109,15 +110,24 @@ export async function rulesVersion(db: Queryable): Promise<number> {
  */
 export async function insertAlerts(db: Queryable, alerts: readonly Alert[]): Promise<number> {
   if (alerts.length === 0) return 0
-  const r = await db.query(
-    `INSERT INTO alerts (time, id, state, account, rule_id, metric, op, threshold, hysteresis, severity, action, value,
-       fired_at, chain_id, block_number, metrics)
-     SELECT to_timestamp(t), id, st, acc, rid, met, op, thr, hys, sev, act, val, to_timestamp(fa), cid, b, m
-     FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[],
-       $9::float8[], $10::text[], $11::text[], $12::float8[], $13::float8[], $14::int4[], $15::int8[], $16::jsonb[])
-       AS u(t, id, st, acc, rid, met, op, thr, hys, sev, act, val, fa, cid, b, m)
-     ON CONFLICT DO NOTHING`,
-    [
+  const r = await db.query<{ n: number }>(combine([alertsPart(alerts)], 'SELECT (SELECT count(*) FROM al_in)::int AS n'))
+  return r.rows[0]!.n
+}
+
+/** The alerts' insert as a part of a combined statement (CTE `al_in`, a row per alert inserted). */
+export function alertsPart(alerts: readonly Alert[]): Part {
+  return {
+    ctes: `al_in AS (
+       INSERT INTO alerts (time, id, state, account, rule_id, metric, op, threshold, hysteresis, severity, action, value,
+         fired_at, chain_id, block_number, metrics)
+       SELECT to_timestamp(t), id, st, acc, rid, met, op, thr, hys, sev, act, val, to_timestamp(fa), cid, b, m
+       FROM unnest($1::float8[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[],
+         $9::float8[], $10::text[], $11::text[], $12::float8[], $13::float8[], $14::int4[], $15::int8[], $16::jsonb[])
+         AS u(t, id, st, acc, rid, met, op, thr, hys, sev, act, val, fa, cid, b, m)
+       ON CONFLICT DO NOTHING
+       RETURNING 1
+     )`,
+    params: [
       alerts.map((a) => a.time),
       alerts.map((a) => a.id),
       alerts.map((a) => a.state),
@@ -135,8 +145,7 @@ export async function insertAlerts(db: Queryable, alerts: readonly Alert[]): Pro
       alerts.map((a) => a.block.toString()),
       alerts.map((a) => JSON.stringify(a.metrics)),
     ],
-  )
-  return r.rowCount ?? 0
+  }
 }
 
 type AlertRow = {
@@ -195,12 +204,19 @@ export type RuleStateRow = { account: string; ruleId: string; state: RuleState }
 /** Writes rule states (one statement), replacing the stored ones. Meant for the batch transaction. */
 export async function saveRuleStates(db: Queryable, rows: readonly RuleStateRow[]): Promise<void> {
   if (rows.length === 0) return
-  await db.query(
-    `INSERT INTO rule_states (account, rule_id, state, updated_at)
-     SELECT acc, rid, st, now() FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS u(acc, rid, st)
-     ON CONFLICT (account, rule_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()`,
-    [rows.map((r) => r.account), rows.map((r) => r.ruleId), rows.map((r) => JSON.stringify(r.state))],
-  )
+  await db.query(combine([ruleStatesPart(rows)], 'SELECT 1'))
+}
+
+/** Rule states' upsert as a part of a combined statement (CTE `rs_in`). */
+export function ruleStatesPart(rows: readonly RuleStateRow[]): Part {
+  return {
+    ctes: `rs_in AS (
+       INSERT INTO rule_states (account, rule_id, state, updated_at)
+       SELECT acc, rid, st, now() FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS u(acc, rid, st)
+       ON CONFLICT (account, rule_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()
+     )`,
+    params: [rows.map((r) => r.account), rows.map((r) => r.ruleId), rows.map((r) => JSON.stringify(r.state))],
+  }
 }
 
 /**

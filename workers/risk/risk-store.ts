@@ -1,7 +1,8 @@
 import type pg from 'pg'
 import { emptyAccountRiskState, recordTrade, type AccountMetrics, type RiskOptions } from '../../src/risk/account-metrics.ts'
 import { ReturnHistory, type ReturnHistoryJson } from '../../src/risk/return-history.ts'
-import { insertAlerts, listHalted, loadShardRuleStates, saveRuleStates, setHalt } from '../../src/risk/rule-store.ts'
+import { combine, type Part } from '../../src/db/statement.ts'
+import { alertsPart, listHalted, loadShardRuleStates, ruleStatesPart, setHalt } from '../../src/risk/rule-store.ts'
 import type { BatchEffects } from './apply-batch.ts'
 import type { RiskEffects, RiskState } from './risk-engine.ts'
 import { CASH_ASSETS } from './cash-assets.ts'
@@ -44,11 +45,23 @@ export function emptyRiskState(options: RiskOptions): RiskState {
  * idempotent on its key, like the rest of the batch.
  */
 export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEffects, r: RiskEffects): Promise<void> {
+  await db.query(combine(riskParts(shard, e, r), 'SELECT 1'))
+  await writeHalts(db, r)
+}
+
+/** The halts a batch raised (rare: one statement each, after the batch's rows). */
+export async function writeHalts(db: Queryable, r: RiskEffects): Promise<void> {
+  for (const h of r.halts) await setHalt(db, h)
+}
+
+/** A batch's risk rows, as parts of the batch's one statement (src/db/statement.ts); halts apart. */
+export function riskParts(shard: number, e: BatchEffects, r: RiskEffects): Part[] {
+  const parts: Part[] = []
   const snap = r.updates.filter((x) => x.snapshot)
   if (snap.length > 0) {
     const m = snap.map((x) => x.metrics)
-    await db.query(
-      `INSERT INTO risk_snapshots (time, account, shard, chain_id, block_number, equity_usd, gross_exposure_usd,
+    parts.push({
+      ctes: `rsn_in AS (INSERT INTO risk_snapshots (time, account, shard, chain_id, block_number, equity_usd, gross_exposure_usd,
          net_exposure_usd, unpriced_positions, largest_asset_share, hhi, realized_pnl_usd, unrealized_pnl_usd,
          total_pnl_usd, daily_pnl_usd, drawdown_usd, drawdown_pct, max_drawdown_usd, max_drawdown_pct, var95_usd,
          var99_usd, es95_usd, es99_usd, parametric_var95_usd, parametric_var99_usd, swaps_24h, volume_24h_usd,
@@ -61,8 +74,8 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
          $24::int4[], $25::float8[], $26::text[], $27::jsonb[])
          AS u(acc, eq, gross, net, unp, las, hhi, rp, up, tp, dp, dd, ddp, mdd, mddp, v95, v99, e95, e99, p95, p99,
            s24, vol24, vm, metrics)
-       ON CONFLICT DO NOTHING`,
-      [
+       ON CONFLICT DO NOTHING)`,
+      params: [
         arrayLiteral(snap.map((x) => x.account)),
         shard,
         e.chainId,
@@ -93,13 +106,13 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
         r.time,
         e.toBlock.toString(),
       ],
-    )
+    })
   }
   if (r.updates.length > 0) {
     const u = r.updates
     const st = u.map((x) => x.state)
-    await db.query(
-      `INSERT INTO account_risk (account, shard, peak_equity_usd, max_drawdown_usd, max_drawdown_pct, day, day_start_pnl_usd,
+    parts.push({
+      ctes: `ar_in AS (INSERT INTO account_risk (account, shard, peak_equity_usd, max_drawdown_usd, max_drawdown_pct, day, day_start_pnl_usd,
          last_total_pnl_usd, trade_clock, computed_at, snapshot_at)
        SELECT acc, $2, pk, mdd, mddp, d, dsp, ltp, tc, $3::float8, CASE WHEN sn THEN $3::float8 END
        FROM unnest($1::text[], $4::float8[], $5::float8[], $6::float8[], $7::int4[], $8::float8[], $9::float8[], $10::float8[], $11::bool[])
@@ -108,8 +121,8 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
          max_drawdown_usd = EXCLUDED.max_drawdown_usd, max_drawdown_pct = EXCLUDED.max_drawdown_pct, day = EXCLUDED.day,
          day_start_pnl_usd = EXCLUDED.day_start_pnl_usd, last_total_pnl_usd = EXCLUDED.last_total_pnl_usd,
          trade_clock = EXCLUDED.trade_clock, computed_at = EXCLUDED.computed_at,
-         snapshot_at = COALESCE(EXCLUDED.snapshot_at, account_risk.snapshot_at)`,
-      [
+         snapshot_at = COALESCE(EXCLUDED.snapshot_at, account_risk.snapshot_at))`,
+      params: [
         arrayLiteral(u.map((x) => x.account)),
         shard,
         r.time,
@@ -122,17 +135,17 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
         arrayLiteral(st.map((x) => x.clock)),
         arrayLiteral(u.map((x) => x.snapshot)),
       ],
-    )
+    })
   }
   if (r.history.series.length > 0) {
     const h = r.history.series
-    await db.query(
-      `INSERT INTO return_series (shard, asset, close, pending, last_time, returns)
+    parts.push({
+      ctes: `ser_in AS (INSERT INTO return_series (shard, asset, close, pending, last_time, returns)
        SELECT $1, a, c, p, lt, string_to_array(rs, ',')::float8[]
        FROM unnest($2::text[], $3::float8[], $4::float8[], $5::float8[], $6::text[]) AS u(a, c, p, lt, rs)
        ON CONFLICT (shard, asset) DO UPDATE SET close = EXCLUDED.close, pending = EXCLUDED.pending,
-         last_time = EXCLUDED.last_time, returns = EXCLUDED.returns`,
-      [
+         last_time = EXCLUDED.last_time, returns = EXCLUDED.returns)`,
+      params: [
         shard,
         arrayLiteral(h.map((x) => x.asset)),
         arrayLiteral(h.map((x) => x.json.close)),
@@ -141,18 +154,18 @@ export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEff
         // float8 text output round-trips exactly (shortest representation), as does JS's String(number).
         arrayLiteral(h.map((x) => x.json.returns.join(','))),
       ],
-    )
+    })
   }
   // The shard's clock, open period and chain times: one small row, every batch.
-  await db.query(
-    `INSERT INTO return_history (shard, bucket, clock, chain_times, updated_at) VALUES ($1, $2, $3, $4, now())
+  parts.push({
+    ctes: `rh_in AS (INSERT INTO return_history (shard, bucket, clock, chain_times, updated_at) VALUES ($1, $2, $3, $4, now())
      ON CONFLICT (shard) DO UPDATE SET bucket = EXCLUDED.bucket, clock = EXCLUDED.clock,
-       chain_times = COALESCE(return_history.chain_times, '{}'::jsonb) || EXCLUDED.chain_times, updated_at = now()`,
-    [shard, r.history.bucket, r.time, JSON.stringify({ [r.chainTime.chainId]: r.chainTime.time })],
-  )
-  await insertAlerts(db, r.alerts)
-  await saveRuleStates(db, r.ruleStates)
-  for (const h of r.halts) await setHalt(db, h)
+       chain_times = COALESCE(return_history.chain_times, '{}'::jsonb) || EXCLUDED.chain_times, updated_at = now())`,
+    params: [shard, r.history.bucket, r.time, JSON.stringify({ [r.chainTime.chainId]: r.chainTime.time })],
+  })
+  if (r.alerts.length > 0) parts.push(alertsPart(r.alerts))
+  if (r.ruleStates.length > 0) parts.push(ruleStatesPart(r.ruleStates))
+  return parts
 }
 
 /**

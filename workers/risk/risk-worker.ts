@@ -22,7 +22,7 @@ import { NATIVE_TOKEN } from '../../src/domain/types.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
 import { publishSummaries, type AccountSummary } from './read-model.ts'
 import type { RiskEffects } from './risk-engine.ts'
-import { loadRiskState, writeRiskEffects } from './risk-store.ts'
+import { loadRiskState, riskParts, writeHalts } from './risk-store.ts'
 import { armShard, commitShardBatch, computeShardBatch, loadRules, shardSetup } from './shard-setup.ts'
 import { rewindChain } from './rewind.ts'
 import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
@@ -136,8 +136,9 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     await retry(
       () =>
         withTransaction(pool, async (client) => {
-          await writeBatchEffects(client, shard, effects)
-          await writeRiskEffects(client, shard, effects, riskEffects)
+          // The batch's rows, its risk rows and the checkpoint: one statement (halts, rare, after it).
+          await writeBatchEffects(client, shard, effects, riskParts(shard, effects, riskEffects))
+          await writeHalts(client, riskEffects)
         }),
       {
       aborted: () => closing,

@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { Address } from 'viem'
+import { combine, type Part } from '../../src/db/statement.ts'
 import { BatchError } from '../../src/errors.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
 import { emptyShardState, noteCost, positionKey, walletBalanceKey, type WalletBalance } from './apply-batch.ts'
@@ -11,49 +12,50 @@ type Queryable = Pick<pg.PoolClient, 'query'>
 /**
  * Writes one batch's effects: swaps, trades, prices (shard 0 writes the prices every shard sees),
  * the price cache entries of the tokens the batch observed, position snapshots, current positions
- * and the checkpoint. The caller runs it in one transaction,
- * so a batch is applied entirely or not at all. Every insert is idempotent on its key.
+ * and the checkpoint, as one statement (with `extra` parts, e.g. the batch's risk rows). The caller
+ * runs it in one transaction, so a batch is applied entirely or not at all. Every insert is
+ * idempotent on its key.
  *
- * Measured on the embedded database (bench/pipeline.ts), most of a batch's cost is getting its
- * parameters into Postgres, so each row set is sent once: swaps and their trades share one
- * statement, snapshots and current positions another (writable CTEs), and arrays go as literals
- * built here rather than by pg's per-element escaping.
+ * Measured on the embedded database (bench/pipeline.ts), a batch's cost is getting its parameters
+ * into Postgres and the round trips: each row set is sent once, arrays as literals built here
+ * rather than by pg's per-element escaping, and every row set of the batch in one statement
+ * (src/db/statement.ts).
  */
-export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
-  if (e.swaps.length > 0) await insertSwapsAndTrades(db, shard, e)
-  if (shard === 0 && e.prices.length > 0) await insertPrices(db, e)
-  if (e.prices.length > 0) await writePriceEntries(db, shard, e)
-  if (e.positions.length > 0) await writePositions(db, shard, e)
-  if (e.transfers.length > 0) await insertTransfers(db, shard, e)
-  if (e.walletBalances.length > 0) await writeWalletBalances(db, shard, e)
-  await advanceCheckpoint(db, shard, e)
-}
-
-/**
- * Moves the shard's checkpoint from the block this batch was computed against to its last block,
- * and only from there: if another consumer of the shard moved it meanwhile (two workers for one
- * shard during a rolling deploy), nothing matches, the transaction rolls back and the shard stops,
- * instead of writing positions computed from stale memory over newer ones.
- */
-async function advanceCheckpoint(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
-  const params = [shard, e.chainId, e.toBlock.toString(), e.toBlockHash]
-  const r =
-    e.previousCheckpoint === null
-      ? await db.query(
-          `INSERT INTO checkpoints (shard, chain_id, last_block, last_block_hash, updated_at)
-           VALUES ($1, $2, $3, $4, now()) ON CONFLICT (shard, chain_id) DO NOTHING`,
-          params,
-        )
-      : await db.query(
-          `UPDATE checkpoints SET last_block = $3, last_block_hash = $4, updated_at = now()
-           WHERE shard = $1 AND chain_id = $2 AND last_block = $5`,
-          [...params, e.previousCheckpoint.toString()],
-        )
-  if (r.rowCount !== 1)
+export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEffects, extra: readonly Part[] = []): Promise<void> {
+  const parts: Part[] = []
+  if (e.swaps.length > 0) parts.push(swapsPart(shard, e))
+  if (shard === 0 && e.prices.length > 0) parts.push(pricesPart(e))
+  if (e.prices.length > 0) parts.push(priceEntriesPart(shard, e))
+  if (e.positions.length > 0) parts.push(positionsPart(shard, e))
+  if (e.transfers.length > 0) parts.push(transfersPart(shard, e))
+  if (e.walletBalances.length > 0) parts.push(walletBalancesPart(shard, e))
+  parts.push(checkpointPart(shard, e), ...extra)
+  const r = await db.query<{ moved: number }>(combine(parts, 'SELECT (SELECT count(*) FROM cp)::int AS moved'))
+  // The checkpoint moves only from the block this batch was computed against: if another consumer
+  // of the shard moved it meanwhile (two workers for one shard during a rolling deploy), nothing
+  // matched, and the transaction rolls back and the shard stops, instead of writing positions
+  // computed from stale memory over newer ones.
+  if (r.rows[0]?.moved !== 1)
     throw new BatchError('the checkpoint moved under this worker: is another consumer running this shard?', {
       context: { chainId: e.chainId, shard, block: e.fromBlock },
       details: `expected the checkpoint at ${e.previousCheckpoint ?? 'none'} before applying ${e.fromBlock}-${e.toBlock}`,
     })
+}
+
+/** Moves the shard's checkpoint (CTE `cp`: one row when it moved from the expected block). */
+function checkpointPart(shard: number, e: BatchEffects): Part {
+  const params = [shard, e.chainId, e.toBlock.toString(), e.toBlockHash]
+  return e.previousCheckpoint === null
+    ? {
+        ctes: `cp AS (INSERT INTO checkpoints (shard, chain_id, last_block, last_block_hash, updated_at)
+           VALUES ($1, $2, $3, $4, now()) ON CONFLICT (shard, chain_id) DO NOTHING RETURNING 1)`,
+        params,
+      }
+    : {
+        ctes: `cp AS (UPDATE checkpoints SET last_block = $3, last_block_hash = $4, updated_at = now()
+           WHERE shard = $1 AND chain_id = $2 AND last_block = $5 RETURNING 1)`,
+        params: [...params, e.previousCheckpoint.toString()],
+      }
 }
 
 /**
@@ -61,28 +63,33 @@ async function advanceCheckpoint(db: Queryable, shard: number, e: BatchEffects):
  * `trades` (the backfill writes history's swaps only: an account's trades are what its shard applied).
  */
 export async function insertSwapsAndTrades(db: Queryable, shard: number, e: Pick<BatchEffects, 'chainId' | 'swaps'>, trades = true): Promise<void> {
+  await db.query(combine([swapsPart(shard, e, trades)], 'SELECT 1'))
+}
+
+function swapsPart(shard: number, e: Pick<BatchEffects, 'chainId' | 'swaps'>, trades = true): Part {
   const s = e.swaps
-  await db.query(
-    `WITH u AS (
+  return {
+    ctes: `sw AS (
        SELECT to_timestamp(t) AS bt, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc
        FROM unnest($1::float8[], $4::int8[], $5::text[], $6::text[], $7::int4[], $8::text[], $9::text[], $10::text[],
          $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::numeric[], $17::numeric[], $18::int4[],
          $19::int4[], $20::float8[], $21::numeric[], $22::numeric[], $23::int4[], $24::numeric[], $25::numeric[], $26::text[])
          AS u(t, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc)
-     ), swaps_in AS (
+     ), sw_in AS (
        INSERT INTO swaps (block_time, chain_id, block_number, block_hash, tx_hash, log_index, dex_family, dex_name,
          pool, trader, sender, recipient, token_in, token_out, amount_in, amount_out, decimals_in, decimals_out,
          amount_usd, sqrt_price_x96, liquidity, tick, reserve0, reserve1, account, shard)
        SELECT bt, $2, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc, $3
-       FROM u
+       FROM sw
        ON CONFLICT DO NOTHING
-     )
-     INSERT INTO trades (block_time, account, shard, chain_id, block_number, tx_hash, log_index, wallet, pool, dex_name,
-       token_in, token_out, amount_in, amount_out, amount_usd)
-     SELECT bt, acc, $3, $2, b, tx, li, tr, pl, dn, ti, tou, ai, ao, usd
-     FROM u WHERE acc IS NOT NULL AND $27::bool
-     ON CONFLICT DO NOTHING`,
-    [
+     ), sw_trades AS (
+       INSERT INTO trades (block_time, account, shard, chain_id, block_number, tx_hash, log_index, wallet, pool, dex_name,
+         token_in, token_out, amount_in, amount_out, amount_usd)
+       SELECT bt, acc, $3, $2, b, tx, li, tr, pl, dn, ti, tou, ai, ao, usd
+       FROM sw WHERE acc IS NOT NULL AND $27::bool
+       ON CONFLICT DO NOTHING
+     )`,
+    params: [
       arrayLiteral(s.map((x) => x.blockTime)),
       e.chainId,
       shard,
@@ -111,7 +118,7 @@ export async function insertSwapsAndTrades(db: Queryable, shard: number, e: Pick
       arrayLiteral(s.map((x) => x.account)),
       trades,
     ],
-  )
+  }
 }
 
 /**
@@ -119,28 +126,36 @@ export async function insertSwapsAndTrades(db: Queryable, shard: number, e: Pick
  * (PriceCache.observe touches the base and quote of each observation), so only theirs are written,
  * and a token the cache no longer prices loses its row.
  */
-async function writePriceEntries(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+function priceEntriesPart(shard: number, e: BatchEffects): Part {
   const tokens = [...new Set(e.prices.flatMap((p) => [p.base, p.quote]))].sort()
   const entries = tokens.map((t) => e.priceCache.tokenJSON(t))
-  await db.query(
-    `WITH u AS (SELECT * FROM unnest($3::text[], $4::jsonb[]) AS u(tok, ent)),
-     gone AS (DELETE FROM price_entries p USING u WHERE u.ent IS NULL AND p.shard = $1 AND p.chain_id = $2 AND p.token = u.tok)
-     INSERT INTO price_entries (shard, chain_id, token, entries)
-     SELECT $1, $2, tok, ent FROM u WHERE ent IS NOT NULL
-     ON CONFLICT (shard, chain_id, token) DO UPDATE SET entries = EXCLUDED.entries`,
-    [shard, e.chainId, arrayLiteral(tokens), entries.map((x) => (x === null ? null : JSON.stringify(x)))],
-  )
+  return {
+    ctes: `pe AS (SELECT * FROM unnest($3::text[], $4::jsonb[]) AS u(tok, ent)),
+     pe_gone AS (DELETE FROM price_entries p USING pe WHERE pe.ent IS NULL AND p.shard = $1 AND p.chain_id = $2 AND p.token = pe.tok),
+     pe_in AS (
+       INSERT INTO price_entries (shard, chain_id, token, entries)
+       SELECT $1, $2, tok, ent FROM pe WHERE ent IS NOT NULL
+       ON CONFLICT (shard, chain_id, token) DO UPDATE SET entries = EXCLUDED.entries
+     )`,
+    params: [shard, e.chainId, arrayLiteral(tokens), entries.map((x) => (x === null ? null : JSON.stringify(x)))],
+  }
 }
 
 export async function insertPrices(db: Queryable, e: Pick<BatchEffects, 'chainId' | 'prices'>): Promise<void> {
+  await db.query(combine([pricesPart(e)], 'SELECT 1'))
+}
+
+function pricesPart(e: Pick<BatchEffects, 'chainId' | 'prices'>): Part {
   const p = e.prices
-  await db.query(
-    `INSERT INTO prices (block_time, chain_id, block_number, tx_hash, log_index, pool, base, quote, price, quote_depth)
-     SELECT to_timestamp(t), $2, b, tx, li, pl, ba, qu, pr, qd
-     FROM unnest($1::float8[], $3::int8[], $4::text[], $5::int4[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[])
-       AS u(t, b, tx, li, pl, ba, qu, pr, qd)
-     ON CONFLICT DO NOTHING`,
-    [
+  return {
+    ctes: `pr_in AS (
+       INSERT INTO prices (block_time, chain_id, block_number, tx_hash, log_index, pool, base, quote, price, quote_depth)
+       SELECT to_timestamp(t), $2, b, tx, li, pl, ba, qu, pr, qd
+       FROM unnest($1::float8[], $3::int8[], $4::text[], $5::int4[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[])
+         AS u(t, b, tx, li, pl, ba, qu, pr, qd)
+       ON CONFLICT DO NOTHING
+     )`,
+    params: [
       arrayLiteral(p.map((x) => x.blockTime)),
       e.chainId,
       arrayLiteral(p.map((x) => x.blockNumber)),
@@ -152,30 +167,31 @@ export async function insertPrices(db: Queryable, e: Pick<BatchEffects, 'chainId
       arrayLiteral(p.map((x) => x.price)),
       arrayLiteral(p.map((x) => x.quoteDepth)),
     ],
-  )
+  }
 }
 
 /** A snapshot of every position the batch changed, and the same rows upserted as current positions. */
-async function writePositions(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+function positionsPart(shard: number, e: BatchEffects): Part {
   const c = e.positions
-  await db.query(
-    `WITH u AS (
+  return {
+    ctes: `po AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::numeric[], $4::float8[], $5::float8[], $6::bool[], $7::int8[], $8::float8[], $9::float8[])
          AS u(acc, tok, q, cost, pnl, unp, b, px, t)
-     ), snapshots_in AS (
+     ), po_snap AS (
        INSERT INTO position_snapshots (time, account, shard, chain_id, token, block_number, quantity, cost_usd, realized_pnl_usd, price_usd)
        SELECT to_timestamp(t), acc, $10, $11, tok, b, q, cost, pnl, px
-       FROM u
+       FROM po
        ON CONFLICT DO NOTHING
-     )
-     INSERT INTO positions (account, chain_id, token, shard, quantity, cost_usd, realized_pnl_usd, unpriced_cost, updated_block, updated_at)
-     SELECT acc, $11, tok, $10, q, cost, pnl, unp, b, now()
-     FROM u
-     ON CONFLICT (account, chain_id, token) DO UPDATE
-       SET quantity = EXCLUDED.quantity, cost_usd = EXCLUDED.cost_usd, realized_pnl_usd = EXCLUDED.realized_pnl_usd,
-           unpriced_cost = EXCLUDED.unpriced_cost, updated_block = EXCLUDED.updated_block, shard = EXCLUDED.shard,
-           updated_at = now()`,
-    [
+     ), po_cur AS (
+       INSERT INTO positions (account, chain_id, token, shard, quantity, cost_usd, realized_pnl_usd, unpriced_cost, updated_block, updated_at)
+       SELECT acc, $11, tok, $10, q, cost, pnl, unp, b, now()
+       FROM po
+       ON CONFLICT (account, chain_id, token) DO UPDATE
+         SET quantity = EXCLUDED.quantity, cost_usd = EXCLUDED.cost_usd, realized_pnl_usd = EXCLUDED.realized_pnl_usd,
+             unpriced_cost = EXCLUDED.unpriced_cost, updated_block = EXCLUDED.updated_block, shard = EXCLUDED.shard,
+             updated_at = now()
+     )`,
+    params: [
       arrayLiteral(c.map((x) => x.account)),
       arrayLiteral(c.map((x) => x.token)),
       arrayLiteral(c.map((x) => x.position.quantity)),
@@ -188,19 +204,21 @@ async function writePositions(db: Queryable, shard: number, e: BatchEffects): Pr
       shard,
       e.chainId,
     ],
-  )
+  }
 }
 
-async function insertTransfers(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+function transfersPart(shard: number, e: BatchEffects): Part {
   const t = e.transfers
-  await db.query(
-    `INSERT INTO wallet_transfers (block_time, chain_id, block_number, tx_hash, log_index, wallet, account, shard, token,
-       counterparty, kind, delta, amount_usd)
-     SELECT to_timestamp(t), $2, b, tx, li, w, acc, $3, tok, cp, k, d, usd
-     FROM unnest($1::float8[], $4::int8[], $5::text[], $6::int4[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-       $12::numeric[], $13::float8[]) AS u(t, b, tx, li, w, acc, tok, cp, k, d, usd)
-     ON CONFLICT DO NOTHING`,
-    [
+  return {
+    ctes: `tf_in AS (
+       INSERT INTO wallet_transfers (block_time, chain_id, block_number, tx_hash, log_index, wallet, account, shard, token,
+         counterparty, kind, delta, amount_usd)
+       SELECT to_timestamp(t), $2, b, tx, li, w, acc, $3, tok, cp, k, d, usd
+       FROM unnest($1::float8[], $4::int8[], $5::text[], $6::int4[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+         $12::numeric[], $13::float8[]) AS u(t, b, tx, li, w, acc, tok, cp, k, d, usd)
+       ON CONFLICT DO NOTHING
+     )`,
+    params: [
       arrayLiteral(t.map((x) => x.blockTime)),
       e.chainId,
       shard,
@@ -215,17 +233,19 @@ async function insertTransfers(db: Queryable, shard: number, e: BatchEffects): P
       arrayLiteral(t.map((x) => x.delta)),
       arrayLiteral(t.map((x) => x.amountUsd)),
     ],
-  )
+  }
 }
 
-async function writeWalletBalances(db: Queryable, shard: number, e: BatchEffects): Promise<void> {
+function walletBalancesPart(shard: number, e: BatchEffects): Part {
   const w = e.walletBalances
-  await db.query(
-    `INSERT INTO wallet_balances (chain_id, wallet, token, account, shard, balance, block_number)
-     SELECT $1, w, tok, acc, $2, bal, b FROM unnest($3::text[], $4::text[], $5::text[], $6::numeric[], $7::int8[]) AS u(w, tok, acc, bal, b)
-     ON CONFLICT (chain_id, wallet, token) DO UPDATE
-       SET balance = EXCLUDED.balance, block_number = EXCLUDED.block_number, account = EXCLUDED.account, shard = EXCLUDED.shard`,
-    [
+  return {
+    ctes: `wb_in AS (
+       INSERT INTO wallet_balances (chain_id, wallet, token, account, shard, balance, block_number)
+       SELECT $1, w, tok, acc, $2, bal, b FROM unnest($3::text[], $4::text[], $5::text[], $6::numeric[], $7::int8[]) AS u(w, tok, acc, bal, b)
+       ON CONFLICT (chain_id, wallet, token) DO UPDATE
+         SET balance = EXCLUDED.balance, block_number = EXCLUDED.block_number, account = EXCLUDED.account, shard = EXCLUDED.shard
+     )`,
+    params: [
       e.chainId,
       shard,
       arrayLiteral(w.map((x) => x.wallet)),
@@ -234,7 +254,7 @@ async function writeWalletBalances(db: Queryable, shard: number, e: BatchEffects
       arrayLiteral(w.map((x) => x.balance)),
       arrayLiteral(w.map((x) => x.block)),
     ],
-  )
+  }
 }
 
 type Element = string | number | bigint | boolean | null | undefined
