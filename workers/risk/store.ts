@@ -1,5 +1,6 @@
 import type pg from 'pg'
 import type { Address } from 'viem'
+import type { PriceObservation } from '../../src/domain/types.ts'
 import { combine, type Part } from '../../src/db/statement.ts'
 import { BatchError } from '../../src/errors.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
@@ -145,8 +146,18 @@ export async function insertPrices(db: Queryable, e: Pick<BatchEffects, 'chainId
   await db.query(combine([pricesPart(e)], 'SELECT 1'))
 }
 
+/**
+ * The price rows of a range: one per pool and block, its last observation in the block (the close
+ * the candles and reports read; the price cache itself takes every observation, in order).
+ */
 function pricesPart(e: Pick<BatchEffects, 'chainId' | 'prices'>): Part {
-  const p = e.prices
+  const last = new Map<string, PriceObservation>()
+  for (const x of e.prices) {
+    const key = `${x.pool}|${x.blockNumber}`
+    last.delete(key)
+    last.set(key, x)
+  }
+  const p = [...last.values()]
   return {
     ctes: `pr_in AS (
        INSERT INTO prices (block_time, chain_id, block_number, tx_hash, log_index, pool, base, quote, price, quote_depth)

@@ -46,5 +46,23 @@ describe('writeBatchEffects', () => {
     )
     expect((await loadCheckpoint(db.pool(), 3, 9, pricing))!.block).toBe(20n)
   })
-})
 
+  it('writes one price row per pool and block, its last observation, and the price cache row of each token observed', async () => {
+    const USDC = '0x00000000000000000000000000000000000000c1' as const
+    const WETH = '0x00000000000000000000000000000000000000e1' as const
+    const POOL = '0x00000000000000000000000000000000000000f1' as const
+    const cache = new PriceCache({ stablecoins: new Set([USDC]), pivots: new Set([WETH]) })
+    const obs = (block: bigint, logIndex: number, price: number) => ({
+      chainId: 9, pool: POOL, blockNumber: block, blockTime: 1_700_000_000 + Number(block), txHash: `0x${(Number(block) * 100 + logIndex).toString(16).padStart(64, '0')}` as const,
+      logIndex, base: WETH, quote: USDC, price, quoteDepth: 1e7,
+    })
+    const prices = [obs(21n, 0, 2000), obs(21n, 3, 2010), obs(22n, 1, 1990)]
+    for (const p of prices) cache.observe(p)
+    await withTransaction(db.pool(), (c) => writeBatchEffects(c, 0, { ...effects(21n, 22n, null), prices, priceCache: cache }))
+    const rows = await db.pool().query<{ block_number: string; log_index: number; price: number }>('SELECT block_number::text, log_index, price FROM prices WHERE chain_id = 9 ORDER BY block_number')
+    expect(rows.rows).toEqual([{ block_number: '21', log_index: 3, price: 2010 }, { block_number: '22', log_index: 1, price: 1990 }])
+    const loaded = (await loadCheckpoint(db.pool(), 0, 9, { stablecoins: new Set([USDC]), pivots: new Set([WETH]) }))!
+    expect(loaded.priceCache.usd(WETH, 1_700_000_022)).toBe(1990)
+    expect(JSON.stringify(loaded.priceCache.toJSON())).toBe(JSON.stringify(cache.toJSON()))
+  })
+})
