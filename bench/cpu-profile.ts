@@ -14,9 +14,10 @@ type Profile = {
  * stages are recognised by the file that runs, not by who awaited it.
  */
 const STAGES: [string, RegExp][] = [
-  ['database: PGlite (Postgres in WASM, its file system, pglite-socket)', /wasm|@unni-craftsman|@electric-sql/],
+  ['database: PGlite (only when it runs on this thread; embedded, it has its own)', /wasm|@unni-craftsman|@electric-sql/],
   ['database: pg client + store.ts (parameters, protocol)', /node_modules\/pg\/|pg-protocol|pg-types|workers\/risk\/store\.ts|src\/db\/pool\.ts/],
   ['worker: read model (summaries, Redis SET + PUBLISH)', /workers\/risk\/read-model\.ts/],
+  ['worker: risk engine (metrics, rules, bands, risk rows)', /workers\/risk\/(risk-engine|trigger-index|reprice-plan|risk-store|shard-setup)\.ts|src\/risk\//],
   ['worker: computeBatch (positions, prices)', /workers\/risk\/(apply-batch|position|price-cache)\.ts/],
   ['queue: batch encode/decode (batch.ts)', /src\/queue\/batch\.ts/],
   ['queue: BullMQ + ioredis (job JSON, Redis protocol)', /bullmq|ioredis|redis-parser|cluster-key-slot|src\/queue\//],
