@@ -276,7 +276,9 @@ async function main(): Promise<number> {
     out(`  memory (RSS)     ${mib(rssBefore)} before the workers, ${mib(rssLoaded)} loaded, ${mib(rssEnd)} at the end${holders ? `; ${fmt((rssLoaded - rssBefore) / holders.positions.size)} bytes per preloaded position (loaded and armed, whole process)` : ''}`)
     if (heapBefore !== null && heapLoaded !== null)
       out(`  memory (heap)    ${mib(heapLoaded - heapBefore)} held after loading and arming (after a full GC)${holders ? `: ${fmt((heapLoaded - heapBefore) / holders.positions.size)} bytes per preloaded position, everything a shard keeps of its accounts included` : ''}`)
-    if (crash) out(`  crash            ${args.crash} halved at block ${stream.crash!.block}: ${fmt(crash.alerted)} of ${fmt(crash.expected)} preloaded holders it crosses alerted (default.drawdown), ${fmt(crash.unexpected)} others`)
+    if (crash && holders)
+      out(`  crash            ${args.crash} halved at block ${stream.crash!.block}: ${fmt(crash.alerted)} of ${fmt(crash.expected)} preloaded holders it crosses alerted (default.drawdown), ${fmt(crash.unexpected)} others`)
+    else if (stream.crash) out(`  crash            ${args.crash} halved at block ${stream.crash.block} (no preloaded holders to count)`)
     out()
     out('where the time goes (one main thread runs all of it; Redis is its own process)')
     const row = (name: string, ms: number, note = ''): void =>

@@ -256,7 +256,7 @@ describe('startPolicyRunner', () => {
   })
 })
 
-/** One shard-0 batch of chain 1 at time t: two swaps of alice (so two trades) and two price observations. */
+/** One shard-0 batch of chain 1 at time t: two swaps of alice (so two trades) and two price observations of two pools. */
 function batch(t: number, block: number): BatchEffects {
   const tx = ('0x' + 'ab'.repeat(32)) as Hex
   const swap = (logIndex: number, amountUsd: number): RoutedSwap & { amountUsd: number } => ({
@@ -291,9 +291,10 @@ function batch(t: number, block: number): BatchEffects {
     time: t,
     previousCheckpoint: null,
     swaps: [swap(3, 1500.5), swap(7, 250.25)],
+    // Two pools: a range keeps one price row per pool and block.
     prices: [3, 7].map((logIndex) => ({
       chainId: 1,
-      pool: '0x00000000000000000000000000000000000000aa' as Address,
+      pool: (logIndex === 3 ? '0x00000000000000000000000000000000000000aa' : '0x00000000000000000000000000000000000000ab') as Address,
       blockNumber: BigInt(block),
       blockTime: t,
       txHash: tx,

@@ -287,11 +287,11 @@ function varSensitivityOf(history: ReturnHistory, options: RiskOptions): (asset:
   }
 }
 
-/** The reference price of every asset the account is exposed to: what its band is drawn around. */
+/** The reference price of every asset the account is exposed to whose price can move: what its band is drawn around. */
 function bandPrices(metrics: AccountMetrics, referencePrice: (asset: string) => number | undefined): [string, number][] {
   const prices: [string, number][] = []
   for (const a of metrics.exposureByAsset) {
-    const p = a.grossUsd > 0 ? referencePrice(a.asset) : undefined
+    const p = a.grossUsd > 0 && !CASH_ASSETS.has(a.asset) ? referencePrice(a.asset) : undefined
     if (p !== undefined) prices.push([a.asset, p])
   }
   return prices

@@ -229,14 +229,21 @@ export async function loadRiskState(db: Queryable, shard: number, options: RiskO
     if (state.clock === null || r.computed_at > state.clock) state.clock = r.computed_at
   }
   // The trade windows: what each account traded in the 24 hours before its trade clock.
-  const clocks = new Map(a.rows.filter((r) => r.trade_clock !== null).map((r) => [r.account, r.trade_clock!]))
-  const earliest = Math.min(...clocks.values())
+  const clocks = new Map<string, number>()
+  let earliest = Infinity
+  for (const r of a.rows)
+    if (r.trade_clock !== null) {
+      clocks.set(r.account, r.trade_clock)
+      if (r.trade_clock < earliest) earliest = r.trade_clock
+    }
   if (clocks.size > 0) {
+    // Trades more than a day before the shard's clock are outside every window a computation reads.
+    const since = Math.max(earliest, state.clock ?? earliest) - 86_400
     const t = await db.query<{ account: string; t: number; usd: number | null }>(
       `SELECT account, extract(epoch FROM block_time)::float8 AS t, amount_usd AS usd FROM trades
        WHERE shard = $1 AND block_time > to_timestamp($2)
        ORDER BY block_time, chain_id, block_number, log_index, account`,
-      [shard, earliest - 86_400],
+      [shard, since],
     )
     for (const r of t.rows) {
       const clock = clocks.get(r.account)

@@ -334,6 +334,13 @@ export async function loadShardState(
      FROM positions WHERE shard = $1`,
     [shard],
   )
+  // Positions last changed in the same block share one bigint for it (a shard may hold millions).
+  const blocks = new Map<string, bigint>()
+  const blockOf = (b: string): bigint => {
+    let n = blocks.get(b)
+    if (n === undefined) blocks.set(b, (n = BigInt(b)))
+    return n
+  }
   for (const r of pos.rows) {
     let m = state.positions.get(r.account)
     if (!m) state.positions.set(r.account, (m = new Map()))
@@ -342,7 +349,7 @@ export async function loadShardState(
       costUsd: r.cost_usd,
       realizedPnlUsd: r.realized_pnl_usd,
       unpricedCost: r.unpriced_cost,
-      updatedBlock: BigInt(r.updated_block),
+      updatedBlock: blockOf(r.updated_block),
     }
     const key = positionKey(r.chain_id, r.token as Address)
     m.set(key, p)
