@@ -188,6 +188,8 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     return { applied: true, swaps: effects.swaps.length }
   }
 
+  let endpointCache: { at: number; list: WebhookEndpoint[] } | undefined
+
   /** Rules and halts are re-read when their version moves (a change through the database, CLI or API). */
   async function refreshRules(): Promise<void> {
     if (Date.now() - rulesCheckedAt < RULES_CHECK_MS) return
@@ -218,10 +220,13 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       ...r.halts.map((h: HaltChange) => ({ account: h.account, type: 'account.halted', key: `halt|${h.alertId}`, time: h.time, payload: haltChangeToJson(h) as unknown as Record<string, unknown> })),
     ]
     if (events.length === 0) return
-    // One read of the endpoints for the batch's events, not one per event.
+    // The endpoints as read at most ENDPOINTS_CHECK_MS ago: a batch with alerts does not wait for the
+    // database's one connection (embedded: held by the other shard's transaction) to read them again.
     let endpoints: WebhookEndpoint[]
     try {
-      endpoints = await retry(() => listEndpoints(pool), { retryable: () => !closing, maxDelayMs: 5_000 })
+      if (endpointCache === undefined || Date.now() - endpointCache.at >= ENDPOINTS_CHECK_MS)
+        endpointCache = { at: Date.now(), list: await retry(() => listEndpoints(pool), { retryable: () => !closing, maxDelayMs: 5_000 }) }
+      endpoints = endpointCache.list
     } catch (err) {
       log.error({ events: events.length, err: errorLine(err) }, 'webhooks not enqueued: endpoints unreadable; the events are in the alerts table')
       return
@@ -412,6 +417,9 @@ const RESEND_ALERTS = 1_000
 
 /** How often, at most, a worker checks whether rules changed. */
 const RULES_CHECK_MS = 1_000
+
+/** How long a worker uses the webhook endpoints it read before reading them again (an endpoint added is used within it). */
+const ENDPOINTS_CHECK_MS = 1_000
 
 /** How long a batch after a gap waits before it is tried again. */
 const GAP_RETRY_MS = 1_000
