@@ -317,6 +317,30 @@ export async function setHalt(db: Queryable, change: HaltChange): Promise<boolea
   return r.rowCount === 1
 }
 
+/** Halts raised by a batch (one per account at most), as a part of its statement (CTE `ha_in`): setHalt's upsert for each. */
+export function haltsPart(halts: readonly HaltChange[]): Part {
+  return {
+    ctes: `ha_in AS (
+       INSERT INTO account_halts (account, halted, reason, rule_id, alert_id, halted_at, chain_id, block_number, reset_at, reset_by, updated_at)
+       SELECT acc, true, rsn, rid, aid, to_timestamp(t), cid, b, NULL, NULL, now()
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::int4[], $7::int8[]) AS u(acc, rsn, rid, aid, t, cid, b)
+       ON CONFLICT (account) DO UPDATE SET halted = true, reason = EXCLUDED.reason, rule_id = EXCLUDED.rule_id,
+         alert_id = EXCLUDED.alert_id, halted_at = EXCLUDED.halted_at, chain_id = EXCLUDED.chain_id,
+         block_number = EXCLUDED.block_number, reset_at = NULL, reset_by = NULL, updated_at = now()
+       WHERE NOT account_halts.halted
+     )`,
+    params: [
+      halts.map((h) => h.account),
+      halts.map((h) => h.reason),
+      halts.map((h) => h.ruleId),
+      halts.map((h) => h.alertId),
+      halts.map((h) => h.time),
+      halts.map((h) => h.chainId),
+      halts.map((h) => h.block.toString()),
+    ],
+  }
+}
+
 /**
  * Lifts the account's halt, recording who did it and when (wall clock). Returns the record after
  * the reset, or null when the account was not halted (nothing changes then).

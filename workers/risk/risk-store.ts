@@ -2,7 +2,7 @@ import type pg from 'pg'
 import { emptyAccountRiskState, recordTrade, type AccountMetrics, type RiskOptions } from '../../src/risk/account-metrics.ts'
 import { ReturnHistory, type ReturnHistoryJson } from '../../src/risk/return-history.ts'
 import { combine, type Part } from '../../src/db/statement.ts'
-import { alertsPart, listHalted, loadShardRuleStates, ruleStatesPart, setHalt } from '../../src/risk/rule-store.ts'
+import { alertsPart, haltsPart, listHalted, loadShardRuleStates, ruleStatesPart } from '../../src/risk/rule-store.ts'
 import type { BatchEffects } from './apply-batch.ts'
 import type { RiskEffects, RiskState } from './risk-engine.ts'
 import { CASH_ASSETS } from './cash-assets.ts'
@@ -46,15 +46,9 @@ export function emptyRiskState(options: RiskOptions): RiskState {
  */
 export async function writeRiskEffects(db: Queryable, shard: number, e: BatchEffects, r: RiskEffects): Promise<void> {
   await db.query(combine(riskParts(shard, e, r), 'SELECT 1'))
-  await writeHalts(db, r)
 }
 
-/** The halts a batch raised (rare: one statement each, after the batch's rows). */
-export async function writeHalts(db: Queryable, r: RiskEffects): Promise<void> {
-  for (const h of r.halts) await setHalt(db, h)
-}
-
-/** A batch's risk rows, as parts of the batch's one statement (src/db/statement.ts); halts apart. */
+/** A batch's risk rows, as parts of the batch's one statement (src/db/statement.ts). */
 export function riskParts(shard: number, e: BatchEffects, r: RiskEffects): Part[] {
   const parts: Part[] = []
   const snap = r.updates.filter((x) => x.snapshot)
@@ -165,6 +159,7 @@ export function riskParts(shard: number, e: BatchEffects, r: RiskEffects): Part[
   })
   if (r.alerts.length > 0) parts.push(alertsPart(r.alerts))
   if (r.ruleStates.length > 0) parts.push(ruleStatesPart(r.ruleStates))
+  if (r.halts.length > 0) parts.push(haltsPart(r.halts))
   return parts
 }
 

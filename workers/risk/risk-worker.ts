@@ -3,7 +3,7 @@ import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullm
 import type pg from 'pg'
 import type { Common } from '../../src/common.ts'
 import { chainList } from '../../src/config/load-config.ts'
-import { withTransaction } from '../../src/db/pool.ts'
+import { onDatabase, withTransaction } from '../../src/db/pool.ts'
 import { createRedisConnection } from '../../src/db/redis.ts'
 import { BatchError, BatchGapError, errorLine, isTransientError } from '../../src/errors.ts'
 import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue/batch.ts'
@@ -22,7 +22,7 @@ import { NATIVE_TOKEN } from '../../src/domain/types.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
 import { publishSummaries, type AccountSummary } from './read-model.ts'
 import type { RiskEffects } from './risk-engine.ts'
-import { loadRiskState, riskParts, writeHalts } from './risk-store.ts'
+import { loadRiskState, riskParts } from './risk-store.ts'
 import { armShard, commitShardBatch, computeShardBatch, loadRules, shardSetup } from './shard-setup.ts'
 import { rewindChain } from './rewind.ts'
 import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
@@ -133,14 +133,9 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     }
     const { effects, risk: riskEffects } = computed
     const writeStart = performance.now()
-    await retry(
-      () =>
-        withTransaction(pool, async (client) => {
-          // The batch's rows, its risk rows and the checkpoint: one statement (halts, rare, after it).
-          await writeBatchEffects(client, shard, effects, riskParts(shard, effects, riskEffects))
-          await writeHalts(client, riskEffects)
-        }),
-      {
+    // The batch's rows, its risk rows and the checkpoint: one statement, atomic on its own (no
+    // BEGIN and COMMIT, each a round trip that waits for this thread to be free).
+    await retry(() => onDatabase(pool, () => writeBatchEffects(pool, shard, effects, riskParts(shard, effects, riskEffects))), {
       aborted: () => closing,
       onRetry: (err, attempt, delay) =>
         log.warn({ chain: batch.chainId, block: batch.fromBlock.toString(), err: String(err), attempt, delay }, 'writing batch: database unavailable, retrying'),

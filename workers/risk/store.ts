@@ -13,9 +13,9 @@ type Queryable = Pick<pg.PoolClient, 'query'>
 /**
  * Writes one batch's effects: swaps, trades, prices (shard 0 writes the prices every shard sees),
  * the price cache entries of the tokens the batch observed, position snapshots, current positions
- * and the checkpoint, as one statement (with `extra` parts, e.g. the batch's risk rows). The caller
- * runs it in one transaction, so a batch is applied entirely or not at all. Every insert is
- * idempotent on its key.
+ * and the checkpoint, as one statement (with `extra` parts, e.g. the batch's risk rows): atomic on
+ * its own, so a batch is applied entirely or not at all, with or without a transaction around it.
+ * Every insert is idempotent on its key.
  *
  * Measured on the embedded database (bench/pipeline.ts), a batch's cost is getting its parameters
  * into Postgres and the round trips: each row set is sent once, arrays as literals built here
@@ -31,17 +31,28 @@ export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEf
   if (e.transfers.length > 0) parts.push(transfersPart(shard, e))
   if (e.walletBalances.length > 0) parts.push(walletBalancesPart(shard, e))
   parts.push(checkpointPart(shard, e), ...extra)
-  const r = await db.query<{ moved: number }>(combine(parts, 'SELECT (SELECT count(*) FROM cp)::int AS moved'))
   // The checkpoint moves only from the block this batch was computed against: if another consumer
   // of the shard moved it meanwhile (two workers for one shard during a rolling deploy), nothing
-  // matched, and the transaction rolls back and the shard stops, instead of writing positions
-  // computed from stale memory over newer ones.
-  if (r.rows[0]?.moved !== 1)
+  // matched, and the statement raises (sql/0013_batch_fence.sql), undoing all it wrote, and the
+  // shard stops, instead of writing positions computed from stale memory over newer ones.
+  const fence = {
+    ctes: `fence AS (SELECT CASE WHEN (SELECT count(*) FROM cp) = 1 THEN 1 ELSE dexrisk_checkpoint_moved($1, $2, $3) END AS moved)`,
+    params: [shard, e.chainId, e.previousCheckpoint === null ? 'none' : e.previousCheckpoint.toString()],
+  }
+  try {
+    await db.query(combine([...parts, fence], 'SELECT moved FROM fence'))
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== CHECKPOINT_MOVED) throw err
     throw new BatchError('the checkpoint moved under this worker: is another consumer running this shard?', {
       context: { chainId: e.chainId, shard, block: e.fromBlock },
       details: `expected the checkpoint at ${e.previousCheckpoint ?? 'none'} before applying ${e.fromBlock}-${e.toBlock}`,
+      cause: err,
     })
+  }
 }
+
+/** SQLSTATE of dexrisk_checkpoint_moved (sql/0013_batch_fence.sql). */
+const CHECKPOINT_MOVED = 'DXR01'
 
 /** Moves the shard's checkpoint (CTE `cp`: one row when it moved from the expected block). */
 function checkpointPart(shard: number, e: BatchEffects): Part {
