@@ -3,7 +3,7 @@ import type pg from 'pg'
 import { shardOf } from '../queue/shard-of.ts'
 import { getHalt, listAlerts } from '../risk/rule-store.ts'
 import { alertToJson, type AlertJson } from '../risk/rules.ts'
-import { accountKey, type AccountSummary } from '../../workers/risk/read-model.ts'
+import { accountKey, type AccountSummary } from '../read-model/keys.ts'
 
 /** One point of an account's risk over time (a risk snapshot), as the dashboard charts it. */
 export type HistoryPoint = {

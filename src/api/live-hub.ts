@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { createRedisConnection } from '../db/redis.ts'
-import { alertsChannel, updatesChannel } from '../../workers/risk/read-model.ts'
+import { alertsChannel, updatesChannel } from '../read-model/keys.ts'
 
 /** What a live connection is: a place to send text frames, with the bytes it has not yet sent. */
 export type LiveSocket = {

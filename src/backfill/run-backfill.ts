@@ -16,7 +16,7 @@ import { createTokenCache } from '../indexer/token-cache.ts'
 import type { RoutedSwap } from '../queue/batch.ts'
 import { swapOwner } from '../queue/publisher.ts'
 import { retry } from '../retry.ts'
-import { insertPrices, insertSwapsAndTrades } from '../../workers/risk/store.ts'
+import { insertPrices, insertSwapsAndTrades } from '../db/swap-rows.ts'
 import { RangePlanner, mergeSpans, uncovered, type BlockSpan } from './coverage.ts'
 
 export type BackfillOptions = {

@@ -14,7 +14,7 @@ import { deployWorld } from '../world/deploy.ts'
 import { fundTraders, readBalances, runRandomTraders } from '../world/traders.ts'
 import { runWalletActivity } from '../world/wallet-activity.ts'
 import { worldConfig } from '../world/world-config.ts'
-import type { AccountSummary } from '../../workers/risk/read-model.ts'
+import type { AccountSummary } from '../read-model/keys.ts'
 import { createApiKey } from '../api/key-store.ts'
 import { formatRows } from './format-rows.ts'
 

@@ -17,7 +17,7 @@ import { type WebSocket, WebSocketServer } from 'ws'
 import type { AccountMetrics, TokenExposure } from '../../src/risk/account-metrics.ts'
 import type { AlertJson, HaltChangeJson, RuleMetrics } from '../../src/risk/rules.ts'
 import type { HistoryPoint } from '../../src/api/account-view.ts'
-import type { AccountSummary } from '../../workers/risk/read-model.ts'
+import type { AccountSummary } from '../../src/read-model/keys.ts'
 import { useBrowser } from '../setup/browser.ts'
 import { waitUntil } from '../setup/wait-until.ts'
 

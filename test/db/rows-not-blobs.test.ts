@@ -8,7 +8,8 @@ import { emptyAccountRiskState, recordTrade } from '../../src/risk/account-metri
 import { ReturnHistory } from '../../src/risk/return-history.ts'
 import { PriceCache } from '../../workers/risk/price-cache.ts'
 import { historyOptions, loadRiskState } from '../../workers/risk/risk-store.ts'
-import { insertSwapsAndTrades, loadShardState } from '../../workers/risk/store.ts'
+import { insertSwapsAndTrades } from '../../src/db/swap-rows.ts'
+import { loadShardState } from '../../workers/risk/store.ts'
 import { useEmbeddedDatabase } from '../setup/database.ts'
 
 const database = useEmbeddedDatabase({ migrate: false })

@@ -1,27 +1,6 @@
 import type { Redis } from 'ioredis'
-import type { AccountMetrics } from '../../src/risk/account-metrics.ts'
+import { accountKey, alertsChannel, checkpointKey, updatesChannel, type AccountSummary } from '../../src/read-model/keys.ts'
 import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
-
-/** Current view of one account, as the API and dashboards read it from Redis. */
-export type AccountSummary = {
-  account: string
-  shard: number
-  /** The batch that produced it: chain, last block, block time (unix seconds). */
-  chainId: number
-  block: string
-  time: number
-  /** The kill switch: set by a 'halt' rule, lifted only by an explicit reset. */
-  halted: boolean
-  metrics: AccountMetrics
-}
-
-export const accountKey = (prefix: string, shard: number, account: string): string => `${prefix}:account:{${shard}}:${account}`
-/** Pub/sub channel of account summaries (one message per account recomputed). */
-export const updatesChannel = (prefix: string): string => `${prefix}:updates`
-/** Pub/sub channel of alerts and halts: `{ kind: 'alert', alert }` or `{ kind: 'halt', halt }`. */
-export const alertsChannel = (prefix: string): string => `${prefix}:alerts`
-/** Hash of chain id → last applied block of a shard: lag monitoring and tests read it. */
-export const checkpointKey = (prefix: string, shard: number): string => `${prefix}:checkpoint:{${shard}}`
 
 /** Writes the accounts' summaries and the shard's checkpoint, and publishes updates, alerts and halts. */
 export async function publishSummaries(

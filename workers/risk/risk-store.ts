@@ -7,7 +7,7 @@ import type { BatchEffects } from './apply-batch.ts'
 import type { RiskEffects, RiskState } from './risk-engine.ts'
 import { CASH_ASSETS } from './cash-assets.ts'
 import { emptySweep } from './reprice-plan.ts'
-import { arrayLiteral } from './store.ts'
+import { arrayLiteral } from '../../src/db/array-literal.ts'
 import { TriggerIndex } from './trigger-index.ts'
 
 type Queryable = Pick<pg.PoolClient, 'query'>

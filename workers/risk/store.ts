@@ -1,7 +1,8 @@
 import type pg from 'pg'
 import type { Address } from 'viem'
-import type { PriceObservation } from '../../src/domain/types.ts'
+import { arrayLiteral } from '../../src/db/array-literal.ts'
 import { combine, type Part } from '../../src/db/statement.ts'
+import { pricesPart, swapsPart } from '../../src/db/swap-rows.ts'
 import { BatchError } from '../../src/errors.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
 import { emptyShardState, noteCost, positionKey, walletBalanceKey, type WalletBalance } from './apply-batch.ts'
@@ -71,69 +72,6 @@ function checkpointPart(shard: number, e: BatchEffects): Part {
 }
 
 /**
- * Every swap into `swaps`; with `trades`, those of a watched account (account not null) also into
- * `trades` (the backfill writes history's swaps only: an account's trades are what its shard applied).
- */
-export async function insertSwapsAndTrades(db: Queryable, shard: number, e: Pick<BatchEffects, 'chainId' | 'swaps'>, trades = true): Promise<void> {
-  await db.query(combine([swapsPart(shard, e, trades)], 'SELECT 1'))
-}
-
-function swapsPart(shard: number, e: Pick<BatchEffects, 'chainId' | 'swaps'>, trades = true): Part {
-  const s = e.swaps
-  return {
-    ctes: `sw AS (
-       SELECT to_timestamp(t) AS bt, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc
-       FROM unnest($1::float8[], $4::int8[], $5::text[], $6::text[], $7::int4[], $8::text[], $9::text[], $10::text[],
-         $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::numeric[], $17::numeric[], $18::int4[],
-         $19::int4[], $20::float8[], $21::numeric[], $22::numeric[], $23::int4[], $24::numeric[], $25::numeric[], $26::text[])
-         AS u(t, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc)
-     ), sw_in AS (
-       INSERT INTO swaps (block_time, chain_id, block_number, block_hash, tx_hash, log_index, dex_family, dex_name,
-         pool, trader, sender, recipient, token_in, token_out, amount_in, amount_out, decimals_in, decimals_out,
-         amount_usd, sqrt_price_x96, liquidity, tick, reserve0, reserve1, account, shard)
-       SELECT bt, $2, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc, $3
-       FROM sw
-       ON CONFLICT DO NOTHING
-     ), sw_trades AS (
-       INSERT INTO trades (block_time, account, shard, chain_id, block_number, tx_hash, log_index, wallet, pool, dex_name,
-         token_in, token_out, amount_in, amount_out, amount_usd)
-       SELECT bt, acc, $3, $2, b, tx, li, tr, pl, dn, ti, tou, ai, ao, usd
-       FROM sw WHERE acc IS NOT NULL AND $27::bool
-       ON CONFLICT DO NOTHING
-     )`,
-    params: [
-      arrayLiteral(s.map((x) => x.blockTime)),
-      e.chainId,
-      shard,
-      arrayLiteral(s.map((x) => x.blockNumber)),
-      arrayLiteral(s.map((x) => x.blockHash)),
-      arrayLiteral(s.map((x) => x.txHash)),
-      arrayLiteral(s.map((x) => x.logIndex)),
-      arrayLiteral(s.map((x) => x.dex.family)),
-      arrayLiteral(s.map((x) => x.dex.name)),
-      arrayLiteral(s.map((x) => x.pool)),
-      arrayLiteral(s.map((x) => x.trader)),
-      arrayLiteral(s.map((x) => x.sender)),
-      arrayLiteral(s.map((x) => x.recipient)),
-      arrayLiteral(s.map((x) => x.tokenIn)),
-      arrayLiteral(s.map((x) => x.tokenOut)),
-      arrayLiteral(s.map((x) => x.amountIn)),
-      arrayLiteral(s.map((x) => x.amountOut)),
-      arrayLiteral(s.map((x) => x.decimalsIn)),
-      arrayLiteral(s.map((x) => x.decimalsOut)),
-      arrayLiteral(s.map((x) => x.amountUsd)),
-      arrayLiteral(s.map((x) => x.sqrtPriceX96)),
-      arrayLiteral(s.map((x) => x.liquidity)),
-      arrayLiteral(s.map((x) => x.tick)),
-      arrayLiteral(s.map((x) => x.reserve0)),
-      arrayLiteral(s.map((x) => x.reserve1)),
-      arrayLiteral(s.map((x) => x.account)),
-      trades,
-    ],
-  }
-}
-
-/**
  * The price cache as rows keyed by token: only the tokens this batch observed can have changed
  * (PriceCache.observe touches the base and quote of each observation), so only theirs are written,
  * and a token the cache no longer prices loses its row.
@@ -150,45 +88,6 @@ function priceEntriesPart(shard: number, e: BatchEffects): Part {
        ON CONFLICT (shard, chain_id, token) DO UPDATE SET entries = EXCLUDED.entries
      )`,
     params: [shard, e.chainId, arrayLiteral(tokens), entries.map((x) => (x === null ? null : JSON.stringify(x)))],
-  }
-}
-
-export async function insertPrices(db: Queryable, e: Pick<BatchEffects, 'chainId' | 'prices'>): Promise<void> {
-  await db.query(combine([pricesPart(e)], 'SELECT 1'))
-}
-
-/**
- * The price rows of a range: one per pool and block, its last observation in the block (the close
- * the candles and reports read; the price cache itself takes every observation, in order).
- */
-function pricesPart(e: Pick<BatchEffects, 'chainId' | 'prices'>): Part {
-  const last = new Map<string, PriceObservation>()
-  for (const x of e.prices) {
-    const key = `${x.pool}|${x.blockNumber}`
-    last.delete(key)
-    last.set(key, x)
-  }
-  const p = [...last.values()]
-  return {
-    ctes: `pr_in AS (
-       INSERT INTO prices (block_time, chain_id, block_number, tx_hash, log_index, pool, base, quote, price, quote_depth)
-       SELECT to_timestamp(t), $2, b, tx, li, pl, ba, qu, pr, qd
-       FROM unnest($1::float8[], $3::int8[], $4::text[], $5::int4[], $6::text[], $7::text[], $8::text[], $9::float8[], $10::float8[])
-         AS u(t, b, tx, li, pl, ba, qu, pr, qd)
-       ON CONFLICT DO NOTHING
-     )`,
-    params: [
-      arrayLiteral(p.map((x) => x.blockTime)),
-      e.chainId,
-      arrayLiteral(p.map((x) => x.blockNumber)),
-      arrayLiteral(p.map((x) => x.txHash)),
-      arrayLiteral(p.map((x) => x.logIndex)),
-      arrayLiteral(p.map((x) => x.pool)),
-      arrayLiteral(p.map((x) => x.base)),
-      arrayLiteral(p.map((x) => x.quote)),
-      arrayLiteral(p.map((x) => x.price)),
-      arrayLiteral(p.map((x) => x.quoteDepth)),
-    ],
   }
 }
 
@@ -277,30 +176,6 @@ function walletBalancesPart(shard: number, e: BatchEffects): Part {
       arrayLiteral(w.map((x) => x.block)),
     ],
   }
-}
-
-type Element = string | number | bigint | boolean | null | undefined
-const PLAIN = /^[-+.:\w]+$/
-
-/**
- * The Postgres array literal of a column (what pg sends for a JS array, built in one pass): null
- * and undefined as NULL, bigints and numbers in decimal, and a string quoted (backslash and double
- * quote escaped) unless it is plain: hex, decimal, a simple name. Array_in then reads every element
- * back exactly as given.
- */
-export function arrayLiteral(values: readonly Element[]): string {
-  let out = '{'
-  for (let i = 0; i < values.length; i++) {
-    if (i > 0) out += ','
-    const v = values[i]
-    if (v === null || v === undefined) {
-      out += 'NULL'
-      continue
-    }
-    const s = typeof v === 'string' ? v : String(v)
-    out += PLAIN.test(s) && !(s.length === 4 && s.toLowerCase() === 'null') ? s : `"${s.replace(/[\\"]/g, '\\$&')}"`
-  }
-  return out + '}'
 }
 
 /** Loads a shard's state (positions, checkpoints, price caches) as last committed. */

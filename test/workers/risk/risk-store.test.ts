@@ -5,7 +5,7 @@ import type { BatchEffects } from '../../../workers/risk/apply-batch.ts'
 import { PriceCache } from '../../../workers/risk/price-cache.ts'
 import type { RiskEffects } from '../../../workers/risk/risk-engine.ts'
 import { emptyRiskState, loadRiskState, writeRiskEffects } from '../../../workers/risk/risk-store.ts'
-import { insertSwapsAndTrades } from '../../../workers/risk/store.ts'
+import { insertSwapsAndTrades } from '../../../src/db/swap-rows.ts'
 import { useEmbeddedDatabase } from '../../setup/database.ts'
 
 const db = useEmbeddedDatabase()

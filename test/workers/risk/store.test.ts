@@ -3,7 +3,8 @@ import { withTransaction } from '../../../src/db/pool.ts'
 import { BatchError } from '../../../src/errors.ts'
 import type { BatchEffects } from '../../../workers/risk/apply-batch.ts'
 import { PriceCache } from '../../../workers/risk/price-cache.ts'
-import { arrayLiteral, loadCheckpoint, writeBatchEffects } from '../../../workers/risk/store.ts'
+import { arrayLiteral } from '../../../src/db/array-literal.ts'
+import { loadCheckpoint, writeBatchEffects } from '../../../workers/risk/store.ts'
 import { useEmbeddedDatabase } from '../../setup/database.ts'
 
 const db = useEmbeddedDatabase()
