@@ -34,6 +34,15 @@ export type CreateApiOptions = {
   controlKey?: string
 }
 
+/** The API built but not listening: its routes answer `app.inject` (tests, tools). */
+export type BuiltApi = {
+  app: FastifyInstance
+  /** The WebSocket fan-out: connections held, messages dropped for slow clients. */
+  hub: LiveHub
+  /** Idempotent: closes WebSockets, the live subscription and Redis. */
+  close(): Promise<void>
+}
+
 export type Api = {
   app: FastifyInstance
   /** http://host:port it listens on. */
@@ -50,9 +59,22 @@ const UPLOT_DIR = fileURLToPath(new URL('../../node_modules/uplot/dist/', import
 /**
  * The API process: REST (/v1, API keys, rate limits, OpenAPI at /docs), the per-account WebSocket,
  * the dashboard page, health and readiness. Reads the Redis read model and TimescaleDB; writes only
- * accounts, keys and rules.
+ * accounts, keys and rules. Listens on config.api (or opts) host and port.
  */
 export async function createApi(opts: CreateApiOptions): Promise<Api> {
+  const { app, hub, close } = await buildApi(opts)
+  try {
+    const address = await app.listen({ host: opts.host ?? opts.common.config.api.host, port: opts.port ?? opts.common.config.api.port })
+    opts.common.log.info({ url: address }, 'API listening (dashboard at /dashboard/, OpenAPI at /docs)')
+    return { app, url: address, hub, close }
+  } catch (err) {
+    await close().catch(() => {})
+    throw err
+  }
+}
+
+/** The API with every route registered and ready, without listening: `app.inject` reaches it. */
+export async function buildApi(opts: CreateApiOptions): Promise<BuiltApi> {
   const { common, pool } = opts
   const { config, log } = common
   const redis = createRedisConnection(opts.redisUrl, { log, name: 'dexrisk-api' })
@@ -158,9 +180,8 @@ export async function createApi(opts: CreateApiOptions): Promise<Api> {
       await redis.quit().catch(() => redis.disconnect())
     })())
   try {
-    const address = await app.listen({ host: opts.host ?? config.api.host, port: opts.port ?? config.api.port })
-    log.info({ url: address }, 'API listening (dashboard at /dashboard/, OpenAPI at /docs)')
-    return { app, url: address, hub, close }
+    await app.ready()
+    return { app, hub, close }
   } catch (err) {
     await close().catch(() => {})
     throw err
