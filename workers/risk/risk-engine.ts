@@ -299,17 +299,19 @@ function bandPrices(metrics: AccountMetrics, referencePrice: (asset: string) => 
 
 /**
  * Arms one account a worker loaded at start (workers/risk/shard-setup.ts armShard): its metrics
- * at `time` from the loaded positions and prices, its carried state moved as a computation moves
- * it, and its band armed. 'due': one of its rules would change state now (fire, or resolve), so
+ * at `time` from the loaded positions and prices give its band. Its carried state is kept as
+ * committed; an account with none takes the state this computation gives (its peak at start). 'due': one of its rules would change state now (fire, or resolve), so
  * it is recomputed, with its rules evaluated, in the first batch instead.
  */
 export function armAccount(shard: ShardState, risk: RiskState, ctx: RiskContext, account: string, time: number): 'armed' | 'due' | 'empty' {
   const held = shard.positions.get(account)
   if (!held || held.size === 0) return 'empty'
   const { metricPositions } = valuation(shard, risk, ctx, time)
-  const state = risk.accounts.get(account) ?? emptyAccountRiskState()
-  const r = computeAccountMetrics({ account, time, positions: metricPositions(held), history: risk.history, options: ctx.options, state, flowUsd: 0 })
-  risk.accounts.set(account, r.state)
+  const stored = risk.accounts.get(account)
+  const r = computeAccountMetrics({ account, time, positions: metricPositions(held), history: risk.history, options: ctx.options, state: stored ?? emptyAccountRiskState(), flowUsd: 0 })
+  // A carried state stays as committed (a restart must not move a peak a computation did not); an
+  // account that has none (its positions were loaded, never computed) starts from this one.
+  if (stored === undefined) risk.accounts.set(account, r.state)
   const rules = rulesFor(ctx.rules, account)
   const states = risk.ruleStates.get(account) ?? {}
   for (const rule of rules) {

@@ -159,9 +159,9 @@ export function replayShard(
 /**
  * Arms every account a starting worker loaded: its metrics at the shard's clock, from the loaded
  * positions and prices, give its repricing band, so a price move that could change one of its
- * rules reaches it from the first batch on (otherwise it would wait for the sweep). The carried
- * state moves as a computation would move it (the peak takes the current equity); nothing is
- * written and no rule is evaluated here. An account with a rule already breached, or firing and
+ * rules reaches it from the first batch on (otherwise it would wait for the sweep). A carried
+ * state stays as committed; an account without one (positions loaded, never computed) takes its
+ * peak at start. Nothing is written and no rule is evaluated here. An account with a rule already breached, or firing and
  * past its resolution point, is recomputed in the first batch. Costs one metrics computation per
  * account held, once, at start.
  */

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../../src/config/load-config.ts'
 import type { PriceObservation } from '../../../src/domain/types.ts'
 import type { TradeBatch } from '../../../src/queue/batch.ts'
+import { emptyAccountRiskState } from '../../../src/risk/account-metrics.ts'
 import { DEFAULT_RULES } from '../../../src/risk/rules.ts'
 import { emptyShardState, positionKey } from '../../../workers/risk/apply-batch.ts'
 import { PriceCache } from '../../../workers/risk/price-cache.ts'
@@ -101,5 +102,22 @@ describe('repricing, bounded per batch', () => {
     expect(again.risk.updates.every((u) => !u.snapshot)).toBe(true)
     // Past the snapshot interval (300 s of block time) their next recomputation writes one.
     expect(step(500, 1992, 202).risk.updates.every((u) => u.snapshot)).toBe(true)
+  })
+
+  it('arming at start keeps a committed state as it is, and gives one to an account without', () => {
+    const setup = shardSetup(config)
+    const state = emptyShardState(0)
+    const cache = new PriceCache(setup.pricingOf(1), undefined, setup.guards)
+    cache.observe(price(100, 2500))
+    state.priceCaches.set(1, cache)
+    for (const a of ['carried', 'fresh']) state.positions.set(a, new Map([[positionKey(1, WETH), { quantity: 10n ** 18n, costUsd: 2000, realizedPnlUsd: 0, unpricedCost: false, updatedBlock: 100n }]]))
+    const risk = emptyRiskState(setup.riskOptions)
+    risk.clock = T0 + 100
+    risk.assetPrices.set('ETH', 2500)
+    const committed = { ...emptyAccountRiskState(), peakEquityUsd: 2000, day: 19675 }
+    risk.accounts.set('carried', committed)
+    armShard(state, risk, setup, DEFAULT_RULES, new Map([[`1:${WETH}`, 18]]))
+    expect(risk.accounts.get('carried')).toBe(committed)
+    expect(risk.accounts.get('fresh')!.peakEquityUsd).toBe(2500)
   })
 })
