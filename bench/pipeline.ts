@@ -273,7 +273,7 @@ async function main(): Promise<number> {
     out(`  throughput       ${fmt(swapsPerSec)} swaps/s end to end`)
     out(`  decode only      ${fmt(stream.swaps / (decodeOnlyMs / 1000))} swaps/s (decodeRange over the same ${fmt(stream.logs)} logs, ${fmt(decodeOnlyMs)} ms)`)
     out(`  batches          ${applied.length} (${stream.ranges.length} ranges × ${opts.shards} shards), ~${fmt(stream.swaps / applied.length)} swaps each`)
-    out(`  batch latency    p50 ${fmt(percentile(latencies, 50))} ms, p90 ${fmt(percentile(latencies, 90))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(Math.max(...latencies))} ms (publish() called → transaction committed)`)
+    out(`  batch latency    p50 ${fmt(percentile(latencies, 50))} ms, p90 ${fmt(percentile(latencies, 90))} ms, p99 ${fmt(percentile(latencies, 99))} ms, max ${fmt(Math.max(...latencies))} ms (publish() called → its statement committed)`)
     out(`  batch write      p50 ${fmt(percentile(writeMs, 50))} ms, p90 ${fmt(percentile(writeMs, 90))} ms, max ${fmt(Math.max(...writeMs))} ms (the batch's one statement, incl. waiting for a pool connection)`)
     const rows = sum(Object.values(written)) - (holders?.positions.size ?? 0)
     out(`  rows written     ${Object.entries(written).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')}${holders ? ` (positions include the ${fmt(holders.positions.size)} preloaded)` : ''}`)
