@@ -1,6 +1,13 @@
 import type { Redis } from 'ioredis'
 import { accountKey, alertsChannel, checkpointKey, updatesChannel, type AccountSummary } from '../../src/read-model/keys.ts'
 import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
+import type { BatchEffects } from './apply-batch.ts'
+import type { RiskEffects } from './risk-engine.ts'
+
+/** The read-model summary of every account a batch recomputed. */
+export function summariesOf(shard: number, e: Pick<BatchEffects, 'chainId' | 'toBlock'>, r: Pick<RiskEffects, 'updates' | 'time'>): AccountSummary[] {
+  return r.updates.map((u) => ({ account: u.account, shard, chainId: e.chainId, block: e.toBlock.toString(), time: r.time, halted: u.halted, metrics: u.metrics }))
+}
 
 /** Writes the accounts' summaries and the shard's checkpoint, and publishes updates, alerts and halts. */
 export async function publishSummaries(

@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto'
 import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
 import type pg from 'pg'
 import type { Common } from '../../src/common.ts'
-import { chainList } from '../../src/config/load-config.ts'
 import { onDatabase, withTransaction } from '../../src/db/pool.ts'
 import { createRedisConnection } from '../../src/db/redis.ts'
 import { BatchError, BatchGapError, errorLine, isTransientError } from '../../src/errors.ts'
@@ -12,17 +10,13 @@ import { REWIND_JOB, type RewindJob } from '../../src/queue/publisher.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
 import { bullQueueDepthSource } from '../../src/metrics/queue-depth.ts'
-import { SEVERITIES } from '../../src/metrics/create-metrics.ts'
-import { listAlerts, listHalted, rulesVersion } from '../../src/risk/rule-store.ts'
-import { shardOf } from '../../src/queue/shard-of.ts'
-import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
-import { endpointWants, listEndpoints, type WebhookEndpoint } from '../webhook/endpoint-store.ts'
-import { createWebhookQueue, enqueueWebhook } from '../webhook/webhook-queue.ts'
+import { listHalted, rulesVersion } from '../../src/risk/rule-store.ts'
+import { createWebhookQueue } from '../webhook/webhook-queue.ts'
+import { createAlertWebhooks } from './alert-webhooks.ts'
+import { createShardMetrics } from './shard-metrics.ts'
 import { NATIVE_TOKEN } from '../../src/domain/types.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
-import { type AccountSummary } from '../../src/read-model/keys.ts'
-import { publishSummaries } from './read-model.ts'
-import type { RiskEffects } from './risk-engine.ts'
+import { publishSummaries, summariesOf } from './read-model.ts'
 import { loadRiskState, riskParts } from './risk-store.ts'
 import { armShard, commitShardBatch, computeShardBatch, loadRules, shardSetup } from './shard-setup.ts'
 import { rewindChain } from './rewind.ts'
@@ -84,6 +78,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   let rulesSeen = await retry(() => rulesVersion(pool))
   let rulesCheckedAt = Date.now()
   const webhooks = createWebhookQueue({ common, redisUrl: opts.redisUrl, attempts: common.config.webhooks.attempts })
+  const alertHooks = createAlertWebhooks({ pool, shard, shards: common.config.shards, webhooks, log, closing: () => closing })
   const armStarted = performance.now()
   const armed = armShard(state, risk, setup, rules, decimals)
   log.info(
@@ -104,14 +99,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   let fatal = false
 
   // Metrics: updated once per applied batch; the queue depth is read from BullMQ at scrape time.
-  const metrics = common.metrics.worker
-  const shardLabel = { shard: String(shard) }
-  const chainNames = new Map(chainList(common.config).map((c) => [c.id, c.name]))
-  const chainLabel = (chainId: number): string => chainNames.get(chainId) ?? String(chainId)
-  metrics.stopped.set(shardLabel, 0)
-  metrics.trades.inc(shardLabel, 0)
-  for (const severity of SEVERITIES) metrics.alertsFired.inc({ ...shardLabel, severity }, 0)
-  for (const [chainId, block] of state.checkpoints) metrics.appliedBlock.set({ ...shardLabel, chain: chainLabel(chainId) }, Number(block))
+  const metrics = createShardMetrics(common, shard, state.checkpoints)
 
   /** Applies one batch: effects computed, written with the checkpoint in one transaction, then kept in memory. */
   const apply = async (batch: TradeBatch): Promise<{ applied: boolean; swaps: number }> => {
@@ -143,13 +131,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     })
     const writeMs = performance.now() - writeStart
     commitShardBatch(state, risk, computed)
-    const chain = chainLabel(batch.chainId)
-    metrics.appliedBlock.set({ ...shardLabel, chain }, Number(batch.toBlock))
-    if (effects.time !== null) metrics.batchLag.set({ ...shardLabel, chain }, Date.now() / 1000 - effects.time)
-    let trades = 0
-    for (const s of effects.swaps) if (s.account !== null) trades++
-    if (trades > 0) metrics.trades.inc(shardLabel, trades)
-    for (const a of riskEffects.alerts) if (a.state === 'firing') metrics.alertsFired.inc({ ...shardLabel, severity: a.severity })
+    metrics.applied(effects, riskEffects)
     opts.onBatchApplied?.({
       shard,
       chainId: batch.chainId,
@@ -167,12 +149,10 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
           { chain: batch.chainId, block: u.block.toString(), account: u.account, wallet: u.wallet, token: u.token, delta: u.delta.toString(), at: u.at },
           'token balance moved without a log: position set to the chain balance (a rebasing or fee-on-transfer token, or a missed log)',
         )
-    const summaries = riskEffects.updates.map(
-      (u): AccountSummary => ({ account: u.account, shard, chainId: batch.chainId, block: batch.toBlock.toString(), time: riskEffects.time, halted: u.halted, metrics: u.metrics }),
-    )
+    const summaries = summariesOf(shard, effects, riskEffects)
     for (const a of riskEffects.alerts) log.info({ account: a.account, rule: a.ruleId, state: a.state, metric: a.metric, value: a.value, threshold: a.threshold }, 'alert')
     for (const h of riskEffects.halts) log.error({ account: h.account, rule: h.ruleId, reason: h.reason }, 'account halted')
-    await sendWebhooks(riskEffects)
+    await alertHooks.send(riskEffects)
     // The read model is derived state: if Redis is down the write retries; the database already holds the truth.
     await retry(() => publishSummaries(redis, prefix, { shard, chainId: batch.chainId, block: batch.toBlock }, summaries, riskEffects), {
       retryable: () => !closing,
@@ -180,11 +160,9 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       onRetry: (err, attempt) => log.warn({ err: String(err), attempt }, 'publishing read model: redis unavailable, retrying'),
     }).catch((err: unknown) => log.warn({ err: String(err) }, 'read model not updated'))
     log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString(), swaps: effects.swaps.length }, 'batch applied')
-    metrics.batchDuration.observe(shardLabel, (performance.now() - started) / 1000)
+    metrics.took((performance.now() - started) / 1000)
     return { applied: true, swaps: effects.swaps.length }
   }
-
-  let endpointCache: { at: number; list: WebhookEndpoint[] } | undefined
 
   /** Rules and halts are re-read when their version moves (a change through the database, CLI or API). */
   async function refreshRules(): Promise<void> {
@@ -202,49 +180,6 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     } catch (err) {
       if (!isTransientError(err)) throw err
       log.warn({ err: errorLine(err) }, 'checking for rule changes: database unavailable; keeping the rules loaded')
-    }
-  }
-
-  /**
-   * Alerts and halts to every endpoint that wants them, after the batch committed. A message id is
-   * derived from the event and the endpoint, so enqueueing it again (a retry here, a replay) is
-   * one delivery. An event that cannot be enqueued is logged with its id; it stays in the alerts table.
-   */
-  async function sendWebhooks(r: Pick<RiskEffects, 'alerts' | 'halts'>): Promise<void> {
-    const events: { account: string; type: string; key: string; time: number; payload: Record<string, unknown> }[] = [
-      ...r.alerts.map((a: Alert) => ({ account: a.account, type: `alert.${a.state}`, key: `${a.id}|${a.state}`, time: a.time, payload: alertToJson(a) as unknown as Record<string, unknown> })),
-      ...r.halts.map((h: HaltChange) => ({ account: h.account, type: 'account.halted', key: `halt|${h.alertId}`, time: h.time, payload: haltChangeToJson(h) as unknown as Record<string, unknown> })),
-    ]
-    if (events.length === 0) return
-    // The endpoints as read at most ENDPOINTS_CHECK_MS ago: a batch with alerts does not wait for the
-    // database's one connection (embedded: held by the other shard's transaction) to read them again.
-    let endpoints: WebhookEndpoint[]
-    try {
-      if (endpointCache === undefined || Date.now() - endpointCache.at >= ENDPOINTS_CHECK_MS)
-        endpointCache = { at: Date.now(), list: await retry(() => listEndpoints(pool), { retryable: () => !closing, maxDelayMs: 5_000 }) }
-      endpoints = endpointCache.list
-    } catch (err) {
-      log.error({ events: events.length, err: errorLine(err) }, 'webhooks not enqueued: endpoints unreadable; the events are in the alerts table')
-      return
-    }
-    for (const ev of events) {
-      try {
-        await retry(
-          async () => {
-            for (const endpoint of endpoints.filter((e) => endpointWants(e, ev.account, ev.type))) {
-              const id = `msg_${createHash('sha256').update(`${ev.key}|${endpoint.id}`).digest('hex').slice(0, 32)}`
-              await enqueueWebhook(webhooks, { id, endpointId: endpoint.id, type: ev.type, payload: ev.payload, timestamp: ev.time })
-            }
-          },
-          {
-            retryable: () => !closing,
-            maxDelayMs: 5_000,
-            onRetry: (err, attempt) => log.warn({ account: ev.account, event: ev.key, err: errorLine(err), attempt }, 'enqueueing a webhook failed, retrying'),
-          },
-        )
-      } catch (err) {
-        log.error({ account: ev.account, event: ev.key, err: errorLine(err) }, 'webhook not enqueued; the event is in the alerts table')
-      }
     }
   }
 
@@ -271,7 +206,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     state.walletBalances = fresh.walletBalances
     state.uncosted = fresh.uncosted
     state.checkpoints.set(chainId, toBlock)
-    metrics.appliedBlock.set({ ...shardLabel, chain: chainLabel(chainId) }, Number(toBlock))
+    metrics.rewound(chainId, toBlock)
     log.warn({ chain: chainId, from: cp.toString(), to: order.toBlock, ...removed }, 'reorg: shard rolled back to the fork point')
     return { applied: true, swaps: -removed.swaps }
   }
@@ -305,7 +240,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   function stop(err: Error, job: Job): Error {
     if (isTransientError(err)) return err
     fatal = true
-    metrics.stopped.set(shardLabel, 1)
+    metrics.stopped()
     const message = err instanceof BatchError ? err.message : `batch cannot be applied: ${err.message}`
     log.fatal({ job: job.id, err: message }, 'shard stopped: the batch is kept in the failed set of its queue')
     void worker.pause(true)
@@ -314,22 +249,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   }
 
   await adoptOrphans()
-  await resendRecentAlerts()
-
-  /**
-   * Webhooks are enqueued after the batch commits, so a crash in between (or a shutdown while Redis
-   * is down) would lose them: at start, the shard's latest alerts are enqueued again. Message ids
-   * are derived from the alert and the endpoint, so one already queued or delivered is not sent twice.
-   */
-  async function resendRecentAlerts(): Promise<void> {
-    try {
-      if ((await listEndpoints(pool)).length === 0) return
-      const recent = (await listAlerts(pool, { limit: RESEND_ALERTS })).filter((a) => shardOf(a.account, common.config.shards) === shard)
-      if (recent.length > 0) await sendWebhooks({ alerts: recent.reverse(), halts: [] })
-    } catch (err) {
-      log.warn({ err: errorLine(err) }, 'alerts of before the start not enqueued again for webhooks')
-    }
-  }
+  await alertHooks.resendRecent()
 
   /**
    * A shard has one consumer, so a batch left 'active' when this worker starts belongs to a dead
@@ -408,14 +328,9 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   }
 }
 
-/** How many of the latest alerts a starting worker enqueues again for webhooks (see resendRecentAlerts). */
-const RESEND_ALERTS = 1_000
-
 /** How often, at most, a worker checks whether rules changed. */
 const RULES_CHECK_MS = 1_000
 
-/** How long a worker uses the webhook endpoints it read before reading them again (an endpoint added is used within it). */
-const ENDPOINTS_CHECK_MS = 1_000
 
 /** How long a batch after a gap waits before it is tried again. */
 const GAP_RETRY_MS = 1_000
