@@ -152,72 +152,17 @@ export function generateStream(opts: StreamOptions): Stream {
     range.toBlock = blockNumber
     range.toBlockHash = blockHash
     let logIndex = 0
-    if (b === crashAt && crashToken) {
-      const factor = opts.crash!.factor
-      for (const [k, pool] of states.entries()) {
-        const { token0, token1 } = pool.info
-        if (token0 !== crashToken && token1 !== crashToken) continue
-        const zeroForOne = token0 === crashToken
-        const txHash = keccak256(toHex(`bench-crash-${blockNumber}-${k}`))
-        txFrom.set(txHash, crasher)
-        const base = { address: pool.info.address, blockNumber, blockHash, transactionHash: txHash, transactionIndex: 1_000 + k }
-        let amountIn: bigint
-        let amountOut: bigint
-        if (pool.kind === 'v2') {
-          const [rIn, rOut] = zeroForOne ? [pool.r0, pool.r1] : [pool.r1, pool.r0]
-          // Price of the sold token × factor: its reserve × 1/√factor (the fee makes it a little less).
-          amountIn = BigInt(Math.floor(Number(rIn) * (1 / Math.sqrt(factor) - 1)))
-          amountOut = (amountIn * 997n * rOut) / (rIn * 1000n + amountIn * 997n)
-          if (zeroForOne) {
-            pool.r0 += amountIn
-            pool.r1 -= amountOut
-          } else {
-            pool.r1 += amountIn
-            pool.r0 -= amountOut
-          }
-          range.logs.push({ ...base, topics: encodeEventTopics({ abi: uniswapV2Abi, eventName: 'Sync' }) as Hex[], data: encodeAbiParameters(V2_SYNC, [pool.r0, pool.r1]), logIndex: logIndex++ })
-          range.logs.push({
-            ...base,
-            topics: encodeEventTopics({ abi: uniswapV2Abi, eventName: 'Swap', args: { sender: V2_ROUTER, to: crasher } }) as Hex[],
-            data: encodeAbiParameters(V2_SWAP, zeroForOne ? [amountIn, 0n, 0n, amountOut] : [0n, amountIn, amountOut, 0n]),
-            logIndex: logIndex++,
-          })
-        } else {
-          const before = zeroForOne ? pool.price : 1 / pool.price
-          pool.price = zeroForOne ? pool.price * factor : pool.price / factor
-          amountIn = BigInt(Math.floor(POOL_SIDE_USD * rawPerUsd(crashToken)))
-          amountOut = BigInt(Math.floor(Number(amountIn) * before * Math.sqrt(factor)))
-          const sqrtPriceX96 = BigInt(Math.floor(Math.sqrt(pool.price) * Q96))
-          const tick = Math.floor(Math.log(pool.price) / Math.log(1.0001))
-          const [amount0, amount1] = zeroForOne ? [amountIn, -amountOut] : [-amountOut, amountIn]
-          range.logs.push({
-            ...base,
-            topics: encodeEventTopics({ abi: uniswapV3Abi, eventName: 'Swap', args: { sender: V3_ROUTER, recipient: crasher } }) as Hex[],
-            data: encodeAbiParameters(V3_SWAP, [amount0, amount1, sqrtPriceX96, pool.liquidity, tick]),
-            logIndex: logIndex++,
-          })
-        }
-        credit(crasher, crashToken, -amountIn)
-        credit(crasher, zeroForOne ? token1 : token0, amountOut)
-        range.swaps++
-        made++
-      }
-    }
-    const inBlock = Math.min(opts.swapsPerBlock, opts.swaps - made)
-    for (let k = 0; k < inBlock; k++) {
-      const pool = states[rnd.int(states.length)]!
-      const trader = wallets[rnd.int(wallets.length)]!
-      const txHash = keccak256(toHex(`bench-tx-${blockNumber}-${k}`))
-      txFrom.set(txHash, trader)
-      const zeroForOne = rnd.next() < 0.5
+    /**
+     * One swap of `amountIn` on a pool, its logs appended to the range and its flows credited: a V2
+     * pair by UniswapV2Library.getAmountOut, its Sync (reserves after) then Swap; a V3 pool at its
+     * price less the fee, the price then moved by `move` (the trade's impact, or a crash), and its
+     * Swap with the new sqrtPriceX96 and tick.
+     */
+    const swap = (pool: PoolState, zeroForOne: boolean, amountIn: bigint, trader: Address, tx: { hash: Hex; index: number }, move?: (price: number) => number): void => {
       const { token0, token1 } = pool.info
-      const tokenIn = zeroForOne ? token0 : token1
-      const usd = 10 * 5_000 ** rnd.next() // $10 to $50,000, log-uniform
-      const amountIn = BigInt(Math.max(1, Math.floor(usd * rawPerUsd(tokenIn))))
-      const base = { address: pool.info.address, blockNumber, blockHash, transactionHash: txHash, transactionIndex: k }
+      const base = { address: pool.info.address, blockNumber, blockHash, transactionHash: tx.hash, transactionIndex: tx.index }
       let amountOut: bigint
       if (pool.kind === 'v2') {
-        // UniswapV2Library.getAmountOut, then the pair's Sync (reserves after) and Swap.
         const [rIn, rOut] = zeroForOne ? [pool.r0, pool.r1] : [pool.r1, pool.r0]
         amountOut = (amountIn * 997n * rOut) / (rIn * 1000n + amountIn * 997n)
         if (zeroForOne) {
@@ -227,38 +172,60 @@ export function generateStream(opts: StreamOptions): Stream {
           pool.r1 += amountIn
           pool.r0 -= amountOut
         }
-        range.logs.push({
-          ...base,
-          topics: encodeEventTopics({ abi: uniswapV2Abi, eventName: 'Sync' }) as Hex[],
-          data: encodeAbiParameters(V2_SYNC, [pool.r0, pool.r1]),
-          logIndex: logIndex++,
-        })
-        range.logs.push({
+        range!.logs.push({ ...base, topics: encodeEventTopics({ abi: uniswapV2Abi, eventName: 'Sync' }) as Hex[], data: encodeAbiParameters(V2_SYNC, [pool.r0, pool.r1]), logIndex: logIndex++ })
+        range!.logs.push({
           ...base,
           topics: encodeEventTopics({ abi: uniswapV2Abi, eventName: 'Swap', args: { sender: V2_ROUTER, to: trader } }) as Hex[],
           data: encodeAbiParameters(V2_SWAP, zeroForOne ? [amountIn, 0n, 0n, amountOut] : [0n, amountIn, amountOut, 0n]),
           logIndex: logIndex++,
         })
       } else {
-        // Output at the pool price less the fee; the price moves against the trader by the trade's impact.
         const rate = zeroForOne ? pool.price : 1 / pool.price
         amountOut = BigInt(Math.floor(Number(amountIn) * rate * (1 - pool.fee / 1e6)))
-        const impact = usd / (4 * POOL_SIDE_USD)
-        pool.price *= zeroForOne ? 1 - impact : 1 + impact
+        pool.price = move ? move(pool.price) : pool.price
         const sqrtPriceX96 = BigInt(Math.floor(Math.sqrt(pool.price) * Q96))
         const tick = Math.floor(Math.log(pool.price) / Math.log(1.0001))
         const [amount0, amount1] = zeroForOne ? [amountIn, -amountOut] : [-amountOut, amountIn]
-        range.logs.push({
+        range!.logs.push({
           ...base,
           topics: encodeEventTopics({ abi: uniswapV3Abi, eventName: 'Swap', args: { sender: V3_ROUTER, recipient: trader } }) as Hex[],
           data: encodeAbiParameters(V3_SWAP, [amount0, amount1, sqrtPriceX96, pool.liquidity, tick]),
           logIndex: logIndex++,
         })
       }
-      credit(trader, tokenIn, -amountIn)
+      txFrom.set(tx.hash, trader)
+      credit(trader, zeroForOne ? token0 : token1, -amountIn)
       credit(trader, zeroForOne ? token1 : token0, amountOut)
-      range.swaps++
+      range!.swaps++
       made++
+    }
+    if (b === crashAt && crashToken) {
+      // One seller sells the crash token into every pool of it: a V2 pair by enough to scale its
+      // price by the factor (its reserve × 1/√factor; the fee makes it a little less), a V3 pool's
+      // price set so.
+      const factor = opts.crash!.factor
+      for (const [k, pool] of states.entries()) {
+        const { token0, token1 } = pool.info
+        if (token0 !== crashToken && token1 !== crashToken) continue
+        const zeroForOne = token0 === crashToken
+        const amountIn =
+          pool.kind === 'v2'
+            ? BigInt(Math.floor(Number(zeroForOne ? pool.r0 : pool.r1) * (1 / Math.sqrt(factor) - 1)))
+            : BigInt(Math.floor(POOL_SIDE_USD * rawPerUsd(crashToken)))
+        swap(pool, zeroForOne, amountIn, crasher, { hash: keccak256(toHex(`bench-crash-${blockNumber}-${k}`)), index: 1_000 + k }, (p) => (zeroForOne ? p * factor : p / factor))
+      }
+    }
+    const inBlock = Math.min(opts.swapsPerBlock, opts.swaps - made)
+    for (let k = 0; k < inBlock; k++) {
+      const pool = states[rnd.int(states.length)]!
+      const trader = wallets[rnd.int(wallets.length)]!
+      const zeroForOne = rnd.next() < 0.5
+      const tokenIn = zeroForOne ? pool.info.token0 : pool.info.token1
+      const usd = 10 * 5_000 ** rnd.next() // $10 to $50,000, log-uniform
+      const amountIn = BigInt(Math.max(1, Math.floor(usd * rawPerUsd(tokenIn))))
+      // On V3 the price moves against the trader by the trade's impact.
+      const impact = usd / (4 * POOL_SIDE_USD)
+      swap(pool, zeroForOne, amountIn, trader, { hash: keccak256(toHex(`bench-tx-${blockNumber}-${k}`)), index: k }, (p) => p * (zeroForOne ? 1 - impact : 1 + impact))
     }
     logCount += logIndex
   }
