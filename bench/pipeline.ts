@@ -261,6 +261,7 @@ async function main(): Promise<number> {
 
     const rssEnd = process.memoryUsage().rss
     const written = await counts(pool)
+    const trades = await accountTrades(pool)
     const positionsOk = await checkPositions(pool, stream, holders?.positions)
     const crash = stream.crash ? await crashAlerts(pool, holders?.crossing ?? new Set()) : undefined
     const writeMs = applied.map((a) => a.writeMs)
@@ -304,8 +305,8 @@ async function main(): Promise<number> {
     out('  the in-process stages replayed apart on the same data, single-threaded:')
     for (const [name, ms] of Object.entries(stageCosts(stream, opts.shards))) row(`  ${name}`, ms, `${fmt(stream.swaps / (ms / 1000))} swaps/s`)
     out()
-    const ok = written.swaps === stream.swaps && written.trades === stream.swaps && positionsOk.mismatches === 0 && (crash === undefined || (crash.alerted === crash.expected && crash.unexpected === 0))
-    out(`check: count(*) FROM swaps = ${fmt(written.swaps)} (generated ${fmt(stream.swaps)}); trades ${fmt(written.trades)}; positions ${fmt(positionsOk.checked)} checked to the wei against the generated flows, ${positionsOk.mismatches} mismatches → ${ok ? 'OK' : 'FAILED'}`)
+    const ok = written.swaps === stream.swaps && trades === stream.swaps && positionsOk.mismatches === 0 && (crash === undefined || (crash.alerted === crash.expected && crash.unexpected === 0))
+    out(`check: count(*) FROM swaps = ${fmt(written.swaps)} (generated ${fmt(stream.swaps)}); account_trades ${fmt(trades)}; positions ${fmt(positionsOk.checked)} checked to the wei against the generated flows, ${positionsOk.mismatches} mismatches → ${ok ? 'OK' : 'FAILED'}`)
     return ok ? 0 : 1
   } finally {
     for (const c of cleanups) await c().catch((err: unknown) => out(`cleanup: ${String(err)}`))
@@ -370,10 +371,16 @@ async function seed(pool: pg.Pool, stream: Stream, shards: number): Promise<void
 
 type Counts = Record<'swaps' | 'trades' | 'prices' | 'position_snapshots' | 'positions' | 'risk_snapshots' | 'account_risk' | 'alerts', number>
 
+/** Rows of each table the run writes (in 'auto' mode `trades` stays empty: a trade is its swap row, marked). */
 async function counts(pool: pg.Pool): Promise<Counts> {
   const tables: (keyof Counts)[] = ['swaps', 'trades', 'prices', 'position_snapshots', 'positions', 'risk_snapshots', 'account_risk', 'alerts']
   const r = await pool.query<Record<string, string>>(`SELECT ${tables.map((t) => `(SELECT count(*) FROM ${t}) AS ${t}`).join(', ')}`)
   return Object.fromEntries(Object.entries(r.rows[0]!).map(([k, v]) => [k, Number(v)])) as Counts
+}
+
+/** Every account's trades, in whichever form they were written (account_trades). */
+async function accountTrades(pool: pg.Pool): Promise<number> {
+  return Number((await pool.query<{ n: string }>('SELECT count(*) AS n FROM account_trades')).rows[0]!.n)
 }
 
 /** Every (account, token) position equals the trader's generated net flow (or its preloaded holding), to the wei. */

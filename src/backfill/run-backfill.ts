@@ -201,7 +201,7 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
         withTransaction(pool, async (c) => {
           // Statements of at most WRITE_CHUNK rows: the database parses each one whole.
           for (const [shard, swaps] of byShard)
-            for (let i = 0; i < swaps.length; i += WRITE_CHUNK) await insertSwapsAndTrades(c, shard, { chainId: chain.id, swaps: swaps.slice(i, i + WRITE_CHUNK) }, false)
+            for (let i = 0; i < swaps.length; i += WRITE_CHUNK) await insertSwapsAndTrades(c, shard, { chainId: chain.id, swaps: swaps.slice(i, i + WRITE_CHUNK) }, 'none')
           for (let i = 0; i < decoded.prices.length; i += WRITE_CHUNK) await insertPrices(c, { chainId: chain.id, prices: decoded.prices.slice(i, i + WRITE_CHUNK) })
           await c.query(
             `INSERT INTO backfill_ranges (chain_id, dexes, from_block, to_block, swaps, prices) VALUES ($1, $2, $3, $4, $5, $6)

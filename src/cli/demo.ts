@@ -119,7 +119,7 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     }
     out(mismatches.length === 0 ? `  all ${checked} (account, chain, token) positions (tokens and ether) equal the on-chain balances, to the wei` : `  MISMATCH:\n  ${mismatches.join('\n  ')}`)
     const counts = await monitor.pool.query<{ swaps: string; trades: string; prices: string; transfers: string; snapshots: string; alerts: string }>(
-      `SELECT (SELECT count(*) FROM swaps) AS swaps, (SELECT count(*) FROM trades) AS trades, (SELECT count(*) FROM prices) AS prices,
+      `SELECT (SELECT count(*) FROM swaps) AS swaps, (SELECT count(*) FROM account_trades) AS trades, (SELECT count(*) FROM prices) AS prices,
          (SELECT count(*) FROM wallet_transfers) AS transfers, (SELECT count(*) FROM risk_snapshots) AS snapshots, (SELECT count(*) FROM alerts) AS alerts`,
     )
     const c = counts.rows[0]!

@@ -16,14 +16,19 @@ export type SwapRows = { chainId: number; swaps: readonly (RoutedSwap & { amount
 export type PriceRows = { chainId: number; prices: readonly PriceObservation[] }
 
 /**
- * Every swap into `swaps`; with `trades`, those of a watched account (account not null) also into
- * `trades` (the backfill writes history's swaps only: an account's trades are what its shard applied).
+ * How a swap of an account is recorded as its trade: 'copy' also into `trades` (named accounts),
+ * 'mark' by the swap row's is_trade (accounts: 'auto', where every trader is an account: one row
+ * per swap, not two), 'none' not at all (the backfill writes history's swaps only: an account's
+ * trades are what its shard applied). `account_trades` reads both forms (sql/0014).
  */
-export async function insertSwapsAndTrades(db: Queryable, shard: number, e: SwapRows, trades = true): Promise<void> {
+export type TradeRows = 'copy' | 'mark' | 'none'
+
+/** Every swap into `swaps`, and the trades of watched accounts (account not null) as `trades` says. */
+export async function insertSwapsAndTrades(db: Queryable, shard: number, e: SwapRows, trades: TradeRows = 'copy'): Promise<void> {
   await db.query(combine([swapsPart(shard, e, trades)], 'SELECT 1'))
 }
 
-export function swapsPart(shard: number, e: SwapRows, trades = true): Part {
+export function swapsPart(shard: number, e: SwapRows, trades: TradeRows = 'copy'): Part {
   const s = e.swaps
   return {
     ctes: `sw AS (
@@ -35,8 +40,9 @@ export function swapsPart(shard: number, e: SwapRows, trades = true): Part {
      ), sw_in AS (
        INSERT INTO swaps (block_time, chain_id, block_number, block_hash, tx_hash, log_index, dex_family, dex_name,
          pool, trader, sender, recipient, token_in, token_out, amount_in, amount_out, decimals_in, decimals_out,
-         amount_usd, sqrt_price_x96, liquidity, tick, reserve0, reserve1, account, shard)
-       SELECT bt, $2, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc, $3
+         amount_usd, sqrt_price_x96, liquidity, tick, reserve0, reserve1, account, shard, is_trade)
+       SELECT bt, $2, b, bh, tx, li, df, dn, pl, tr, se, re, ti, tou, ai, ao, di, dout, usd, sp, lq, tk, r0, r1, acc, $3,
+         CASE WHEN acc IS NOT NULL AND $28::bool THEN true END
        FROM sw
        ON CONFLICT DO NOTHING
      ), sw_trades AS (
@@ -73,7 +79,8 @@ export function swapsPart(shard: number, e: SwapRows, trades = true): Part {
       arrayLiteral(s.map((x) => x.reserve0)),
       arrayLiteral(s.map((x) => x.reserve1)),
       arrayLiteral(s.map((x) => x.account)),
-      trades,
+      trades === 'copy',
+      trades === 'mark',
     ],
   }
 }

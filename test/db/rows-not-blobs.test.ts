@@ -8,7 +8,6 @@ import { emptyAccountRiskState, recordTrade } from '../../src/risk/account-metri
 import { ReturnHistory } from '../../src/risk/return-history.ts'
 import { PriceCache } from '../../workers/risk/price-cache.ts'
 import { historyOptions, loadRiskState } from '../../workers/risk/risk-store.ts'
-import { insertSwapsAndTrades } from '../../src/db/swap-rows.ts'
 import { loadShardState } from '../../workers/risk/store.ts'
 import { useEmbeddedDatabase } from '../setup/database.ts'
 
@@ -33,7 +32,7 @@ async function migrateBelow(below: number): Promise<void> {
   await migrate(database.pool(), { dir })
 }
 
-describe('migration 0012: carried state as rows', () => {
+describe('migration 0012 and after: carried state as rows', () => {
   it('moves the blobs an older release wrote into rows that a worker loads back unchanged', async () => {
     await migrateBelow(12)
     const db = database.pool()
@@ -50,20 +49,20 @@ describe('migration 0012: carried state as rows', () => {
       JSON.stringify({ state: { ...state, tradeTimes: [], tradeUsd: [] }, computedAt: 1_700_000_125 }),
       JSON.stringify({ tradeTimes: state.tradeTimes, tradeUsd: state.tradeUsd }),
     ])
-    await insertSwapsAndTrades(db, 0, {
-      chainId: 1,
-      swaps: [{
-        chainId: 1, dex: { family: 'uniswap-v2', name: 'uniswap-v2' }, pool: POOL, blockNumber: 7n, blockHash: `0x${'ab'.repeat(32)}`, blockTime: 1_700_000_100,
-        txHash: `0x${'01'.padStart(64, '0')}`, logIndex: 0, trader: POOL, sender: POOL, recipient: POOL, tokenIn: USDC, tokenOut: WETH,
-        amountIn: 500_000_000n, amountOut: 10n ** 17n, decimalsIn: 6, decimalsOut: 18, account: 'desk', amountUsd: 500,
-      }],
-    })
+    // Its trade, as that release wrote it into trades (the trade window is rebuilt from it).
+    await db.query(
+      `INSERT INTO trades (block_time, account, shard, chain_id, block_number, tx_hash, log_index, wallet, pool, dex_name, token_in, token_out, amount_in, amount_out, amount_usd)
+       VALUES (to_timestamp(1700000100), 'desk', 0, 1, 7, $1, 0, $2, $2, 'uniswap-v2', $3, $4, 500000000, 100000000000000000, 500)`,
+      [`0x${'01'.padStart(64, '0')}`, POOL, USDC, WETH],
+    )
     const cache = new PriceCache(pricing)
     cache.observe({ chainId: 1, pool: POOL, blockNumber: 7n, blockTime: 1_700_000_100, txHash: `0x${'01'.padStart(64, '0')}`, logIndex: 0, base: WETH, quote: USDC, price: 1995, quoteDepth: 1e7 })
     await db.query('INSERT INTO checkpoints (shard, chain_id, last_block, price_cache) VALUES (0, 1, 7, $1)', [JSON.stringify(cache.toJSON())])
 
-    await copyFile(join(defaultMigrationsDir, '0012_rows_not_blobs.sql'), join(dir, '0012_rows_not_blobs.sql'))
-    expect((await migrate(db, { dir })).applied).toEqual(['0012_rows_not_blobs.sql'])
+    const later = (await readdir(defaultMigrationsDir)).filter((f) => /^\d{4}_/.test(f) && Number(f.slice(0, 4)) >= 12).sort()
+    for (const f of later) await copyFile(join(defaultMigrationsDir, f), join(dir, f))
+    expect((await migrate(db, { dir })).applied).toEqual(later)
+    expect(later[0]).toBe('0012_rows_not_blobs.sql')
 
     const risk = await loadRiskState(db, 0, options)
     expect(JSON.stringify(risk.history.toJSON())).toBe(JSON.stringify(history.toJSON()))

@@ -169,7 +169,7 @@ async function expectNothingLostOrDoubled(pool: pg.Pool, heads: Map<number, bigi
   const onChain = await onChainSwapCount(heads)
   const swaps = await pool.query<{ n: string; keys: string; trades: string }>(
     `SELECT count(*) AS n, (SELECT count(*) FROM (SELECT DISTINCT chain_id, tx_hash, log_index FROM swaps) d) AS keys,
-       (SELECT count(*) FROM trades) AS trades FROM swaps`,
+       (SELECT count(*) FROM account_trades) AS trades FROM swaps`,
   )
   expect(swaps.rows[0]).toEqual({ n: String(onChain), keys: String(onChain), trades: String(onChain) })
 }

@@ -151,7 +151,7 @@ describe('the spine, end to end on two local chains', () => {
         expect(stored).toEqual(expected)
         const swaps = await pool.query<{ n: string }>('SELECT count(*) AS n FROM swaps')
         expect(Number(swaps.rows[0]!.n)).toBe(await onChainSwapCount(heads))
-        const dupes = await pool.query<{ n: string }>('SELECT count(*) AS n FROM (SELECT chain_id, tx_hash, log_index FROM trades GROUP BY 1, 2, 3 HAVING count(*) > 1) d')
+        const dupes = await pool.query<{ n: string }>('SELECT count(*) AS n FROM (SELECT chain_id, tx_hash, log_index FROM account_trades GROUP BY 1, 2, 3 HAVING count(*) > 1) d')
         expect(dupes.rows[0]!.n).toBe('0')
       } finally {
         await pool.end()

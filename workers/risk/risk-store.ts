@@ -235,7 +235,7 @@ export async function loadRiskState(db: Queryable, shard: number, options: RiskO
     // Trades more than a day before the shard's clock are outside every window a computation reads.
     const since = Math.max(earliest, state.clock ?? earliest) - 86_400
     const t = await db.query<{ account: string; t: number; usd: number | null }>(
-      `SELECT account, extract(epoch FROM block_time)::float8 AS t, amount_usd AS usd FROM trades
+      `SELECT account, extract(epoch FROM block_time)::float8 AS t, amount_usd AS usd FROM account_trades
        WHERE shard = $1 AND block_time > to_timestamp($2)
        ORDER BY block_time, chain_id, block_number, log_index, account`,
       [shard, since],

@@ -68,6 +68,8 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   const prefix = common.config.queue.prefix
   const setup = shardSetup(common.config)
   const { pricingOf, guards } = setup
+  // 'auto': every trader is an account, so its trade is its swap row, marked, not copied.
+  const tradeRows = setup.batchOptions.mode === 'auto' ? 'mark' : 'copy'
 
   const state = await retry(() => loadShardState(pool, shard, pricingOf, guards), {
     onRetry: (err, attempt, delay) => log.warn({ err: String(err), attempt, delay }, 'loading shard state: database unavailable, retrying'),
@@ -124,7 +126,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     const writeStart = performance.now()
     // The batch's rows, its risk rows and the checkpoint: one statement, atomic on its own (no
     // BEGIN and COMMIT, each a round trip that waits for this thread to be free).
-    await retry(() => onDatabase(pool, () => writeBatchEffects(pool, shard, effects, riskParts(shard, effects, riskEffects))), {
+    await retry(() => onDatabase(pool, () => writeBatchEffects(pool, shard, effects, riskParts(shard, effects, riskEffects), tradeRows)), {
       aborted: () => closing,
       onRetry: (err, attempt, delay) =>
         log.warn({ chain: batch.chainId, block: batch.fromBlock.toString(), err: String(err), attempt, delay }, 'writing batch: database unavailable, retrying'),

@@ -2,7 +2,7 @@ import type pg from 'pg'
 import type { Address } from 'viem'
 import { arrayLiteral } from '../../src/db/array-literal.ts'
 import { combine, type Part } from '../../src/db/statement.ts'
-import { pricesPart, swapsPart } from '../../src/db/swap-rows.ts'
+import { pricesPart, swapsPart, type TradeRows } from '../../src/db/swap-rows.ts'
 import { BatchError } from '../../src/errors.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
 import { emptyShardState, noteCost, positionKey, walletBalanceKey, type WalletBalance } from './apply-batch.ts'
@@ -23,9 +23,9 @@ type Queryable = Pick<pg.PoolClient, 'query'>
  * rather than by pg's per-element escaping, and every row set of the batch in one statement
  * (src/db/statement.ts).
  */
-export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEffects, extra: readonly Part[] = []): Promise<void> {
+export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEffects, extra: readonly Part[] = [], trades: TradeRows = 'copy'): Promise<void> {
   const parts: Part[] = []
-  if (e.swaps.length > 0) parts.push(swapsPart(shard, e))
+  if (e.swaps.length > 0) parts.push(swapsPart(shard, e, trades))
   if (shard === 0 && e.prices.length > 0) parts.push(pricesPart(e))
   if (e.prices.length > 0) parts.push(priceEntriesPart(shard, e))
   if (e.positions.length > 0) parts.push(positionsPart(shard, e))

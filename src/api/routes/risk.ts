@@ -100,7 +100,7 @@ export function riskRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           {
             select: `block_time AS time, chain_id AS "chainId", block_number::text AS block, tx_hash AS "txHash", log_index AS "logIndex", wallet, pool,
               dex_name AS dex, token_in AS "tokenIn", token_out AS "tokenOut", amount_in::text AS "amountIn", amount_out::text AS "amountOut", amount_usd AS "amountUsd"`,
-            table: 'trades',
+            table: 'account_trades',
             timeColumn: 'block_time',
             keyColumns: ['chain_id', 'tx_hash', 'log_index'],
           },

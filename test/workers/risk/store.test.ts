@@ -5,6 +5,7 @@ import type { BatchEffects } from '../../../workers/risk/apply-batch.ts'
 import { PriceCache } from '../../../workers/risk/price-cache.ts'
 import { arrayLiteral } from '../../../src/db/array-literal.ts'
 import { loadCheckpoint, writeBatchEffects } from '../../../workers/risk/store.ts'
+import { insertSwapsAndTrades } from '../../../src/db/swap-rows.ts'
 import { useEmbeddedDatabase } from '../../setup/database.ts'
 
 const db = useEmbeddedDatabase()
@@ -66,4 +67,26 @@ describe('writeBatchEffects', () => {
     expect(loaded.priceCache.usd(WETH, 1_700_000_022)).toBe(1990)
     expect(JSON.stringify(loaded.priceCache.toJSON())).toBe(JSON.stringify(cache.toJSON()))
   })
+
+  it("records an account's trade as a second row (named accounts) or by marking its swap ('auto'); account_trades reads both, never a backfilled swap", async () => {
+    const swap = (logIndex: number, account: string | null) => ({
+      chainId: 7, dex: { family: 'uniswap-v2' as const, name: 'uniswap-v2' }, pool: '0x00000000000000000000000000000000000000f1' as const, blockNumber: 5n,
+      blockHash: `0x${'cd'.repeat(32)}` as const, blockTime: 1_700_000_000, txHash: `0x${logIndex.toString(16).padStart(64, '0')}` as const, logIndex,
+      trader: '0x00000000000000000000000000000000000000a1' as const, sender: '0x00000000000000000000000000000000000000b1' as const,
+      recipient: '0x00000000000000000000000000000000000000a1' as const, tokenIn: '0x00000000000000000000000000000000000000c1' as const,
+      tokenOut: '0x00000000000000000000000000000000000000c2' as const, amountIn: 10n ** 18n + BigInt(logIndex), amountOut: 7n, decimalsIn: 18, decimalsOut: 6, account, amountUsd: 12.5,
+    })
+    const e = (from: bigint, swaps: ReturnType<typeof swap>[]): BatchEffects => ({ ...effects(from, from, from === 1n ? null : from - 1n), chainId: 7, swaps })
+    await writeBatchEffects(db.pool(), 4, e(1n, [swap(1, 'named-desk'), swap(2, null)]), [], 'copy')
+    await writeBatchEffects(db.pool(), 4, e(2n, [swap(3, '0x00000000000000000000000000000000000000a1'), swap(4, null)]), [], 'mark')
+    await insertSwapsAndTrades(db.pool(), 4, { chainId: 7, swaps: [swap(5, 'backfilled')] }, 'none')
+    const q = async (sql: string): Promise<unknown[]> => (await db.pool().query(sql)).rows
+    expect(await q('SELECT count(*)::int AS n FROM swaps WHERE chain_id = 7')).toEqual([{ n: 5 }])
+    expect(await q('SELECT account, log_index FROM trades WHERE chain_id = 7')).toEqual([{ account: 'named-desk', log_index: 1 }])
+    expect(await q('SELECT account, log_index, amount_in::text FROM account_trades WHERE chain_id = 7 ORDER BY log_index')).toEqual([
+      { account: 'named-desk', log_index: 1, amount_in: '1000000000000000001' },
+      { account: '0x00000000000000000000000000000000000000a1', log_index: 3, amount_in: '1000000000000000003' },
+    ])
+  })
 })
+
