@@ -41,7 +41,19 @@ export default defineConfig({
   accounts: { treasury: ['0x0000000000000000000000000000000000000001'] },
   shards: 4,
   // VaR/ES over daily returns, a 250-day window; assets with under 20 returns are charged a 25% shock.
-  risk: { horizonSeconds: 86_400, windowSize: 250, minHistory: 20, confidences: [0.95, 0.99], fallbackShock: 0.25, repriceIntervalSeconds: 60 },
+  // A price move that could change a rule recomputes an account at once; the sweep revisits the
+  // rest, at most 500 a batch, each at most once a minute; repricing alone writes a snapshot row at
+  // most every 5 minutes.
+  risk: {
+    horizonSeconds: 86_400,
+    windowSize: 250,
+    minHistory: 20,
+    confidences: [0.95, 0.99],
+    fallbackShock: 0.25,
+    repriceIntervalSeconds: 60,
+    repricePerBatch: 500,
+    snapshotIntervalSeconds: 300,
+  },
   // A pool prices a token only with $50k of depth; a price older than an hour is stale.
   pricing: { minDepthUsd: 50_000, maxAgeSeconds: 3_600 },
   // Webhook endpoints are added with `npx dexrisk webhooks add --url …`; private addresses need `allow`.
