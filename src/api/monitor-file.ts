@@ -4,7 +4,7 @@ import { join } from 'node:path'
 
 /**
  * `<dataDir>/monitor.json`: how a command reaches the monitor that owns an embedded database
- * (design.md decision 6: one process at a time opens the folder). It holds the API's address and
+ * (docs/decisions.md 6: one process at a time opens the folder). It holds the API's address and
  * a control key, an admin key that exists only in that process's memory and this file (mode 0600,
  * readable by the user who runs the monitor); it is removed when the monitor stops.
  */

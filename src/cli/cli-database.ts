@@ -23,7 +23,7 @@ export type CliDatabaseOptions = {
 /**
  * Gives a one-shot command the database: the server at `url`, or else the embedded data folder,
  * opened here for the command's duration. The embedded folder belongs to one process at a time
- * (design.md decision 6), so this works only while no monitor holds it; otherwise the folder's lock
+ * (docs/decisions.md 6), so this works only while no monitor holds it; otherwise the folder's lock
  * refuses it with a ConfigError saying so. Database faults reach the caller as dexrisk errors
  * (`toDatabaseError`), so the CLI prints them as one message.
  */

@@ -7,7 +7,7 @@ const { DatabaseError } = pg
 
 /**
  * Runs one SQL statement and prints its rows. With no URL it opens the embedded data folder itself,
- * which only works while no running monitor holds that folder (design.md decision 6).
+ * which only works while no running monitor holds that folder (docs/decisions.md 6).
  */
 export async function runSql(opts: { query: string; dataDir: string; url: string | undefined; format: 'table' | 'csv' | 'json' }): Promise<void> {
   await withCliDatabase({ url: opts.url, dataDir: opts.dataDir }, async (db) => {

@@ -1,5 +1,5 @@
 /**
- * The embedded TimescaleDB's own thread (design decision 6): PGlite with timescaledb, served over
+ * The embedded TimescaleDB's own thread (docs/decisions.md 6): PGlite with timescaledb, served over
  * the Postgres wire protocol by pglite-socket on 127.0.0.1. `startEmbeddedDatabase`
  * (src/db/embedded.ts) starts this module in a worker thread, so the database's WebAssembly runs on
  * its own core while the process's main thread decodes, routes and computes risk; the two speak

@@ -7,7 +7,7 @@ import { SERVER_KIND, type EmbeddedServerData, type ServerMessage, type ServerRe
 import type { DbLogger } from './pool.ts'
 
 /**
- * TimescaleDB embedded in the process (design decision 6): PGlite (Postgres 17 in WASM with
+ * TimescaleDB embedded in the process (docs/decisions.md 6): PGlite (Postgres 17 in WASM with
  * timescaledb) served over the Postgres wire protocol on 127.0.0.1, so the same `pg` code serves
  * embedded and server modes. It runs in a worker thread of its own (src/db/embedded-server.ts): the
  * database has a core to itself, and the main thread's work (decoding, risk, the API) no longer

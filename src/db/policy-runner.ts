@@ -30,7 +30,7 @@ export type PolicyRunner = {
 type JobRow = { job_id: number; proc_schema: string; proc_name: string; hypertable_name: string | null; interval_ms: number }
 
 /**
- * Runs TimescaleDB's policies where no background worker does: in embedded mode (design.md decision 6)
+ * Runs TimescaleDB's policies where no background worker does: in embedded mode (docs/decisions.md 6)
  * the process that owns the database calls `CALL run_job(id)` itself on each job's schedule.
  * With a server (DATABASE_URL) the server's scheduler runs them; do not start this there.
  *

@@ -16,7 +16,7 @@ export type ConnectedRedis = {
 }
 
 /**
- * Finds the Redis to use (design.md decision 6):
+ * Finds the Redis to use (docs/decisions.md 6):
  * - `url` given: use it (a warning when it does not answer yet; clients reconnect until it does);
  * - else 127.0.0.1:6379 when it answers;
  * - else, unless `startIfMissing` is false, a `redis-server` child process on a free port, with no

@@ -15,7 +15,7 @@ export type DexFamily =
 export type DexRef = { family: DexFamily; name: string }
 
 /**
- * The normalized swap: the contract between indexers and everything else (design.md, last section).
+ * The normalized swap: the contract between indexers and everything else (docs/decisions.md, \"The normalized swap\").
  * Identity is (chainId, txHash, logIndex); blockHash is kept for reorgs.
  * Maps onto Dune's dex.trades: tokenOut/amountOut = token_bought_*, tokenIn/amountIn = token_sold_*,
  * trader = taker (transaction sender), txHash = tx_hash, logIndex = evt_index.

@@ -145,7 +145,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       wrappedNative: chain.wrappedNative,
     })
     const oracle = decodeFeedLogs(feedLogs, (n) => blocks.time.get(n))
-    // One (block, log index) ordered stream of price observations per chain (design.md decision 3).
+    // One (block, log index) ordered stream of price observations per chain (docs/decisions.md 3).
     if (oracle.prices.length > 0)
       decoded.prices = [...decoded.prices, ...oracle.prices].sort((a, b) => (a.blockNumber !== b.blockNumber ? (a.blockNumber < b.blockNumber ? -1 : 1) : a.logIndex - b.logIndex))
     const rejected = [...decoded.rejected, ...flows.rejected, ...oracle.rejected]

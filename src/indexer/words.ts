@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem'
 
 /**
- * Hot-path ABI word readers for event data (design.md decision 5: a per-family decoder keyed by
+ * Hot-path ABI word readers for event data (docs/decisions.md 5: a per-family decoder keyed by
  * topic0 instead of viem's decodeEventLog, which scans the ABI on every call). Addresses are
  * lowercase everywhere inside dexrisk.
  */

@@ -11,7 +11,7 @@ export type RoutedReading = BalanceReading & { account: string }
 
 /**
  * One job: one chain's contiguous block range [fromBlock, toBlock] for one shard. Every shard gets
- * a batch for every range (design.md decision 3: the range's price observations travel with it),
+ * a batch for every range (docs/decisions.md 3: the range's price observations travel with it),
  * even when it holds no swap of that shard, so a shard's checkpoints advance without gaps.
  */
 export type TradeBatch = {

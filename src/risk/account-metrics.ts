@@ -4,7 +4,7 @@
  * `recordTrade`: the same positions, history, state and time give the same metrics to the bit
  * (positions are sorted, sums run in that order, no clock, no randomness).
  *
- * Definitions are design.md's "Words"; the ones that need a choice are written where they are made.
+ * Definitions are docs/decisions.md, "Words"; the ones that need a choice are written where they are made.
  * Rounding, named: a bigint quantity becomes float64 in `toUnits` (relative error below 1e-15);
  * everything after that is float64.
  */

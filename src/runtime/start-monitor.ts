@@ -51,7 +51,7 @@ export type Monitor = {
 
 /**
  * Starts the parts of dexrisk this process runs, on one database and one Redis. With no database
- * URL the process owns an embedded TimescaleDB through a pool of one (design.md decision 6).
+ * URL the process owns an embedded TimescaleDB through a pool of one (docs/decisions.md 6).
  */
 export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const { common } = opts

@@ -6,7 +6,7 @@ import type { RoutedSwap, RoutedTransfer, TradeBatch } from '../../src/queue/bat
 import { applyDelta, emptyPosition, type Position } from './position.ts'
 import type { PriceCache } from './price-cache.ts'
 
-/** In-memory state of one shard: the truth for current positions (design.md decision 4). */
+/** In-memory state of one shard: the truth for current positions (docs/decisions.md 4). */
 export type ShardState = {
   shard: number
   /** account → `${chainId}:${token}` → position */

@@ -68,7 +68,7 @@ export type PriceCacheJson = Record<string, readonly CachedPriceJson[] | LegacyC
 
 /**
  * The USD price cache of one shard for one chain: a pure function of the price observations it
- * was given, in order (design.md decision 3); "now" is always a block time from the caller, never
+ * was given, in order (docs/decisions.md 3); "now" is always a block time from the caller, never
  * the wall clock. A token takes a price from a pool only when the other side is a stablecoin, or a
  * pivot (and the token itself is not a pivot), and only when the pool is at least `minDepthUsd`
  * deep on that side, in the spirit of the Uniswap v3 subgraph's whitelist and minimum-liquidity

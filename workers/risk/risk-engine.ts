@@ -110,7 +110,7 @@ export type RiskEffects = {
  * at most `repricePerBatch` a batch, each at most once per repriceIntervalSeconds), then evaluates
  * their rules. What a batch costs follows its swaps and the accounts its price moves can affect,
  * never the number of accounts the shard holds. Time is block time throughout, so a replay of the
- * same batches gives the same metrics and alerts (design decision 3).
+ * same batches gives the same metrics and alerts (docs/decisions.md 3).
  *
  * Pure except for `risk.history`, which takes the batch's closing prices in place (observing the
  * same prices again changes nothing), and `risk.triggers`, from which the crossed bands are taken

@@ -60,7 +60,7 @@ export type RiskWorker = {
 /**
  * The risk worker of one shard: the single consumer (concurrency 1) of its queue, so batches apply
  * in order. Each batch is written in one transaction together with the shard's checkpoint; batches
- * at or below the checkpoint are skipped, so redelivery never counts a swap twice (design.md 2).
+ * at or below the checkpoint are skipped, so redelivery never counts a swap twice (docs/decisions.md 2).
  */
 export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWorker> {
   const { common, shard, pool } = opts

@@ -133,7 +133,7 @@ export function commitShardBatch(state: ShardState, risk: RiskState, b: ShardBat
 /**
  * Runs a shard's batches, in the order it applied them, through the same pure computation the
  * worker runs, from empty state and without I/O: the snapshot rows and alerts a recorded run must
- * have written (design decision 3). Same batches, same rules → byte-identical output.
+ * have written (docs/decisions.md 3). Same batches, same rules → byte-identical output.
  */
 export function replayShard(
   config: Config,

@@ -32,7 +32,7 @@ export const WEBHOOK_BACKOFF_TYPE = 'webhook-full-jitter'
 
 /**
  * The queue's name. The braces are a Redis Cluster hash tag, so all of the queue's keys share a
- * slot (design.md 9); '-' and braces, never ':', which BullMQ reserves.
+ * slot (docs/decisions.md 9); '-' and braces, never ':', which BullMQ reserves.
  */
 export function webhookQueueName(): string {
   return '{webhooks}'
