@@ -18,11 +18,11 @@ export type ShardState = {
   /** Named accounts: `${chainId}:${wallet}:${token}` → the wallet's balance as last applied. */
   walletBalances: Map<string, WalletBalance>
   /**
-   * `${chainId}:${token}` → the accounts holding it with no cost booked yet (it came in before any
+   * chainId → token → the accounts holding it with no cost booked yet (it came in before any
    * price): they take their cost at the token's first price. Kept so that a batch with prices
-   * visits these positions only, never every position of the shard.
+   * visits these positions of its chain only, never every position of the shard.
    */
-  uncosted: Map<string, Set<string>>
+  uncosted: Map<number, Map<Address, Set<string>>>
 }
 
 export function emptyShardState(shard: number): ShardState {
@@ -259,10 +259,7 @@ export function computeBatch(
       const value = valueOf(token, cur.quantity, decimalsOf(token), lastTime)
       if (value !== null) stage(account, token, { ...cur, costUsd: cur.quantity < 0n ? -value : value, unpricedCost: false }, lastTime)
     }
-    const chainPrefix = `${batch.chainId}:`
-    for (const [key, holders] of state.uncosted) {
-      if (!key.startsWith(chainPrefix)) continue
-      const token = key.slice(chainPrefix.length) as Address
+    for (const [token, holders] of state.uncosted.get(batch.chainId) ?? []) {
       if (usdOf(token, lastTime) === null) continue
       for (const account of [...holders].sort()) costAtFirstPrice(account, token)
     }
@@ -296,9 +293,8 @@ export function commitEffects(state: ShardState, e: BatchEffects): void {
   for (const c of e.positions) {
     let m = state.positions.get(c.account)
     if (!m) state.positions.set(c.account, (m = new Map()))
-    const key = positionKey(c.chainId, c.token)
-    m.set(key, c.position)
-    noteCost(state.uncosted, key, c.account, c.position)
+    m.set(positionKey(c.chainId, c.token), c.position)
+    noteCost(state.uncosted, c.chainId, c.token, c.account, c.position)
   }
   for (const b of e.walletBalances) state.walletBalances.set(walletBalanceKey(b.chainId, b.wallet, b.token), b)
   state.checkpoints.set(e.chainId, e.toBlock)
@@ -306,14 +302,16 @@ export function commitEffects(state: ShardState, e: BatchEffects): void {
 }
 
 /** Keeps the uncosted index in step with one position. */
-export function noteCost(uncosted: ShardState['uncosted'], key: string, account: string, p: Position): void {
+export function noteCost(uncosted: ShardState['uncosted'], chainId: number, token: Address, account: string, p: Position): void {
+  let tokens = uncosted.get(chainId)
   if (isUncosted(p)) {
-    let holders = uncosted.get(key)
-    if (!holders) uncosted.set(key, (holders = new Set()))
+    if (!tokens) uncosted.set(chainId, (tokens = new Map()))
+    let holders = tokens.get(token)
+    if (!holders) tokens.set(token, (holders = new Set()))
     holders.add(account)
   } else {
-    const holders = uncosted.get(key)
-    if (holders?.delete(account) && holders.size === 0) uncosted.delete(key)
+    const holders = tokens?.get(token)
+    if (holders?.delete(account) && holders.size === 0) tokens!.delete(token)
   }
 }
 

@@ -298,30 +298,35 @@ function bandPrices(metrics: AccountMetrics, referencePrice: (asset: string) => 
 }
 
 /**
- * Arms one account a worker loaded at start (workers/risk/shard-setup.ts armShard): its metrics
- * at `time` from the loaded positions and prices give its band. Its carried state is kept as
- * committed; an account with none takes the state this computation gives (its peak at start). 'due': one of its rules would change state now (fire, or resolve), so
- * it is recomputed, with its rules evaluated, in the first batch instead.
+ * Arms the accounts a worker loaded at start (workers/risk/shard-setup.ts armShard), one call per
+ * account, valuing them all at `time` with the same prices: an account's metrics from its loaded
+ * positions give its band. Its carried state is kept as committed; an account with none takes the
+ * state this computation gives (its peak at start). 'due': one of its rules would change state now
+ * (fire, or resolve), so it is recomputed, with its rules evaluated, in the first batch instead.
  */
-export function armAccount(shard: ShardState, risk: RiskState, ctx: RiskContext, account: string, time: number): 'armed' | 'due' | 'empty' {
-  const held = shard.positions.get(account)
-  if (!held || held.size === 0) return 'empty'
+export function accountArmer(shard: ShardState, risk: RiskState, ctx: RiskContext, time: number): (account: string) => 'armed' | 'due' | 'empty' {
   const { metricPositions } = valuation(shard, risk, ctx, time)
-  const stored = risk.accounts.get(account)
-  const r = computeAccountMetrics({ account, time, positions: metricPositions(held), history: risk.history, options: ctx.options, state: stored ?? emptyAccountRiskState(), flowUsd: 0 })
-  // A carried state stays as committed (a restart must not move a peak a computation did not); an
-  // account that has none (its positions were loaded, never computed) starts from this one.
-  if (stored === undefined) risk.accounts.set(account, r.state)
-  const rules = rulesFor(ctx.rules, account)
-  const states = risk.ruleStates.get(account) ?? {}
-  for (const rule of rules) {
-    if (!rule.enabled) continue
-    const value = (r.metrics as unknown as Record<string, number | null>)[rule.metric] ?? null
-    if (evaluate(rule, states[rule.id] ?? INITIAL_RULE_STATE, value, time).event !== null) return 'due'
+  const varSensitivity = varSensitivityOf(risk.history, ctx.options)
+  const referencePrice = (asset: string): number | undefined => risk.assetPrices.get(asset)
+  return (account) => {
+    const held = shard.positions.get(account)
+    if (!held || held.size === 0) return 'empty'
+    const stored = risk.accounts.get(account)
+    const r = computeAccountMetrics({ account, time, positions: metricPositions(held), history: risk.history, options: ctx.options, state: stored ?? emptyAccountRiskState(), flowUsd: 0 })
+    // A carried state stays as committed (a restart must not move a peak a computation did not); an
+    // account that has none (its positions were loaded, never computed) starts from this one.
+    if (stored === undefined) risk.accounts.set(account, r.state)
+    const rules = rulesFor(ctx.rules, account)
+    const states = risk.ruleStates.get(account) ?? {}
+    for (const rule of rules) {
+      if (!rule.enabled) continue
+      const value = (r.metrics as unknown as Record<string, number | null>)[rule.metric] ?? null
+      if (evaluate(rule, states[rule.id] ?? INITIAL_RULE_STATE, value, time).event !== null) return 'due'
+    }
+    const band = repriceBand({ metrics: r.metrics, rules, states, peakEquityUsd: r.state.peakEquityUsd, varSensitivity, constantAssets: CASH_ASSETS })
+    risk.triggers.arm(account, band, bandPrices(r.metrics, referencePrice))
+    return 'armed'
   }
-  const band = repriceBand({ metrics: r.metrics, rules, states, peakEquityUsd: r.state.peakEquityUsd, varSensitivity: varSensitivityOf(risk.history, ctx.options), constantAssets: CASH_ASSETS })
-  risk.triggers.arm(account, band, bandPrices(r.metrics, (asset) => risk.assetPrices.get(asset)))
-  return 'armed'
 }
 
 /** Applies committed risk effects to memory; `added`: accounts that got their first positions (they join the sweep). */

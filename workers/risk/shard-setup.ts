@@ -8,7 +8,7 @@ import type { TradeBatch } from '../../src/queue/batch.ts'
 import { commitEffects, computeBatch, emptyShardState, type BatchEffects, type BatchOptions, type ShardState } from './apply-batch.ts'
 import { PriceCache, type ChainPricing, type PriceGuards } from './price-cache.ts'
 import { createAssetIndex, type AssetIndex } from './resolve-price.ts'
-import { armAccount, commitRisk, computeRisk, type AccountUpdate, type RiskContext, type RiskEffects, type RiskState } from './risk-engine.ts'
+import { accountArmer, commitRisk, computeRisk, type AccountUpdate, type RiskContext, type RiskEffects, type RiskState } from './risk-engine.ts'
 import { emptyRiskState } from './risk-store.ts'
 
 /** What a shard's computation takes from the config: fixed for the life of a deployment. */
@@ -161,17 +161,16 @@ export function replayShard(
  * positions and prices, give its repricing band, so a price move that could change one of its
  * rules reaches it from the first batch on (otherwise it would wait for the sweep). A carried
  * state stays as committed; an account without one (positions loaded, never computed) takes its
- * peak at start. Nothing is written and no rule is evaluated here. An account with a rule already breached, or firing and
- * past its resolution point, is recomputed in the first batch. Costs one metrics computation per
+ * peak at start. Nothing is written and no rule is evaluated here. An account with a rule already
+ * breached, or firing and past its resolution point, is recomputed in the first batch. Costs one metrics computation per
  * account held, once, at start.
  */
 export function armShard(state: ShardState, risk: RiskState, setup: ShardSetup, rules: readonly Rule[], decimals: ReadonlyMap<string, number | null>): { armed: number; due: number } {
-  const ctx = riskContextOf(setup, rules, decimals)
-  const time = risk.clock ?? 0
+  const arm = accountArmer(state, risk, riskContextOf(setup, rules, decimals), risk.clock ?? 0)
   let armed = 0
   const accounts = [...state.positions.keys()].sort()
   for (const account of accounts) {
-    const r = armAccount(state, risk, ctx, account, time)
+    const r = arm(account)
     if (r === 'due') risk.dueNow.add(account)
     else if (r === 'armed') armed++
   }

@@ -237,9 +237,8 @@ export async function loadShardState(
       unpricedCost: r.unpriced_cost,
       updatedBlock: blockOf(r.updated_block),
     }
-    const key = positionKey(r.chain_id, r.token as Address)
-    m.set(key, p)
-    noteCost(state.uncosted, key, r.account, p)
+    m.set(positionKey(r.chain_id, r.token as Address), p)
+    noteCost(state.uncosted, r.chain_id, r.token as Address, r.account, p)
   }
   return state
 }
