@@ -141,13 +141,13 @@ export const configSchema = z.object({
       /** Pool size with a server URL. Default 10 (embedded: always 1). */
       poolMax: z.number().int().positive().default(10),
     })
-    .default({ dataDir: '.dexrisk/db', poolMax: 10 }),
+    .prefault({}),
   redis: z
     .object({
       /** Redis URL. Unset: 127.0.0.1:6379, or a redis-server child process if nothing answers. */
       url: z.string().optional(),
     })
-    .default({}),
+    .prefault({}),
   risk: z
     .object({
       /** VaR/ES horizon: returns are taken over buckets of this many seconds of block time. Default 86400 (1 day). */
@@ -178,16 +178,7 @@ export const configSchema = z.object({
        */
       snapshotIntervalSeconds: z.number().int().nonnegative().default(300),
     })
-    .default({
-      horizonSeconds: 86_400,
-      windowSize: 250,
-      minHistory: 20,
-      confidences: [0.95, 0.99],
-      fallbackShock: 0.25,
-      repriceIntervalSeconds: 60,
-      repricePerBatch: 500,
-      snapshotIntervalSeconds: 300,
-    }),
+    .prefault({}),
   pricing: z
     .object({
       /** A pool prices a token only with at least this much USD depth on the pricing side. Default 50000. */
@@ -195,7 +186,7 @@ export const configSchema = z.object({
       /** A price older than this (seconds of block time) is stale: the token is unpriced. Default 3600. */
       maxAgeSeconds: z.number().int().positive().default(3_600),
     })
-    .default({ minDepthUsd: 50_000, maxAgeSeconds: 3_600 }),
+    .prefault({}),
   webhooks: z
     .object({
       /** Addresses or host names webhooks may reach despite the private-address guard (CIDR or host). Default none. */
@@ -207,7 +198,7 @@ export const configSchema = z.object({
       /** Request timeout, ms. Default 15000. */
       timeoutMs: z.number().int().positive().default(15_000),
     })
-    .default({ allow: [], attempts: 8, backoffBaseMs: 10_000, timeoutMs: 15_000 }),
+    .prefault({}),
   api: z
     .object({
       /** Interface the API (REST, WebSocket, dashboard, /metrics) listens on. Default '127.0.0.1'. */
@@ -224,13 +215,13 @@ export const configSchema = z.object({
       /** Points of equity / drawdown / VaR history in a dashboard snapshot. Default 500. */
       historyPoints: z.number().int().positive().max(10_000).default(500),
     })
-    .default({ host: '127.0.0.1', port: 8080, rateLimitPerMinute: 600, wsMaxBufferedBytes: 1_048_576, historyPoints: 500 }),
+    .prefault({}),
   queue: z
     .object({
       /** BullMQ key prefix. Default 'dexrisk'. */
       prefix: z.string().min(1).default('dexrisk'),
     })
-    .default({ prefix: 'dexrisk' }),
+    .prefault({}),
 })
 
 export type ConfigInput = z.input<typeof configSchema>
