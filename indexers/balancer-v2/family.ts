@@ -3,7 +3,7 @@ import type { RawLog } from '../../src/domain/log.ts'
 import type { DexRef, PoolInfo } from '../../src/domain/types.ts'
 import { DecodeError } from '../../src/errors.ts'
 import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
-import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
+import { checkAmount, logDecodeError as decodeError, type AmountBound } from '../../src/indexer/log-decode-error.ts'
 import { isHexData, uintWord, wordCount } from '../../src/indexer/words.ts'
 import { BALANCER_V2_SWAP_TOPIC, BALANCER_V2_TOKENS_REGISTERED_TOPIC } from './abi.ts'
 
@@ -38,6 +38,14 @@ import { BALANCER_V2_SWAP_TOPIC, BALANCER_V2_TOKENS_REGISTERED_TOPIC } from './a
  * Sender and recipient. The event names neither (the Vault's `FundManagement` sender and recipient
  * are not logged), so both are the transaction sender, like `trader`.
  */
+/**
+ * What a Vault Swap's amounts can be. The Vault packs a pool's balance of each token into 112 bits
+ * (BalanceAllocation: cash and managed of 112 bits each, their total required below 2^112), so an
+ * amount in (at most the cash after the swap) or out (at most the cash before it) is below 2^112.
+ * A Swap moving nothing on either side (a batchSwap step fed a zero amount) is no trade: rejected.
+ */
+export const BALANCER_AMOUNT: AmountBound = { limit: 1n << 112n, name: 'below 2^112', why: "the Vault keeps a pool's token balance in 112 bits", nonZero: 'a Vault swap moving nothing is no trade' }
+
 export const balancerV2: Family = {
   family: 'balancer-v2',
   discovery: 'singleton',
@@ -75,6 +83,10 @@ export const balancerV2: Family = {
       if (!registered.includes(token)) throw decodeError(`Swap token ${token} is not a registered token of pool ${pool.address}`, log, ctx.chainId)
     }
     if (tokenIn === tokenOut) throw decodeError(`Swap of ${tokenIn} for itself`, log, ctx.chainId)
+    const amountIn = uintWord(log.data, 0)
+    const amountOut = uintWord(log.data, 1)
+    checkAmount('Swap', 'amountIn', amountIn, BALANCER_AMOUNT, log, ctx.chainId)
+    checkAmount('Swap', 'amountOut', amountOut, BALANCER_AMOUNT, log, ctx.chainId)
     const trader = ctx.txFrom(log.transactionHash)
     const blockTime = ctx.blockTime(log.blockNumber)
     if (!trader || blockTime === undefined) throw decodeError('no transaction sender or block time for Swap', log, ctx.chainId)
@@ -94,8 +106,8 @@ export const balancerV2: Family = {
         recipient: trader,
         tokenIn,
         tokenOut,
-        amountIn: uintWord(log.data, 0),
-        amountOut: uintWord(log.data, 1),
+        amountIn,
+        amountOut,
         decimalsIn: ctx.token(tokenIn)?.decimals ?? null,
         decimalsOut: ctx.token(tokenOut)?.decimals ?? null,
       },

@@ -2,7 +2,7 @@ import type { Address, Hex } from 'viem'
 import type { RawLog } from '../../src/domain/log.ts'
 import type { PoolInfo } from '../../src/domain/types.ts'
 import type { DecodeContext, Family, PoolLogResult } from '../../src/indexer/family.ts'
-import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
+import { checkAmount, logDecodeError as decodeError, type AmountBound } from '../../src/indexer/log-decode-error.ts'
 import { intWord, isHexData, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
 import {
   CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
@@ -21,6 +21,14 @@ const LAYOUTS: ReadonlyMap<Hex, Layout> = new Map([
   [CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC, { name: 'TokenExchange (crypto)', words: 4, signedIds: false, underlying: false }],
   [CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC, { name: 'TokenExchange (crypto-ng)', words: 6, signedIds: false, underlying: false }],
 ])
+
+/**
+ * What a Curve exchange's amounts can be. Pools keep balances as uint256, but their invariant
+ * squares the balances scaled to 18 decimals (StableSwap's `get_D` multiplies D by D, the crypto
+ * pools' `newton_D` likewise) in Vyper's checked arithmetic, which reverts at 2^256: a pool's
+ * scaled balances, and so every raw amount of a coin of 18 decimals or fewer, stay below 2^128.
+ */
+export const CURVE_AMOUNT: AmountBound = { limit: 1n << 128n, name: 'below 2^128', why: "a Curve pool's invariant squares its 18-decimal balances" }
 
 /**
  * Curve pools ('listed': a desk names its pools in the config; `describePool` reads their coins).
@@ -78,6 +86,8 @@ function decodeExchange(log: RawLog, pool: PoolInfo, ctx: DecodeContext, layout:
   if (soldId === boughtId) throw decodeError(`${layout.name} sells and buys the same coin (id ${soldId})`, log, ctx.chainId)
   const amountIn = uintWord(log.data, 1)
   const amountOut = uintWord(log.data, 3)
+  checkAmount(layout.name, 'tokens_sold', amountIn, CURVE_AMOUNT, log, ctx.chainId)
+  checkAmount(layout.name, 'tokens_bought', amountOut, CURVE_AMOUNT, log, ctx.chainId)
   // A zero exchange moves nothing: not a trade (as a V2 swap in which the pool received nothing).
   if (amountIn === 0n) return {}
   const trader = ctx.txFrom(log.transactionHash)

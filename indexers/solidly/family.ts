@@ -2,7 +2,7 @@ import type { Hex } from 'viem'
 import type { RawLog } from '../../src/domain/log.ts'
 import type { DexFamily, DexRef, PoolInfo } from '../../src/domain/types.ts'
 import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
-import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
+import { logDecodeError as decodeError, type AmountBound } from '../../src/indexer/log-decode-error.ts'
 import { addressWord, isHexData, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
 import { decodeV2Swap, decodeV2Sync } from '../uniswap-v2/family.ts'
 import {
@@ -29,6 +29,17 @@ import {
  * no such number for it. A pool whose flag is unknown (stored before `pools.stable` existed) is
  * treated as stable: no price, fail closed.
  */
+/**
+ * What a Solidly pool's Sync reserves and Swap amounts can be. Unlike Uniswap V2, Solidly pools keep
+ * their reserves as uint256 (Velodrome v1 `Pair`, Aerodrome `Pool`), so the bound comes from the
+ * pools' arithmetic, not a storage type: a stable pool's invariant squares each balance scaled to
+ * 18 decimals (`_x * _x` in Solidity 0.8's checked arithmetic, which reverts from 2^128 on); a
+ * volatile pool's `x * y` must fit 256 bits, so a reserve at 2^128 or more leaves the other side
+ * below 2^128. dexrisk takes 2^128 for both kinds: 3.4·10^20 whole tokens of an 18-decimal token,
+ * beyond any real token's supply.
+ */
+export const SOLIDLY_AMOUNT: AmountBound = { limit: 1n << 128n, name: 'below 2^128', why: "a Solidly stable pool squares its 18-decimal balances, and no real token's supply reaches it" }
+
 function solidlyFamily(opts: { family: DexFamily; swapTopic: Hex; poolCreatedTopic: Hex; poolCreatedName: string }): Family {
   const { swapTopic, poolCreatedName } = opts
   return {
@@ -61,8 +72,8 @@ function solidlyFamily(opts: { family: DexFamily; swapTopic: Hex; poolCreatedTop
       const topic0 = log.topics[0]
       // Only a pool known to be volatile prices by reserves (see above). The pool moves the fee out
       // (to its fees contract) before Sync, so amountIn is what the trader paid, fee included.
-      if (topic0 === SOLIDLY_SYNC_TOPIC) return decodeV2Sync(log, pool, ctx, state, { priced: pool.stable === false })
-      if (topic0 === swapTopic) return decodeV2Swap(log, pool, ctx, state)
+      if (topic0 === SOLIDLY_SYNC_TOPIC) return decodeV2Sync(log, pool, ctx, state, { priced: pool.stable === false, bound: SOLIDLY_AMOUNT })
+      if (topic0 === swapTopic) return decodeV2Swap(log, pool, ctx, state, SOLIDLY_AMOUNT)
       return {}
     },
   }

@@ -53,6 +53,8 @@ export function createV3Family({ family, poolCreatedTopic, swapTopic, swapWords 
         throw decodeError('undecodable Swap', log, ctx.chainId)
       const amount0 = intWord(log.data, 0)
       const amount1 = intWord(log.data, 1)
+      const impossible = impossibleSwapFlows(amount0, amount1, { amount0, amount1 }, V3_DELTA)
+      if (impossible !== null) throw decodeError(`Swap ${impossible}`, log, ctx.chainId)
       const sqrtPriceX96 = uintWord(log.data, 2)
       const liquidity = uintWord(log.data, 3)
       const tick = smallIntWord(log.data, 4)
@@ -69,6 +71,37 @@ export function createV3Family({ family, poolCreatedTopic, swapTopic, swapWords 
       return price ? { price } : {}
     },
   }
+}
+
+/** The range of a concentrated-liquidity Swap's amount: `min` ≤ amount ≤ `max`, as `name` says. */
+export type DeltaRange = { min: bigint; max: bigint; name: string }
+
+/**
+ * A V3 pool's Swap amounts are int256, each made from a uint256 below 2^255 (SafeCast.toInt256)
+ * or its negation: −2^255, the one int256 that is neither, is no amount of a pool (a uint256 word
+ * of 2^255 read as int256).
+ */
+export const V3_DELTA: DeltaRange = { min: -(1n << 255n) + 1n, max: (1n << 255n) - 1n, name: 'an int256 above -2^255' }
+
+/**
+ * Why a concentrated-liquidity Swap's amounts are not a swap any pool made, or null. `net0`/`net1`
+ * are the pool's side (positive: the pool received that token), `stated` the event's own words
+ * (V3: the same; V4: the swapper's side) for the message. A swap takes one token in and pays the
+ * other out: the pool receives a positive amount of exactly one token and pays zero or more of the
+ * other (an exact-input swap of dust pays nothing). Receiving both, paying both, or paying without
+ * receiving is none. Both zero is a swap that moved only the price (through ticks without
+ * liquidity): not a trade, not impossible.
+ */
+export function impossibleSwapFlows(net0: bigint, net1: bigint, stated: { amount0: bigint; amount1: bigint }, range: DeltaRange): string | null {
+  for (const field of ['amount0', 'amount1'] as const) {
+    const v = stated[field]
+    if (v < range.min || v > range.max) return `${field} ${v} is out of range: not ${range.name}`
+  }
+  const amounts = `amount0 ${stated.amount0} and amount1 ${stated.amount1}`
+  if (net0 > 0n && net1 > 0n) return `${amounts}: the pool received both tokens, a swap pays one out`
+  if (net0 < 0n && net1 < 0n) return `${amounts}: the pool paid both tokens, a swap takes one in`
+  if ((net0 < 0n && net1 === 0n) || (net1 < 0n && net0 === 0n)) return `${amounts}: the pool paid a token and received nothing`
+  return null
 }
 
 /** Uniswap V3 and its exact forks (same events, same topics: SushiSwap V3 …). */

@@ -2,7 +2,7 @@ import type { Address } from 'viem'
 import type { RawLog } from '../../src/domain/log.ts'
 import { NATIVE_TOKEN, type DexRef, type PoolInfo } from '../../src/domain/types.ts'
 import type { Family, PoolLogResult } from '../../src/indexer/family.ts'
-import { concentratedPrice, concentratedTrade } from '../uniswap-v3/family.ts'
+import { concentratedPrice, concentratedTrade, impossibleSwapFlows, type DeltaRange } from '../uniswap-v3/family.ts'
 import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
 import { addressWord, intWord, isHexData, smallIntWord, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
 import {
@@ -15,7 +15,8 @@ import {
 } from './abi.ts'
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000'
-const TWO_127 = 1n << 127n
+/** A V4 Swap's amounts are a BalanceDelta's two int128 halves (SafeCast.toInt128 in Pool.swap). */
+const V4_DELTA: DeltaRange = { min: -(1n << 127n), max: (1n << 127n) - 1n, name: 'an int128' }
 
 /** A V4 currency as a dexrisk token: address zero (native ETH) is NATIVE_TOKEN. */
 function v4Currency(currency: Address): Address {
@@ -97,8 +98,9 @@ export const uniswapV4: Family = {
       throw decodeError('undecodable Swap', log, ctx.chainId)
     const amount0 = intWord(log.data, 0)
     const amount1 = intWord(log.data, 1)
-    if (amount0 < -TWO_127 || amount0 >= TWO_127 || amount1 < -TWO_127 || amount1 >= TWO_127)
-      throw decodeError('undecodable Swap: amount out of int128 range', log, ctx.chainId)
+    // Swapper-side deltas (negative: the swapper paid the pool) checked on the pool's side.
+    const impossible = impossibleSwapFlows(-amount0, -amount1, { amount0, amount1 }, V4_DELTA)
+    if (impossible !== null) throw decodeError(`Swap ${impossible}`, log, ctx.chainId)
     if (pool.hooks === undefined) throw decodeError('uniswap-v4 pool without a hooks address', log, ctx.chainId)
     const sqrtPriceX96 = uintWord(log.data, 2)
     const liquidity = uintWord(log.data, 3)

@@ -250,3 +250,40 @@ function catchError(fn: () => unknown): Error {
   }
   throw new Error('expected a throw')
 }
+
+/** One ABI word of `v` (a crafted log's data). */
+const word = (v: bigint): string => BigInt.asUintN(256, v).toString(16).padStart(64, '0')
+
+describe('balancer-v2 amounts no Vault swap can have', () => {
+  const swapWith = (amountIn: bigint, amountOut: bigint, logIndex: number): RawLog => ({
+    ...swapLog({ tokenIn: WETH, tokenOut: USDC, amountIn: 1n, amountOut: 1n }, { logIndex }),
+    data: `0x${word(amountIn)}${word(amountOut)}`,
+  })
+  const at = (l: RawLog) => `(chain 1, block 100, tx ${l.transactionHash}, log ${l.logIndex}, pool ${POOL_ID} of ${VAULT})`
+  const WHY = "the Vault keeps a pool's token balance in 112 bits"
+
+  it('rejects a 0-for-0 Swap and one moving nothing on a side, instead of recording it', () => {
+    const zero = swapWith(0n, 0n, 1)
+    const noOut = swapWith(10n ** 18n, 0n, 2)
+    const r = decodeRange([zero, noOut], new Map([[POOL_ID, pool]]), mainnetCtx(zero, noOut), new Set([VAULT]))
+    expect(r.swaps).toEqual([])
+    expect(r.rejected.map((x) => x.error.message.split('\n')[0])).toEqual([
+      `Swap amountIn is 0 (a Vault swap moving nothing is no trade) ${at(zero)}`,
+      `Swap amountOut is 0 (a Vault swap moving nothing is no trade) ${at(noOut)}`,
+    ])
+  })
+
+  it('rejects amounts of 2^255, 2^256 − 1 and 2^112, naming the field and its value; decodes 2^112 − 1', () => {
+    const a = swapWith(2n ** 255n, 3_000_000_000n, 1)
+    const b = swapWith(10n ** 18n, 2n ** 256n - 1n, 2)
+    const c = swapWith(2n ** 112n, 1n, 3)
+    const edge = swapWith(2n ** 112n - 1n, 2n ** 112n - 1n, 4)
+    const r = decodeRange([a, b, c, edge], new Map([[POOL_ID, pool]]), mainnetCtx(a, b, c, edge), new Set([VAULT]))
+    expect(r.rejected.map((x) => x.error.message.split('\n')[0])).toEqual([
+      `Swap amountIn 57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not below 2^112 (${WHY}) ${at(a)}`,
+      `Swap amountOut 115792089237316195423570985008687907853269984665640564039457584007913129639935 is out of range: not below 2^112 (${WHY}) ${at(b)}`,
+      `Swap amountIn 5192296858534827628530496329220096 is out of range: not below 2^112 (${WHY}) ${at(c)}`,
+    ])
+    expect(r.swaps.map((s) => [s.logIndex, s.tokenIn, s.amountIn, s.tokenOut, s.amountOut])).toEqual([[4, WETH, 5192296858534827628530496329220095n, USDC, 5192296858534827628530496329220095n]])
+  })
+})

@@ -276,3 +276,34 @@ describe('curve family', () => {
     expect(decodeOne(other, plainPool)).toEqual({})
   })
 })
+
+/** One ABI word of `v` (a crafted log's data). */
+const word = (v: bigint): string => BigInt.asUintN(256, v).toString(16).padStart(64, '0')
+
+describe('curve amounts no pool can produce', () => {
+  const WHY = "a Curve pool's invariant squares its 18-decimal balances"
+  const at = (l: RawLog) => `(chain 1, block 100, tx ${l.transactionHash}, log ${l.logIndex}, pool ${l.address})`
+
+  it('rejects tokens_sold or tokens_bought of 2^255, 2^256 − 1 and 2^128 into rejected, naming the event, field and value', () => {
+    const withAmounts = (sold: bigint, bought: bigint, logIndex: number): RawLog => {
+      const l = exchange({ sold_id: 0n, tokens_sold: 1n, bought_id: 2n, tokens_bought: 1n }, PLAIN, logIndex)
+      return { ...l, data: `0x${word(0n)}${word(sold)}${word(2n)}${word(bought)}` }
+    }
+    const a = withAmounts(2n ** 255n, 1_000_000n, 1)
+    const b = withAmounts(10n ** 18n, 2n ** 256n - 1n, 2)
+    const c = withAmounts(2n ** 128n, 1n, 3)
+    const edge = withAmounts(2n ** 128n - 1n, 2n ** 128n - 1n, 4)
+    const crypto: RawLog = {
+      ...encodeLog({ abi: curveCryptoAbi, eventName: 'TokenExchange', args: { buyer: ROUTER, sold_id: 0n, tokens_sold: 1n, bought_id: 1n, tokens_bought: 1n }, address: CRYPTO, logIndex: 5 }),
+      data: `0x${word(0n)}${word(2n ** 255n)}${word(1n)}${word(1n)}`,
+    }
+    const r = decodeRange([a, b, c, edge, crypto], new Map([[PLAIN, plainPool], [CRYPTO, cryptoPool]]), synthCtx(a, b, c, edge, crypto))
+    expect(r.rejected.map((x) => x.error.message.split('\n')[0])).toEqual([
+      `TokenExchange tokens_sold 57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not below 2^128 (${WHY}) ${at(a)}`,
+      `TokenExchange tokens_bought 115792089237316195423570985008687907853269984665640564039457584007913129639935 is out of range: not below 2^128 (${WHY}) ${at(b)}`,
+      `TokenExchange tokens_sold 340282366920938463463374607431768211456 is out of range: not below 2^128 (${WHY}) ${at(c)}`,
+      `TokenExchange (crypto) tokens_sold 57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not below 2^128 (${WHY}) ${at(crypto)}`,
+    ])
+    expect(r.swaps.map((s) => [s.logIndex, s.tokenIn, s.amountIn, s.tokenOut, s.amountOut])).toEqual([[4, DAI, 340282366920938463463374607431768211455n, USDT, 340282366920938463463374607431768211455n]])
+  })
+})

@@ -290,3 +290,39 @@ function catchError(fn: () => unknown): Error {
   }
   throw new Error('expected a throw')
 }
+
+/** One ABI word of `v` (a crafted log's data). */
+const word = (v: bigint): string => BigInt.asUintN(256, v).toString(16).padStart(64, '0')
+
+describe('solidly amounts no pool can produce', () => {
+  const swapWith = (amounts: [bigint, bigint, bigint, bigint], address: Address, logIndex: number): RawLog => ({
+    ...aeroSwap({ amount0In: 0n, amount1In: 0n, amount0Out: 0n, amount1Out: 0n }, address, { logIndex }),
+    data: `0x${amounts.map(word).join('')}`,
+  })
+  const where = (l: RawLog) => `(chain 8453, block 100, tx ${l.transactionHash}, log ${l.logIndex}, pool ${l.address})`
+  const WHY = "a Solidly stable pool squares its 18-decimal balances, and no real token's supply reaches it"
+
+  it('rejects Swap amounts of 2^255, 2^256 − 1 and 2^128 into rejected, naming the field and its value', () => {
+    const a = swapWith([2n ** 255n, 0n, 0n, 1_000n], VOLATILE, 1)
+    const b = swapWith([0n, 1_000_000n, 2n ** 256n - 1n, 0n], STABLE, 2)
+    const c = swapWith([2n ** 128n, 0n, 0n, 1n], VOLATILE, 3)
+    const r = decodeRange([a, b, c], new Map([[VOLATILE, volatilePool], [STABLE, stablePool]]), baseCtx(a, b, c))
+    expect(r.swaps).toEqual([])
+    expect(r.rejected.map((x) => x.error.message.split('\n')[0])).toEqual([
+      `Swap amount0In 57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not below 2^128 (${WHY}) ${where(a)}`,
+      `Swap amount0Out 115792089237316195423570985008687907853269984665640564039457584007913129639935 is out of range: not below 2^128 (${WHY}) ${where(b)}`,
+      `Swap amount0In 340282366920938463463374607431768211456 is out of range: not below 2^128 (${WHY}) ${where(c)}`,
+    ])
+  })
+
+  it('decodes 2^128 − 1 in, and rejects a Sync reserve of 2^255 with no price', () => {
+    const edge = swapWith([2n ** 128n - 1n, 0n, 0n, 7n], VOLATILE, 1)
+    const sync: RawLog = { ...encodeLog({ abi: aerodromeAbi, eventName: 'Sync', args: { reserve0: 1n, reserve1: 1n }, address: VOLATILE, logIndex: 2 }), data: `0x${word(2n ** 255n)}${word(10n ** 18n)}` }
+    const r = decodeRange([edge, sync], new Map([[VOLATILE, volatilePool]]), baseCtx(edge, sync))
+    expect(r.swaps.map((s) => [s.tokenIn, s.amountIn, s.tokenOut, s.amountOut])).toEqual([[WETH, 340282366920938463463374607431768211455n, USDBC, 7n]])
+    expect(r.prices).toEqual([])
+    expect(r.rejected.map((x) => x.error.shortMessage)).toEqual([
+      `Sync reserve0 57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not below 2^128 (${WHY})`,
+    ])
+  })
+})

@@ -2,6 +2,7 @@ import type { Address, Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { V2_PAIR_CREATED_TOPIC, V2_SWAP_TOPIC, V2_SYNC_TOPIC, uniswapV2Abi } from '../../indexers/uniswap-v2/abi.ts'
 import { uniswapV2 } from '../../indexers/uniswap-v2/family.ts'
+import type { RawLog } from '../../src/domain/log.ts'
 import type { PoolInfo, TokenInfo } from '../../src/domain/types.ts'
 import { DecodeError } from '../../src/errors.ts'
 import { decodeRange } from '../../src/indexer/decode-range.ts'
@@ -86,5 +87,50 @@ describe('uniswap-v2 family', () => {
     const err = r.rejected[0]!.error
     expect(err).toBeInstanceOf(DecodeError)
     expect(err.message.split('\n')[0]).toBe(`undecodable Swap (chain 1, block 123, tx ${bad.transactionHash}, log 9, pool ${PAIR})`)
+  })
+})
+
+/** One ABI word of `v`, two's complement for a negative value (a crafted log's data). */
+const word = (v: bigint): string => BigInt.asUintN(256, v).toString(16).padStart(64, '0')
+const TWO_255 = 57896044618658097711785492504343953926634992332820282019728792003956564819968n
+const MAX_UINT256 = 115792089237316195423570985008687907853269984665640564039457584007913129639935n
+
+describe('uniswap-v2 amounts no pair can hold', () => {
+  /** A Swap whose four data words are `amounts` (amount0In, amount1In, amount0Out, amount1Out), as a probe would craft it. */
+  const swapWith = (amounts: [bigint, bigint, bigint, bigint], logIndex: number): RawLog => ({
+    ...encodeLog({ abi: uniswapV2Abi, eventName: 'Swap', args: { sender: ROUTER, amount0In: 0n, amount1In: 0n, amount0Out: 0n, amount1Out: 0n, to: TRADER }, address: PAIR, logIndex }),
+    data: `0x${amounts.map(word).join('')}`,
+  })
+  const firstLines = (r: ReturnType<typeof decodeRange>) => r.rejected.map((x) => x.error.message.split('\n')[0])
+
+  it('rejects a Swap amount of 2^255, 2^256 − 1 or 2^112 into rejected, naming chain, block, tx, log, pool, the field and its value', () => {
+    const a = swapWith([TWO_255, 0n, 0n, 1_000n], 5)
+    const b = swapWith([1_000n, 0n, 0n, MAX_UINT256], 6)
+    const c = swapWith([0n, 2n ** 112n, 1n, 0n], 7)
+    const r = decodeRange([a, b, c], new Map([[PAIR, pool]]), ctx(new Map([a, b, c].map((l) => [l.transactionHash, TRADER]))))
+    expect(r.swaps).toEqual([])
+    expect(r.prices).toEqual([])
+    expect(firstLines(r)).toEqual([
+      `Swap amount0In 57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not below 2^112 (a Uniswap V2 pair's reserves are uint112) (chain 1, block 100, tx ${a.transactionHash}, log 5, pool ${PAIR})`,
+      `Swap amount1Out 115792089237316195423570985008687907853269984665640564039457584007913129639935 is out of range: not below 2^112 (a Uniswap V2 pair's reserves are uint112) (chain 1, block 100, tx ${b.transactionHash}, log 6, pool ${PAIR})`,
+      `Swap amount1In 5192296858534827628530496329220096 is out of range: not below 2^112 (a Uniswap V2 pair's reserves are uint112) (chain 1, block 100, tx ${c.transactionHash}, log 7, pool ${PAIR})`,
+    ])
+    expect(r.rejected.map((x) => x.log)).toEqual([a, b, c])
+  })
+
+  it('decodes amounts of 2^112 − 1, the largest a uint112 reserve holds', () => {
+    const s = swapWith([2n ** 112n - 1n, 0n, 0n, 2n ** 112n - 2n], 5)
+    const r = decodeRange([s], new Map([[PAIR, pool]]), ctx(new Map([[s.transactionHash, TRADER]])))
+    expect(r.rejected).toEqual([])
+    expect(r.swaps[0]).toMatchObject({ tokenIn: USDC, amountIn: 5192296858534827628530496329220095n, tokenOut: WETH, amountOut: 5192296858534827628530496329220094n })
+  })
+
+  it('rejects a Sync reserve of 2^255 (no uint112), and takes no price from it', () => {
+    const sync: RawLog = { ...encodeLog({ abi: uniswapV2Abi, eventName: 'Sync', args: { reserve0: 1n, reserve1: 1n }, address: PAIR, logIndex: 4 }), data: `0x${word(10n ** 12n)}${word(TWO_255)}` }
+    const r = decodeRange([sync], new Map([[PAIR, pool]]), ctx(new Map()))
+    expect(r.prices).toEqual([])
+    expect(firstLines(r)).toEqual([
+      `Sync reserve1 57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not below 2^112 (a Uniswap V2 pair's reserves are uint112) (chain 1, block 100, tx ${sync.transactionHash}, log 4, pool ${PAIR})`,
+    ])
   })
 })

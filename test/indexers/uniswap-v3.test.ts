@@ -2,6 +2,7 @@ import type { Address, Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { V3_POOL_CREATED_TOPIC, V3_SWAP_TOPIC, uniswapV3Abi } from '../../indexers/uniswap-v3/abi.ts'
 import { uniswapV3 } from '../../indexers/uniswap-v3/family.ts'
+import type { RawLog } from '../../src/domain/log.ts'
 import type { PoolInfo, TokenInfo } from '../../src/domain/types.ts'
 import { decodeRange } from '../../src/indexer/decode-range.ts'
 import type { DecodeContext } from '../../src/indexer/family.ts'
@@ -81,3 +82,65 @@ describe('uniswap-v3 family', () => {
   })
 })
 
+
+/** One ABI word of `v`, two's complement for a negative value (a crafted log's data). */
+const word = (v: bigint): string => BigInt.asUintN(256, v).toString(16).padStart(64, '0')
+const TWO_255 = 57896044618658097711785492504343953926634992332820282019728792003956564819968n
+const MAX_UINT256 = 115792089237316195423570985008687907853269984665640564039457584007913129639935n
+const SQRT_3000 = 1446501726624926496477173928077148n
+
+describe('uniswap-v3 amounts no pool can produce', () => {
+  /** A Swap with these raw amount words (as a probe crafts them) and a real price, liquidity and tick after it. */
+  const swapWith = (amount0: bigint, amount1: bigint, logIndex: number): RawLog => ({
+    ...encodeLog({ abi: uniswapV3Abi, eventName: 'Swap', args: { sender: ROUTER, recipient: TRADER, amount0: 0n, amount1: 0n, sqrtPriceX96: SQRT_3000, liquidity: 10n ** 18n, tick: -195_000 }, address: POOL, logIndex }),
+    data: `0x${[amount0, amount1, SQRT_3000, 10n ** 18n, -195_000n].map(word).join('')}`,
+  })
+  const decode = (...logs: RawLog[]) => decodeRange(logs, new Map([[POOL, pool]]), ctx(new Map(logs.map((l) => [l.transactionHash, TRADER]))))
+  const where = (l: RawLog) => `(chain 1, block 100, tx ${l.transactionHash}, log ${l.logIndex}, pool ${POOL})`
+
+  it("rejects the words 2^255 and 2^256 − 1 (as int256: -2^255 and -1) into rejected instead of dropping the log silently", () => {
+    const probe = swapWith(TWO_255, MAX_UINT256, 3)
+    const r = decode(probe)
+    // Before: no swap, no rejection, and a price taken from the log: the trade vanished silently.
+    expect(r.rejected.map((x) => x.error.message.split('\n')[0])).toEqual([
+      `Swap amount0 -57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not an int256 above -2^255 ${where(probe)}`,
+    ])
+    expect(r.rejected[0]?.log).toBe(probe)
+    expect(r.swaps).toEqual([])
+    expect(r.prices).toEqual([])
+  })
+
+  it('rejects a pool paying 2^255 of a token for a real amount in', () => {
+    const probe = swapWith(TWO_255, 10n ** 18n, 4)
+    const r = decode(probe)
+    expect(r.swaps).toEqual([])
+    expect(r.rejected.map((x) => x.error.shortMessage)).toEqual([
+      'Swap amount0 -57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not an int256 above -2^255',
+    ])
+  })
+
+  it('rejects flows no swap has: both in, both out (2^256 − 1 = -1 and -2,999.5 USDC), out with nothing in', () => {
+    const bothIn = swapWith(3_000_000_000n, 10n ** 18n, 5)
+    const bothOut = swapWith(-2_999_500_000n, MAX_UINT256, 6)
+    const outOnly = swapWith(0n, -(10n ** 18n), 7)
+    const r = decode(bothIn, bothOut, outOnly)
+    expect(r.rejected.map((x) => x.error.message.split('\n')[0])).toEqual([
+      `Swap amount0 3000000000 and amount1 1000000000000000000: the pool received both tokens, a swap pays one out ${where(bothIn)}`,
+      `Swap amount0 -2999500000 and amount1 -1: the pool paid both tokens, a swap takes one in ${where(bothOut)}`,
+      `Swap amount0 0 and amount1 -1000000000000000000: the pool paid a token and received nothing ${where(outOnly)}`,
+    ])
+    expect(r.swaps).toEqual([])
+    expect(r.prices).toEqual([])
+  })
+
+  it('still decodes a dust swap that paid nothing out, and the largest amounts an int256 cast gives', () => {
+    const dust = swapWith(1n, 0n, 8)
+    const edge = swapWith(TWO_255 - 1n, -(TWO_255 - 1n), 9)
+    const r = decode(dust, edge)
+    expect(r.rejected).toEqual([])
+    expect(r.swaps.map((s) => [s.tokenIn, s.amountIn, s.tokenOut, s.amountOut])).toEqual([
+      [USDC, 1n, WETH, 0n],
+      [USDC, TWO_255 - 1n, WETH, TWO_255 - 1n],
+    ])
+  })
+})

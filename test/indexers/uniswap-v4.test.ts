@@ -276,3 +276,40 @@ describe('uniswap-v4 Swap (real mainnet log)', () => {
     expect(uniswapV4.decodePoolLog(other, pool, ctx, new Map())).toEqual({})
   })
 })
+
+/** One ABI word of `v`, two's complement for a negative value (a crafted log's data). */
+const word = (v: bigint): string => BigInt.asUintN(256, v).toString(16).padStart(64, '0')
+
+describe('uniswap-v4 amounts no pool can produce', () => {
+  /** The real Swap with its two delta words replaced (swapper side: negative = the swapper paid). */
+  const swapWith = (amount0: bigint, amount1: bigint): RawLog => ({ ...swapLog, data: `0x${word(amount0)}${word(amount1)}${swapLog.data.slice(2 + 2 * 64)}` })
+  const where = `(chain 1, block 22570228, tx ${swapFx.log.transactionHash}, log 492, pool ${POOL_ID} of ${PM})`
+  const rejectedBy = (log: RawLog) => {
+    const r = decodeRange([log], new Map([[POOL_ID, pool]]), ctx, new Set([PM]))
+    expect(r.swaps).toEqual([])
+    expect(r.prices).toEqual([])
+    return r.rejected.map((x) => x.error.message.split('\n')[0])
+  }
+
+  it('rejects the words 2^255 and 2^256 − 1 as amounts outside int128 or paying both, naming the field and value', () => {
+    expect(rejectedBy(swapWith(2n ** 255n, -255_622n))).toEqual([
+      `Swap amount0 -57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not an int128 ${where}`,
+    ])
+    // 2^256 − 1 is int128 -1 (the swapper paid 1 wei of ETH); with the USDT side also paid by the swapper: the pool received both.
+    expect(rejectedBy(swapWith(2n ** 256n - 1n, -255_622n))).toEqual([
+      `Swap amount0 -1 and amount1 -255622: the pool received both tokens, a swap pays one out ${where}`,
+    ])
+    expect(rejectedBy(swapWith(2n ** 127n, -255_622n))).toEqual([
+      `Swap amount0 170141183460469231731687303715884105728 is out of range: not an int128 ${where}`,
+    ])
+  })
+
+  it('rejects a swapper receiving both currencies, or receiving one for nothing', () => {
+    expect(rejectedBy(swapWith(100_000_000_000_000n, 255_622n))).toEqual([
+      `Swap amount0 100000000000000 and amount1 255622: the pool paid both tokens, a swap takes one in ${where}`,
+    ])
+    expect(rejectedBy(swapWith(0n, 255_622n))).toEqual([
+      `Swap amount0 0 and amount1 255622: the pool paid a token and received nothing ${where}`,
+    ])
+  })
+})
