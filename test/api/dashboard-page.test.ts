@@ -33,8 +33,8 @@ const WAIT_MS = 30_000
 
 type Principal = { role: 'admin'; account: null } | { role: 'account'; account: string }
 
-/** One WebSocket the page opened, with what it asked for; `send` writes a protocol frame. */
-type LiveSocket = { account: string; key: string; socket: WebSocket; send(msg: object): void }
+/** One WebSocket the page opened, with what it asked for; `send` writes a protocol frame; `received` holds the page's own messages. */
+type LiveSocket = { account: string; key: string; socket: WebSocket; send(msg: object): void; received: unknown[] }
 
 type StandInApi = {
   url: string
@@ -125,7 +125,9 @@ async function startStandInApi(opts: { keys: Record<string, Principal>; accounts
       return
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      sockets.push({ account, key, socket: ws, send: (msg) => ws.send(JSON.stringify(msg)) })
+      const received: unknown[] = []
+      ws.on('message', (data) => received.push(JSON.parse(String(data))))
+      sockets.push({ account, key, socket: ws, send: (msg) => ws.send(JSON.stringify(msg)), received })
     })
   })
 
@@ -205,6 +207,7 @@ function metrics(time: number, over: Partial<AccountMetrics> = {}): AccountMetri
     volume1hUsd: 380_000,
     volume24hUsd: 4_250_000,
     varMethod: 'mixed',
+    varIncomplete: true,
     historyLength: 250,
     assetsWithoutHistory: ['PEPE'],
     exposureByToken: POSITIONS,
@@ -243,6 +246,7 @@ function alert(over: Partial<AlertJson> & Pick<AlertJson, 'ruleId' | 'metric' | 
     severity: 'warning',
     action: 'alert',
     state: 'firing',
+    incomplete: false,
     firedAt: time,
     chainId: 8453,
     block: '24000000',
@@ -344,7 +348,7 @@ describe('dashboard page (against a stand-in for the API)', () => {
     await expectText(page, '#history-length', '250 returns')
     await expectText(page, '#assets-without-history', 'PEPE')
     await expectText(page, '#last-block', '24000000')
-    await expectText(page, '#last-chain', '8453')
+    await expectText(page, '#last-chain', 'Base')
     await expectText(page, '#last-time', utc(T0 + 3540))
     expect(await page.locator('#halted-banner').isHidden()).toBe(true)
 
@@ -365,18 +369,18 @@ describe('dashboard page (against a stand-in for the API)', () => {
     await expectCount(page, `#unpriced-list > li[data-token="1:${PEPE_MAINNET.toLowerCase()}"]`, 1)
     expect(await page.locator('#unpriced-list').textContent()).toContain('1000000000000000000000000 raw')
 
-    // Exposure by asset and by chain (chain ids as numbers), largest gross first.
+    // Exposure by asset and by chain (named), largest gross first.
     await expectCount(page, '#exposure-by-asset > tr', 2)
     await expectText(page, '#exposure-by-asset > tr[data-asset="ETH"] > td:nth-child(2)', '$1,350,000')
     await expectText(page, '#exposure-by-asset > tr[data-asset="ETH"] > td:nth-child(4)', '96.43%')
-    await expectText(page, '#exposure-by-chain > tr:first-child > td:first-child', '1')
+    await expectText(page, '#exposure-by-chain > tr:first-child > td:first-child', 'Ethereum')
     await expectText(page, '#exposure-by-chain > tr[data-chain="8453"] > td:nth-child(3)', '-$100,000')
 
     // The alert feed, newest first, with severity, state, rule, metric and value vs threshold.
     await expectCount(page, '#alert-feed > li', 2)
     expect(await page.locator('#alert-feed > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-alert-id')))).toEqual([VAR_ALERT.id, DRAWDOWN_RESOLVED.id])
-    await expectText(page, '#alert-feed > li:first-child .cmp', '$1,050,000.00 vs > $1,000,000.00')
-    await expectText(page, '#alert-feed > li:nth-child(2) .cmp', '12.00% vs > 20.00% (resolves < 15.00%)')
+    await expectText(page, '#alert-feed > li:first-child .cmp', 'fired at $1,050,000.00 vs > $1,000,000.00 (resolves < $900,000.00)')
+    await expectText(page, '#alert-feed > li:nth-child(2) .cmp', 'resolved at 12.00% vs > 20.00% (resolves < 15.00%)')
     await expectText(page, '#alert-feed > li:nth-child(2) .state', 'resolved')
 
     // The chart got the history.
@@ -393,7 +397,7 @@ describe('dashboard page (against a stand-in for the API)', () => {
     ws1.send({ type: 'alert', alert: LOSS_LIMIT })
     await expectCount(page, '#alert-feed > li', 3)
     expect(await page.locator('#alert-feed > li').first().getAttribute('data-alert-id')).toBe(LOSS_LIMIT.id)
-    await expectText(page, '#alert-feed > li:first-child .cmp', '-$60,000.00 vs < -$50,000.00')
+    await expectText(page, '#alert-feed > li:first-child .cmp', 'fired at -$60,000.00 vs < -$50,000.00')
     await expectText(page, '#alert-feed > li:first-child .sev', 'critical')
     await expectText(page, '#alert-feed > li:first-child .action-halt', 'halt')
 
@@ -407,7 +411,7 @@ describe('dashboard page (against a stand-in for the API)', () => {
     ws1.send({
       type: 'snapshot',
       account: 'alice',
-      summary: summary(T0 + 3660, '24000020', { equityUsd: 990_000.25, unpricedPositions: 0, unpricedTokens: [], exposureByToken: POSITIONS.filter((p) => p.asset !== 'PEPE') }),
+      summary: summary(T0 + 3660, '24000020', { equityUsd: 990_000.25, unpricedPositions: 0, varIncomplete: false, unpricedTokens: [], exposureByToken: POSITIONS.filter((p) => p.asset !== 'PEPE') }),
       history: history(40, T0 + 3660, 1_000_000),
       alerts: [VAR_ALERT],
       halted: false,

@@ -24,7 +24,7 @@
 
 /**
  * @param {LiveConnectionOptions} options minDelayMs: first retry delay (default 500); maxDelayMs: cap (default 30 000).
- * @returns {{ close(): void, retryNow(): void }}
+ * @returns {{ close(): void, retryNow(): void, send(msg: object): boolean }}
  */
 export function createLiveConnection(options) {
   const { url, onMessage, onState, probe } = options
@@ -115,5 +115,11 @@ export function createLiveConnection(options) {
       onState('offline', 'closed')
     },
     retryNow,
+    /** Sends `msg` as JSON if the socket is open; false when it is not (nothing is queued). */
+    send(msg) {
+      if (!ws || ws.readyState !== WebSocket.OPEN) return false
+      ws.send(JSON.stringify(msg))
+      return true
+    },
   }
 }

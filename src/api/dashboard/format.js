@@ -10,10 +10,12 @@ export const NONE = '—'
 const usd = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'negative' })
 const usdWhole = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', minimumFractionDigits: 0, maximumFractionDigits: 0, signDisplay: 'negative' })
 const usdSigned = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'exceptZero' })
+const usdSignedWhole = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', minimumFractionDigits: 0, maximumFractionDigits: 0, signDisplay: 'exceptZero' })
 const usdCompact = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', notation: 'compact', maximumFractionDigits: 1, signDisplay: 'negative' })
 const usdAxis = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', notation: 'compact', maximumSignificantDigits: 3, signDisplay: 'negative' })
 const price = new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', maximumSignificantDigits: 6 })
 const pct = new Intl.NumberFormat(undefined, { style: 'percent', minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'negative' })
+const share = new Intl.NumberFormat(undefined, { style: 'percent', maximumFractionDigits: 2 })
 const ratio = new Intl.NumberFormat(undefined, { minimumFractionDigits: 4, maximumFractionDigits: 4, signDisplay: 'negative' })
 const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 })
 /** 8 decimals, or 6 significant digits when that says more: dust never reads as 0. */
@@ -31,6 +33,8 @@ export const formatUsd = (n) => (finite(n) ? usd.format(unsignedZero(/** @type {
 export const formatUsdWhole = (n) => (finite(n) ? usdWhole.format(/** @type {number} */ (n)) : NONE)
 /** "+$1,234.56" / "-$1,234.56" / "$0.00": PnL. @param {number | null | undefined} n */
 export const formatPnl = (n) => (finite(n) ? usdSigned.format(unsignedZero(/** @type {number} */ (n))) : NONE)
+/** "+$1,235" / "-$1,235" / "$0": PnL in tables. @param {number | null | undefined} n */
+export const formatPnlWhole = (n) => (finite(n) ? usdSignedWhole.format(unsignedZero(/** @type {number} */ (n))) : NONE)
 /** "$1.2M": volumes among the key figures. @param {number | null | undefined} n */
 export const formatUsdCompact = (n) => (finite(n) ? usdCompact.format(unsignedZero(/** @type {number} */ (n))) : NONE)
 /** "$1.05M": axis ticks, three significant digits so neighbouring ticks differ. @param {number | null | undefined} n */
@@ -39,6 +43,8 @@ export const formatAxisUsd = (n) => (finite(n) ? usdAxis.format(unsignedZero(/**
 export const formatPrice = (n) => (finite(n) ? price.format(/** @type {number} */ (n)) : NONE)
 /** A fraction as a percentage: 0.1234 → "12.34%". @param {number | null | undefined} n */
 export const formatPct = (n) => (finite(n) ? pct.format(unsignedZero(/** @type {number} */ (n))) : NONE)
+/** A fraction as a percentage without needless decimals: 0.25 → "25%", 0.125 → "12.5%". @param {number | null | undefined} n */
+export const formatShare = (n) => (finite(n) ? share.format(/** @type {number} */ (n)) : NONE)
 /** A fraction with four decimals: HHI 0.42 → "0.4200". @param {number | null | undefined} n */
 export const formatRatio = (n) => (finite(n) ? ratio.format(unsignedZero(/** @type {number} */ (n))) : NONE)
 /** @param {number | null | undefined} n */

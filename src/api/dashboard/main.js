@@ -9,8 +9,9 @@
  */
 import { createEquityChart } from './chart.js'
 import { createLiveConnection } from './connection.js'
+import { positionsStale } from './positions.js'
 import { renderAge, renderConnection, renderDashboard } from './render.js'
-import { applyMessage, initialState } from './state.js'
+import { applyMessage, initialState, sortPositions } from './state.js'
 
 const KEY_STORAGE = 'dexrisk.apiKey'
 /** Wait before asking the API again after it failed (not a rejected key: that asks for another). */
@@ -99,6 +100,8 @@ let chartedHistory = null
 let renderQueued = false
 /** The admin key the account picker watches with. */
 let pickerKey = ''
+/** The quantities the page last asked positions for: one request per change, whatever the answer. */
+let positionsAskedFor = ''
 
 /** Renders once per frame however many messages arrived (a resync can bring many). */
 function scheduleRender() {
@@ -126,6 +129,8 @@ function watch(account, key) {
     url: () => liveUrl(account, key),
     onMessage: (msg) => {
       state = applyMessage(state, msg)
+      if (msg.type === 'snapshot') positionsAskedFor = ''
+      if (msg.type === 'snapshot' || msg.type === 'update') askForPositions()
       scheduleRender()
     },
     onState: renderConnection,
@@ -145,6 +150,19 @@ function watch(account, key) {
       }
     },
   })
+}
+
+/**
+ * Updates carry no cost basis: when a quantity of the summary differs from the positions the page
+ * has, it asks the server for them (once per set of quantities, so a position the server does not
+ * keep cannot make it ask after every update).
+ */
+function askForPositions() {
+  const m = state.summary?.metrics ?? null
+  if (!connection || !positionsStale(m, state.positions)) return
+  const quantities = (m?.exposureByToken ?? []).map((e) => `${e.chainId}:${e.token}:${e.quantity}`).join(',')
+  if (quantities === positionsAskedFor) return
+  if (connection.send({ type: 'positions' })) positionsAskedFor = quantities
 }
 
 /** @param {string} message */
@@ -224,6 +242,13 @@ function main() {
     else url.searchParams.delete('account')
     history.replaceState(history.state, '', url)
     if (picker.value && pickerKey) watch(picker.value, pickerKey)
+  })
+  // Column headers sort the positions table: one click largest first (text A→Z), two the other way, three the default order.
+  byId('positions-head').addEventListener('click', (ev) => {
+    const button = /** @type {HTMLElement | null} */ (/** @type {HTMLElement} */ (ev.target).closest('button[data-sort]'))
+    if (!button) return
+    state = sortPositions(state, /** @type {import('./positions.js').SortKey} */ (button.dataset.sort))
+    scheduleRender()
   })
   setInterval(() => renderAge(state), 5_000)
   renderDashboard(state)

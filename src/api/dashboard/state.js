@@ -4,16 +4,24 @@
  *
  * Messages (GET /v1/accounts/:account/ws): `snapshot` replaces everything (on connect, and again
  * when the server dropped messages for this client); `update` replaces the summary and appends a
- * history point; `alert` prepends to the feed; `halt` trips the banner; `error` precedes a close.
+ * history point; `alert` prepends to the feed; `halt` trips the banner; `positions` (the answer to
+ * the page's own request) replaces the cost basis; `error` precedes a close. The reader's choices
+ * (the positions table's order) are state too, changed by `sortPositions`.
  */
+import { nextSort } from './positions.js'
 
-/** @typedef {import('../../../workers/risk/read-model.ts').AccountSummary} AccountSummary */
+/** @typedef {import('../../read-model/keys.ts').AccountSummary} AccountSummary */
 /** @typedef {import('../../risk/rules.ts').AlertJson} AlertJson */
 /** @typedef {import('../../risk/rules.ts').HaltChangeJson} HaltChangeJson */
 /** @typedef {import('../account-view.ts').HistoryPoint} HistoryPoint */
+/** @typedef {import('../account-view.ts').PositionJson} PositionJson */
+/** @typedef {import('../account-view.ts').RiskSettings} RiskSettings */
+/** @typedef {import('./positions.js').SortOrder} SortOrder */
+/** @typedef {import('./positions.js').SortKey} SortKey */
 /**
- * @typedef {{ type: 'snapshot', account: string, summary: AccountSummary | null, history: HistoryPoint[], alerts: AlertJson[], halted: boolean }
+ * @typedef {{ type: 'snapshot', account: string, summary: AccountSummary | null, history: HistoryPoint[], alerts: AlertJson[], halted: boolean, positions?: PositionJson[], risk?: RiskSettings }
  *   | { type: 'update', summary: AccountSummary }
+ *   | { type: 'positions', account: string, positions: PositionJson[] }
  *   | { type: 'alert', alert: AlertJson }
  *   | { type: 'halt', halt: HaltChangeJson }
  *   | { type: 'error', message: string }} ServerMessage
@@ -28,6 +36,9 @@
  *   halted: boolean,
  *   halt: HaltChangeJson | null,
  *   serverError: string | null,
+ *   positions: PositionJson[] | null,
+ *   risk: RiskSettings | null,
+ *   sort: SortOrder | null,
  * }} DashboardState
  */
 
@@ -38,7 +49,17 @@ export const MAX_HISTORY = 5000
 
 /** @param {string} account @returns {DashboardState} */
 export function initialState(account) {
-  return { account, synced: false, summary: null, history: [], alerts: [], halted: false, halt: null, serverError: null }
+  return { account, synced: false, summary: null, history: [], alerts: [], halted: false, halt: null, serverError: null, positions: null, risk: null, sort: null }
+}
+
+/**
+ * The positions table ordered by `key` after a click on its header (see positions.js, nextSort).
+ * @param {DashboardState} state
+ * @param {SortKey} key
+ * @returns {DashboardState}
+ */
+export function sortPositions(state, key) {
+  return { ...state, sort: nextSort(state.sort, key) }
 }
 
 /**
@@ -58,6 +79,10 @@ export function applyMessage(state, msg) {
         halted: msg.halted === true,
         halt: null,
         serverError: null,
+        // A server from before positions were sent: the table shows no cost basis.
+        positions: Array.isArray(msg.positions) ? msg.positions : null,
+        risk: msg.risk ?? null,
+        sort: state.sort,
       }
     case 'update':
       return {
@@ -75,6 +100,8 @@ export function applyMessage(state, msg) {
     }
     case 'halt':
       return { ...state, halted: true, halt: msg.halt }
+    case 'positions':
+      return msg.account === state.account && Array.isArray(msg.positions) ? { ...state, positions: msg.positions } : state
     case 'error':
       return { ...state, serverError: msg.message }
     default:

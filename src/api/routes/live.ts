@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ApiContext } from '../api-context.ts'
+import { createPositionsReader, type PositionsMessage, type RiskSettings } from '../account-view.ts'
 import { assertSees, KEY_CACHE_MS, presentedKey } from '../auth.ts'
 import type { LiveClient } from '../live-hub.ts'
 import { AccountParams, ErrorBody } from '../schemas.ts'
@@ -11,8 +12,15 @@ const HEARTBEAT_MS = 30_000
  * The per-account WebSocket: a full snapshot on connect, then every update, alert and halt the
  * workers publish for the account (see live-hub.ts for fan-out and slow clients). The key comes as
  * `?key=` (browsers cannot set headers on a WebSocket) or `Authorization: Bearer`.
+ *
+ * A client may send `{"type":"positions"}` (the dashboard does when an update changed a quantity:
+ * updates carry no cost basis) and gets `{"type":"positions",account,positions}`; one such read is
+ * outstanding per connection, and reads of one account are shared between its connections.
  */
 export function liveRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
+  const { fallbackShock, minHistory } = ctx.common.config.risk
+  const risk: RiskSettings = { fallbackShock, minHistory }
+  const positionsOf = createPositionsReader({ pool: ctx.pool })
   return async (app) => {
     app.get(
       '/v1/accounts/:account/ws',
@@ -36,7 +44,7 @@ export function liveRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
             client.pending ??= []
             const snapshot = await ctx.snapshot(account)
             if (socket.readyState !== 1) return
-            socket.send(JSON.stringify(snapshot))
+            socket.send(JSON.stringify({ ...snapshot, risk }))
             const queued = client.pending
             client.pending = null
             for (const frame of queued ?? []) socket.send(frame)
@@ -64,6 +72,29 @@ export function liveRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           socket.ping()
         }, HEARTBEAT_MS)
         heartbeat.unref()
+        let readingPositions = false
+        socket.on('message', (data: Buffer, isBinary: boolean) => {
+          if (isBinary || readingPositions || data.length > 100) return
+          let msg: { type?: unknown }
+          try {
+            msg = JSON.parse(data.toString('utf8')) as { type?: unknown }
+          } catch {
+            return
+          }
+          if (msg?.type !== 'positions') return
+          readingPositions = true
+          positionsOf(account)
+            .then(
+              (positions) => {
+                const reply: PositionsMessage = { type: 'positions', account, positions }
+                // Behind a snapshot being built: in order, after it.
+                if (client.pending) client.pending.push(JSON.stringify(reply))
+                else if (socket.readyState === 1) socket.send(JSON.stringify(reply))
+              },
+              (err: Error) => req.log.warn({ account, err: err.message }, 'live positions read failed'),
+            )
+            .finally(() => (readingPositions = false))
+        })
         socket.on('close', () => {
           clearInterval(heartbeat)
           clearInterval(recheck)
