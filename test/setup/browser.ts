@@ -1,8 +1,20 @@
+import { existsSync } from 'node:fs'
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
-import { afterAll } from 'vitest'
+import { afterAll, beforeEach } from 'vitest'
 
 /** The machine's Chromium (Debian's package); playwright-core drives it, no browser download. */
 export const CHROMIUM_PATH = process.env.DEXRISK_CHROMIUM ?? '/usr/bin/chromium'
+
+/**
+ * Set by .ci/run, which installs Chromium: there a missing browser fails the browser tests instead
+ * of skipping them, so CI always runs them.
+ */
+export const REQUIRE_BROWSER = process.env.DEXRISK_REQUIRE_BROWSER === '1'
+
+/** Why the browser tests cannot run here, or undefined when Chromium is installed. */
+export function browserMissing(): string | undefined {
+  return existsSync(CHROMIUM_PATH) ? undefined : `no Chromium at ${CHROMIUM_PATH} (install Debian's chromium package, or point DEXRISK_CHROMIUM at one)`
+}
 
 /** Headless, offline-friendly: no sandbox (containers), no GPU, no QUIC, no background traffic. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -21,10 +33,21 @@ export type OpenedPage = {
  * One headless Chromium per test file, launched on first use and closed (with every context
  * opened through it) in afterAll. Each `open` gets a fresh context (its own storage, cookies,
  * sessionStorage): pages of one file do not see each other's state.
+ *
+ * Without Chromium at CHROMIUM_PATH, every test of the suite that calls this is skipped, and the
+ * reason printed; with DEXRISK_REQUIRE_BROWSER=1 (CI) each of them fails instead.
  */
 export function useBrowser(): { open(url: string, options?: BrowserContextOptions): Promise<OpenedPage> } {
   let browser: Promise<Browser> | undefined
   const contexts: BrowserContext[] = []
+
+  const missing = browserMissing()
+  if (missing && !REQUIRE_BROWSER) process.stderr.write(`browser tests skipped: ${missing}\n`)
+  beforeEach((ctx) => {
+    if (!missing) return
+    if (REQUIRE_BROWSER) throw new Error(`DEXRISK_REQUIRE_BROWSER=1 and ${missing}`)
+    ctx.skip(`browser test skipped: ${missing}`)
+  })
 
   afterAll(async () => {
     await Promise.all(contexts.map((c) => c.close().catch(() => {})))
