@@ -1,4 +1,4 @@
-import { toEventSelector } from 'viem'
+import { toEventSelector, type Hex } from 'viem'
 
 /**
  * Curve pool events, as declared in Curve's own sources:
@@ -99,3 +99,14 @@ export const CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC = toEventSelector('TokenExchan
 
 /** The native-ether placeholder old Curve pools (steth, seth, ankreth) list as a coin. */
 export const CURVE_ETH_ADDRESS = '0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE'
+
+/**
+ * AddLiquidity(address,uint256[N],uint256[N],uint256,uint256) of a StableSwap pool with N = 2, 3 or
+ * 4 coins (curvefi/curve-contract StableSwap3Pool.vy: provider, token_amounts, fees, invariant,
+ * token_supply), by coin count. Watched for one reason: a metapool selling a base coin deposits it
+ * into its base pool first, and the base pool's AddLiquidity (provider: the metapool) states the
+ * amount deposited (indexers/curve/base-pool-deposit.ts).
+ */
+export const CURVE_ADD_LIQUIDITY_TOPICS: ReadonlyMap<number, Hex> = new Map(
+  [2, 3, 4].map((n) => [n, toEventSelector(`AddLiquidity(address,uint256[${n}],uint256[${n}],uint256,uint256)`)] as const),
+)

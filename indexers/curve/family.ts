@@ -5,11 +5,13 @@ import type { DecodeContext, Family, PoolLogResult } from '../../src/indexer/fam
 import { checkAmount, logDecodeError as decodeError, type AmountBound } from '../../src/indexer/log-decode-error.ts'
 import { intWord, isHexData, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
 import {
+  CURVE_ADD_LIQUIDITY_TOPICS,
   CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
   CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
   CURVE_TOKEN_EXCHANGE_TOPIC,
   CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC,
 } from './abi.ts'
+import { baseCoinSold, isAddLiquidity, recordBaseDeposit } from './base-pool-deposit.ts'
 import { describeCurvePool } from './describe-pool.ts'
 
 /** One Curve exchange event layout: its name (for errors), data word count, int128 ids or uint256, which coins ids index. */
@@ -41,6 +43,12 @@ export const CURVE_AMOUNT: AmountBound = { limit: 1n << 128n, name: 'below 2^128
  * `underlying_coins(i)`). The events name no receiver, so `recipient` is the buyer too.
  * tokens_bought is what the trader got, after the pool's fee.
  *
+ * One exception to tokens_sold: a metapool's TokenExchangeUnderlying selling a base coin for the
+ * metapool's own coin, which curve-factory metapool templates log in base-LP units. Its amount sold
+ * is the one the base pool's AddLiquidity (watched for this, provider: the metapool) records in the
+ * same transaction; with no such deposit among the range's logs (the base pool is not listed) the
+ * exchange is rejected (indexers/curve/base-pool-deposit.ts).
+ *
  * Prices: none. No Curve exchange event carries a marginal price. A StableSwap pool's price is
  * the derivative of its invariant at the new balances (amplification A, rates of rebasing or
  * lending coins), which the event does not hold; tokens_bought / tokens_sold is an execution price
@@ -59,18 +67,23 @@ export const curve: Family = {
     CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC,
     CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
     CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
+    ...CURVE_ADD_LIQUIDITY_TOPICS.values(),
   ],
   decodePoolCreated: () => null,
   describePool: describeCurvePool,
 
-  decodePoolLog(log, pool, ctx): PoolLogResult {
+  decodePoolLog(log, pool, ctx, state): PoolLogResult {
+    if (isAddLiquidity(log.topics[0])) {
+      recordBaseDeposit(log, ctx.chainId, state)
+      return {}
+    }
     const layout = log.topics[0] === undefined ? undefined : LAYOUTS.get(log.topics[0])
     if (!layout) return {}
-    return decodeExchange(log, pool, ctx, layout)
+    return decodeExchange(log, pool, ctx, state, layout)
   },
 }
 
-function decodeExchange(log: RawLog, pool: PoolInfo, ctx: DecodeContext, layout: Layout): PoolLogResult {
+function decodeExchange(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: Map<string, unknown>, layout: Layout): PoolLogResult {
   const buyer = topicAddress(log.topics[1])
   if (!buyer || log.topics.length !== 2 || !isHexData(log.data) || wordCount(log.data) !== layout.words)
     throw decodeError(`undecodable ${layout.name}`, log, ctx.chainId)
@@ -84,10 +97,14 @@ function decodeExchange(log: RawLog, pool: PoolInfo, ctx: DecodeContext, layout:
   if (!tokenIn) throw decodeError(`${layout.name} sold_id ${soldId} is outside the pool's ${coins.length} ${which}`, log, ctx.chainId)
   if (!tokenOut) throw decodeError(`${layout.name} bought_id ${boughtId} is outside the pool's ${coins.length} ${which}`, log, ctx.chainId)
   if (soldId === boughtId) throw decodeError(`${layout.name} sells and buys the same coin (id ${soldId})`, log, ctx.chainId)
-  const amountIn = uintWord(log.data, 1)
+  const tokensSold = uintWord(log.data, 1)
   const amountOut = uintWord(log.data, 3)
-  checkAmount(layout.name, 'tokens_sold', amountIn, CURVE_AMOUNT, log, ctx.chainId)
+  checkAmount(layout.name, 'tokens_sold', tokensSold, CURVE_AMOUNT, log, ctx.chainId)
   checkAmount(layout.name, 'tokens_bought', amountOut, CURVE_AMOUNT, log, ctx.chainId)
+  // A metapool's sale of a base coin for its own coin: the amount the base pool took in (see baseCoinSold).
+  const deposited = layout.underlying ? baseCoinSold(log, pool, { sold: soldId, bought: boughtId }, tokensSold, ctx.chainId, state) : undefined
+  if (deposited !== undefined) checkAmount(layout.name, 'amount deposited into the base pool', deposited, CURVE_AMOUNT, log, ctx.chainId)
+  const amountIn = deposited ?? tokensSold
   // A zero exchange moves nothing: not a trade (as a V2 swap in which the pool received nothing).
   if (amountIn === 0n) return {}
   const trader = ctx.txFrom(log.transactionHash)

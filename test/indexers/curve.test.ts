@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import type { Address, Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import {
+  CURVE_ADD_LIQUIDITY_TOPICS,
   CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
   CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
   CURVE_TOKEN_EXCHANGE_TOPIC,
@@ -105,7 +106,19 @@ describe('curve family', () => {
     expect(CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC).toBe('0xd013ca23e77a65003c2c659c5442c00c805371b7fc1ebd4c206c41d1536bd90b')
     expect(CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC).toBe('0xb2e76ae99761dc136e598d4a629bb347eccb9532a5f8bbd72e18467c3c34cc98')
     expect(CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC).toBe('0x143f1f8e861fbdeddd5b46e844b7d3ac7b86a122f36e8c463859ee6811b1f29c')
-    expect(curve.poolTopics).toEqual([CURVE_TOKEN_EXCHANGE_TOPIC, CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC, CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC, CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC])
+    // AddLiquidity of 2-, 3- and 4-coin StableSwap pools (3pool's is the 3-coin one): a metapool's base pool deposit.
+    expect([...CURVE_ADD_LIQUIDITY_TOPICS]).toEqual([
+      [2, '0x26f55a85081d24974e85c6c00045d0f0453991e95873f52bff0d21af4079a768'],
+      [3, '0x423f6495a08fc652425cf4ed0d1f9e37e571d9b9529b1c1c23cce780b2e7df0d'],
+      [4, '0x3f1915775e0c9a38a57a7bb7f1f9005f486fb904e1f84aa215364d567319a58d'],
+    ])
+    expect(curve.poolTopics).toEqual([
+      CURVE_TOKEN_EXCHANGE_TOPIC,
+      CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC,
+      CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
+      CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
+      ...CURVE_ADD_LIQUIDITY_TOPICS.values(),
+    ])
     for (const t of curve.poolTopics) expect(watchedTopics()).toContain(t)
   })
 
@@ -205,9 +218,9 @@ describe('curve family', () => {
     const plain = exchange({ sold_id: 2n, tokens_sold: 1_000_000n, bought_id: 1n, tokens_bought: 999_000n })
     expect(decodeOne(plain, plainPool).swap).toMatchObject({ tokenIn: USDT, tokenOut: USDC, amountIn: 1_000_000n, amountOut: 999_000n, sender: ROUTER, recipient: ROUTER, trader: TRADER, decimalsIn: 6, decimalsOut: 6 })
 
-    // Underlying id 3 is USDT (base pool coins(2)); id 0 the metapool's own coin (no decimals known).
-    const under = exchangeUnderlying({ sold_id: 3n, tokens_sold: 5_000_000n, bought_id: 0n, tokens_bought: 4_900_000_000_000_000_000n })
-    expect(decodeOne(under, metaPool).swap).toMatchObject({ tokenIn: USDT, tokenOut: META_COIN, amountIn: 5_000_000n, amountOut: 4_900_000_000_000_000_000n, decimalsIn: 6, decimalsOut: null })
+    // Underlying id 0 is the metapool's own coin (no decimals known), id 3 USDT (base pool coins(2)).
+    const under = exchangeUnderlying({ sold_id: 0n, tokens_sold: 4_900_000_000_000_000_000n, bought_id: 3n, tokens_bought: 5_000_000n })
+    expect(decodeOne(under, metaPool).swap).toMatchObject({ tokenIn: META_COIN, tokenOut: USDT, amountIn: 4_900_000_000_000_000_000n, amountOut: 5_000_000n, decimalsIn: null, decimalsOut: 6 })
 
     const crypto = encodeLog({ abi: curveCryptoAbi, eventName: 'TokenExchange', args: { buyer: ROUTER, sold_id: 0n, tokens_sold: 30_000_000_000n, bought_id: 1n, tokens_bought: 100_000_000n }, address: CRYPTO })
     expect(crypto.topics[0]).toBe(CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC)
@@ -305,5 +318,100 @@ describe('curve amounts no pool can produce', () => {
       `TokenExchange (crypto) tokens_sold 57896044618658097711785492504343953926634992332820282019728792003956564819968 is out of range: not below 2^128 (${WHY}) ${at(crypto)}`,
     ])
     expect(r.swaps.map((s) => [s.logIndex, s.tokenIn, s.amountIn, s.tokenOut, s.amountOut])).toEqual([[4, DAI, 340282366920938463463374607431768211455n, USDT, 340282366920938463463374607431768211455n]])
+  })
+})
+
+/** A 3-coin StableSwap pool's AddLiquidity (curvefi/curve-contract StableSwap3Pool.vy). */
+const addLiquidityAbi = [
+  {
+    type: 'event',
+    name: 'AddLiquidity',
+    inputs: [
+      { name: 'provider', type: 'address', indexed: true },
+      { name: 'token_amounts', type: 'uint256[3]', indexed: false },
+      { name: 'fees', type: 'uint256[3]', indexed: false },
+      { name: 'invariant', type: 'uint256', indexed: false },
+      { name: 'token_supply', type: 'uint256', indexed: false },
+    ],
+  },
+] as const
+
+describe("curve metapool selling a base coin for its own coin (curve-factory templates log the base LP amount)", () => {
+  const BASE = '0x00000000000000000000000000000000000000c4' as Address
+  const basePool: PoolInfo = { chainId: 1, dex, address: BASE, token0: DAI, token1: USDC, fee: null, tokens: [DAI, USDC, USDT], createdBlock: 1n }
+  const pools = new Map([[BASE, basePool], [META, metaPool]])
+  const TX = `0x${'ab'.repeat(32)}` as Hex
+  // 5 USDT sold; the base pool mints 4.901960784313725490 LP for it (at a virtual price of 1.02),
+  // which is what the template logs as tokens_sold: 10^12 / 1.02 times the USDT sold.
+  const USDT_SOLD = 5_000_000n
+  const LP_MINTED = 4_901_960_784_313_725_490n
+  const deposit = (amounts: readonly [bigint, bigint, bigint], logIndex: number, extra: { provider?: Address; txHash?: Hex } = {}) =>
+    encodeLog({ abi: addLiquidityAbi, eventName: 'AddLiquidity', args: { provider: extra.provider ?? META, token_amounts: amounts, fees: [0n, 0n, 0n], invariant: 10n ** 24n, token_supply: 10n ** 24n }, address: BASE, logIndex, txHash: extra.txHash ?? TX })
+  const sale = (args: { sold_id: bigint; tokens_sold: bigint; bought_id: bigint; tokens_bought: bigint }, logIndex: number, txHash: Hex = TX) =>
+    encodeLog({ abi: curveStableSwapAbi, eventName: 'TokenExchangeUnderlying', args: { buyer: ROUTER, ...args }, address: META, logIndex, txHash })
+  const lines = (r: ReturnType<typeof decodeRange>) => r.rejected.map((x) => x.error.message.split('\n')[0])
+  const at = (l: RawLog) => `(chain 1, block 100, tx ${l.transactionHash}, log ${l.logIndex}, pool ${META})`
+  const CASE = `TokenExchangeUnderlying sells base coin 3 for the metapool's coin 0: tokens_sold ${LP_MINTED} can be the base pool's LP amount (curve-factory metapools since Vyper 0.2.14 log that)`
+
+  it("takes the amount sold from the base pool's AddLiquidity by the metapool, to the wei, not tokens_sold", () => {
+    const d = deposit([0n, 0n, USDT_SOLD], 3)
+    expect(d.topics[0]).toBe(CURVE_ADD_LIQUIDITY_TOPICS.get(3))
+    const s = sale({ sold_id: 3n, tokens_sold: LP_MINTED, bought_id: 0n, tokens_bought: 4_800_000_000_000_000_000n }, 6)
+    const r = decodeRange([d, s], pools, synthCtx(s))
+    expect(r.rejected).toEqual([])
+    expect(r.prices).toEqual([])
+    expect(r.swaps).toHaveLength(1)
+    expect(r.swaps[0]).toMatchObject({ pool: META, logIndex: 6, tokenIn: USDT, amountIn: USDT_SOLD, decimalsIn: 6, tokenOut: META_COIN, amountOut: 4_800_000_000_000_000_000n })
+  })
+
+  it('rejects the sale, naming the case, when no deposit by the metapool precedes it in the transaction', () => {
+    const s = sale({ sold_id: 3n, tokens_sold: LP_MINTED, bought_id: 0n, tokens_bought: 1n }, 6)
+    const otherTx = deposit([0n, 0n, USDT_SOLD], 2, { txHash: `0x${'cd'.repeat(32)}` })
+    const otherProvider = deposit([0n, 0n, USDT_SOLD], 3, { provider: ROUTER })
+    const after = deposit([0n, 0n, USDT_SOLD], 7)
+    const reason = `${CASE}, and no AddLiquidity by this pool into its base pool precedes it in the transaction to give the amount sold (list the base pool as a curve pool) ${at(s)}`
+    const r = decodeRange([otherTx, otherProvider, s, after], pools, synthCtx(s))
+    expect(r.swaps).toEqual([])
+    expect(lines(r)).toEqual([reason])
+    // The base pool not listed: its AddLiquidity never reaches the decoder.
+    const alone = decodeRange([deposit([0n, 0n, USDT_SOLD], 3), s], new Map([[META, metaPool]]), synthCtx(s))
+    expect(alone.swaps).toEqual([])
+    expect(lines(alone)).toEqual([reason])
+  })
+
+  it('rejects the sale when the deposit is of other coins; each deposit serves one sale', () => {
+    const wrongCoin = sale({ sold_id: 3n, tokens_sold: LP_MINTED, bought_id: 0n, tokens_bought: 1n }, 6)
+    const r = decodeRange([deposit([0n, USDT_SOLD, 0n], 3), wrongCoin], pools, synthCtx(wrongCoin))
+    expect(lines(r)).toEqual([
+      `${CASE}, and the AddLiquidity by this pool at log 3 of ${BASE} deposits [0, 5000000, 0], not base coin 2 alone of 3 ${at(wrongCoin)}`,
+    ])
+    const first = sale({ sold_id: 3n, tokens_sold: LP_MINTED, bought_id: 0n, tokens_bought: 1n }, 6)
+    const second = sale({ sold_id: 3n, tokens_sold: LP_MINTED, bought_id: 0n, tokens_bought: 1n }, 9)
+    const twice = decodeRange([deposit([0n, 0n, USDT_SOLD], 3), first, second], pools, synthCtx(first))
+    expect(twice.swaps.map((x) => [x.logIndex, x.amountIn])).toEqual([[6, USDT_SOLD]])
+    expect(twice.rejected.map((x) => x.log.logIndex)).toEqual([9])
+  })
+
+  it('keeps tokens_sold where every template logs the amount sold: the own coin sold, base coin for base coin, a lending pool', () => {
+    const own = sale({ sold_id: 0n, tokens_sold: 10n ** 18n, bought_id: 2n, tokens_bought: 990_000n }, 1)
+    const baseToBase = sale({ sold_id: 1n, tokens_sold: 10n ** 18n, bought_id: 3n, tokens_bought: 999_000n }, 2)
+    const lending: PoolInfo = { chainId: 1, dex, address: META, token0: LP_3CRV, token1: WETH, fee: null, tokens: [LP_3CRV, WETH], underlying: [DAI, USDC], createdBlock: 1n }
+    const lendingSale = sale({ sold_id: 1n, tokens_sold: 7_000_000n, bought_id: 0n, tokens_bought: 7n * 10n ** 18n }, 3)
+    const r = decodeRange([own, baseToBase], pools, synthCtx(own))
+    expect(r.rejected).toEqual([])
+    expect(r.swaps.map((x) => [x.tokenIn, x.amountIn, x.tokenOut, x.amountOut])).toEqual([
+      [META_COIN, 10n ** 18n, USDC, 990_000n],
+      [DAI, 10n ** 18n, USDT, 999_000n],
+    ])
+    expect(decodeRange([lendingSale], new Map([[META, lending]]), synthCtx(lendingSale)).swaps.map((x) => [x.tokenIn, x.amountIn])).toEqual([[USDC, 7_000_000n]])
+  })
+
+  it('keeps an undecodable AddLiquidity as rejected, and takes neither a trade nor a price from a good one', () => {
+    const good = deposit([1n, 2n, 3n], 1)
+    const short: RawLog = { ...deposit([1n, 2n, 3n], 2), data: good.data.slice(0, 2 + 64 * 7) as Hex }
+    const r = decodeRange([good, short], pools, synthCtx(good))
+    expect(r.swaps).toEqual([])
+    expect(r.prices).toEqual([])
+    expect(lines(r)).toEqual([`undecodable AddLiquidity (chain 1, block 100, tx ${TX}, log 2, pool ${BASE})`])
   })
 })
