@@ -4,11 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertTimescale, createPool, withTransaction } from '../../src/db/pool.ts'
 import { ConfigError, RetryableError } from '../../src/errors.ts'
 import { useEmbeddedDatabase } from '../setup/database.ts'
+import { startPlainPostgres, startRefusingPostgres } from '../setup/plain-postgres.ts'
 
 const database = useEmbeddedDatabase({ migrate: false })
-
-/** The machine's plain PostgreSQL 15 (no timescaledb), trust auth. */
-const PLAIN_POSTGRES_URL = process.env.DEXRISK_TEST_PLAIN_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 
 async function closedPort(): Promise<number> {
   const s: Server = createServer()
@@ -64,15 +62,18 @@ describe('assertTimescale', () => {
   })
 
   it('refuses a plain PostgreSQL with a message that says what to do', async () => {
-    const pool = createPool({ url: PLAIN_POSTGRES_URL, max: 1 })
+    // A PostgreSQL of the test's own where timescaledb is not available, whatever this machine has installed.
+    const plain = await startPlainPostgres()
+    const pool = createPool({ url: plain.url, max: 1 })
     try {
       const err = await assertTimescale(pool).catch((e: unknown) => e)
       expect(err).toBeInstanceOf(ConfigError)
-      expect((err as ConfigError).shortMessage).toMatch(
-        /^DATABASE_URL points at PostgreSQL 15\.\d+ \(127\.0\.0\.1:5432\) without the timescaledb extension; dexrisk needs TimescaleDB: .*docker-compose\.yml.*unset DATABASE_URL/,
+      expect((err as ConfigError).shortMessage).toBe(
+        `DATABASE_URL points at PostgreSQL ${plain.version} (127.0.0.1:${plain.port}) without the timescaledb extension; dexrisk needs TimescaleDB: use the timescale/timescaledb image (docker compose up -d, see docker-compose.yml), or unset DATABASE_URL to run the embedded TimescaleDB`,
       )
     } finally {
       await pool.end()
+      await plain.stop()
     }
   })
 
@@ -89,11 +90,16 @@ describe('assertTimescale', () => {
   })
 
   it('reports an unknown database as a ConfigError', async () => {
-    const pool = createPool({ url: 'postgres://postgres@127.0.0.1:5432/dexrisk_no_such_db', max: 1 })
+    // A server of the test's own that answers the login as PostgreSQL does for a missing database.
+    const server = await startRefusingPostgres('3D000', 'database "dexrisk_no_such_db" does not exist')
+    const pool = createPool({ url: `postgres://postgres@127.0.0.1:${server.port}/dexrisk_no_such_db`, max: 1 })
     try {
-      await expect(assertTimescale(pool)).rejects.toThrow('DATABASE_URL: database dexrisk_no_such_db does not exist at 127.0.0.1:5432')
+      const err = await assertTimescale(pool).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(ConfigError)
+      expect((err as ConfigError).shortMessage).toBe(`DATABASE_URL: database dexrisk_no_such_db does not exist at 127.0.0.1:${server.port}`)
     } finally {
       await pool.end()
+      await server.stop()
     }
   })
 })
