@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -16,12 +17,32 @@ import { waitForCheckpoints } from '../../src/runtime/wait-for-checkpoints.ts'
 import { runRandomTraders } from '../../src/world/traders.ts'
 import { worldConfig } from '../../src/world/world-config.ts'
 import { checkpointKey } from '../../src/read-model/keys.ts'
+import { DEFAULT_METRICS_PORT } from '../../src/metrics/metrics-server.ts'
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../setup/redis.ts'
 import { waitUntil } from '../setup/wait-until.ts'
 import { expectedPositions, headBlocks, startLocalWorlds, storedPositions, type LocalWorlds } from '../setup/worlds.ts'
 
 const SHARDS = 2
 let w: LocalWorlds
+
+/** Listens on `port` of 127.0.0.1 (0: a free one); resolves to the server, or null when the port is taken. */
+function listenOn(port: number): Promise<Server | null> {
+  return new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? resolve(null) : reject(err)))
+    s.listen(port, '127.0.0.1', () => resolve(s))
+  })
+}
+
+const closeServer = (s: Server | null): Promise<void> => new Promise((resolve) => (s ? s.close(() => resolve()) : resolve()))
+
+/** A port nothing listens on right now (the OS's pick for port 0). */
+async function freePort(): Promise<number> {
+  const s = (await listenOn(0))!
+  const port = (s.address() as { port: number }).port
+  await closeServer(s)
+  return port
+}
 
 beforeAll(async () => {
   w = await startLocalWorlds({ traders: 4 })
@@ -89,6 +110,10 @@ describe('the spine, end to end on two local chains', () => {
     const dir = await mkdtemp(join(tmpdir(), 'dexrisk-kill-'))
     const prefix = uniquePrefix()
     const redis = new Redis(TEST_REDIS_URL)
+    // Another program holds the default metrics port (when nothing else already does): the monitor
+    // under test is given a free port of its own, so it runs whatever holds 9464.
+    const squatter = await listenOn(DEFAULT_METRICS_PORT)
+    const metricsPort = await freePort()
     let child: ChildProcess | undefined
     let output = ''
     try {
@@ -97,7 +122,7 @@ describe('the spine, end to end on two local chains', () => {
       const configFile = join(dir, 'dexrisk.config.mjs')
       await writeFile(configFile, `export default ${JSON.stringify(input, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v), 2)}\n`)
       const start = (): ChildProcess => {
-        const p = spawn(process.execPath, ['bin/dexrisk.js', 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEXRISK_LOG_LEVEL: 'info' } })
+        const p = spawn(process.execPath, ['bin/dexrisk.js', 'run', '--config', configFile, '--metrics-port', String(metricsPort)], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DEXRISK_LOG_LEVEL: 'info' } })
         p.stdout?.on('data', (d: Buffer) => (output += d.toString()))
         p.stderr?.on('data', (d: Buffer) => (output += d.toString()))
         return p
@@ -163,6 +188,7 @@ describe('the spine, end to end on two local chains', () => {
       if (child && child.exitCode === null) child.kill('SIGKILL')
       await cleanupPrefix(redis, prefix)
       redis.disconnect()
+      await closeServer(squatter)
       await db.stop()
       await rm(dir, { recursive: true, force: true })
     }
