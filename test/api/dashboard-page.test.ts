@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type WebSocket, WebSocketServer } from 'ws'
 import type { AccountMetrics, TokenExposure } from '../../src/risk/account-metrics.ts'
 import type { AlertJson, HaltChangeJson, RuleMetrics } from '../../src/risk/rules.ts'
-import type { HistoryPoint } from '../../src/api/account-view.ts'
+import type { AccountSnapshot, HistoryPoint, PositionJson, PositionsMessage } from '../../src/api/account-view.ts'
+import { NATIVE_TOKEN } from '../../src/domain/types.ts'
 import type { AccountSummary } from '../../src/read-model/keys.ts'
 import { useBrowser } from '../setup/browser.ts'
 import { waitUntil } from '../setup/wait-until.ts'
@@ -260,6 +261,65 @@ const DRAWDOWN_RESOLVED = alert({ ruleId: 'default.drawdown', metric: 'drawdownP
 const LOSS_LIMIT = alert({ ruleId: 'loss-limit', metric: 'dailyPnlUsd', op: 'below', threshold: -50_000, value: -60_000, time: T0 + 3612, severity: 'critical', action: 'halt' })
 const HALT: HaltChangeJson = { account: 'alice', ruleId: 'loss-limit', alertId: LOSS_LIMIT.id, reason: 'dailyPnlUsd -60000 below -50000 (rule loss-limit)', time: T0 + 3612, chainId: 8453, block: '24000012' }
 
+// A book with ether and WETH on two chains, a token config names no asset for (ARB) and one
+// without a price (PEPE); the server's positions carry their cost basis and symbols.
+const ARB = '0x912CE59144191C1204E64559FE8253a0e49E6548'
+const ARB_ASSET = `42161:${ARB.toLowerCase()}`
+const BOOK: TokenExposure[] = [
+  { chainId: 1, token: NATIVE_TOKEN, asset: 'ETH', quantity: '10000000000000000000', decimals: 18, priceUsd: 3000, valueUsd: 30_000, unpricedCost: false },
+  { chainId: 1, token: WETH_MAINNET, asset: 'ETH', quantity: '400000000000000000000', decimals: 18, priceUsd: 3000, valueUsd: 1_200_000, unpricedCost: false },
+  { chainId: 8453, token: WETH_BASE, asset: 'ETH', quantity: '-50000000000000000000', decimals: 18, priceUsd: 3000, valueUsd: -150_000, unpricedCost: false },
+  { chainId: 8453, token: USDC_BASE, asset: 'USDC', quantity: '50000000000', decimals: 6, priceUsd: 1, valueUsd: 50_000, unpricedCost: false },
+  { chainId: 42161, token: ARB, asset: ARB_ASSET, quantity: '1000000000000000000000', decimals: 18, priceUsd: 0.5, valueUsd: 500, unpricedCost: false },
+  { chainId: 1, token: PEPE_MAINNET, asset: 'PEPE', quantity: '1000000000000000000000000', decimals: null, priceUsd: null, valueUsd: null, unpricedCost: true },
+]
+const position = (e: TokenExposure, symbol: string | null, costUsd: number, realizedPnlUsd: number): PositionJson => ({
+  chainId: e.chainId,
+  token: e.token,
+  symbol,
+  decimals: e.decimals,
+  quantity: e.quantity,
+  costUsd,
+  realizedPnlUsd,
+  unpricedCost: e.unpricedCost,
+})
+/** Unrealized: ETH +5,000, WETH +100,000, WETH on Base (a short) +10,000, USDC 0, ARB -300; PEPE none. */
+const BOOK_POSITIONS: PositionJson[] = [
+  // The tokens table says 'ETH' for the native sentinel on every chain: the page names it by chain.
+  position(BOOK[0]!, 'ETH', 25_000, 0),
+  position(BOOK[1]!, 'WETH', 1_100_000, 12_000),
+  position(BOOK[2]!, 'WETH', -160_000, -2_000),
+  position(BOOK[3]!, 'USDC', 50_000, 0),
+  position(BOOK[4]!, 'ARB', 800, 0),
+  position(BOOK[5]!, 'PEPE', 1_234, 0),
+]
+const BOOK_METRICS: Partial<AccountMetrics> = {
+  equityUsd: 1_130_500,
+  netExposureUsd: 1_130_500,
+  grossExposureUsd: 1_430_500,
+  unrealizedPnlUsd: 114_700,
+  realizedPnlUsd: 10_000,
+  totalPnlUsd: 124_700,
+  varMethod: 'historical',
+  varIncomplete: true,
+  assetsWithoutHistory: [],
+  exposureByToken: BOOK,
+  exposureByAsset: [
+    { asset: ARB_ASSET, grossUsd: 500, netUsd: 500 },
+    { asset: 'ETH', grossUsd: 1_380_000, netUsd: 1_080_000 },
+    { asset: 'USDC', grossUsd: 50_000, netUsd: 50_000 },
+  ],
+  exposureByChain: [
+    { chainId: 1, grossUsd: 1_230_000, netUsd: 1_230_000 },
+    { chainId: 8453, grossUsd: 200_000, netUsd: -100_000 },
+    { chainId: 42161, grossUsd: 500, netUsd: 500 },
+  ],
+}
+
+function snapshot(over: Partial<AccountSnapshot> & Pick<AccountSnapshot, 'summary'>): AccountSnapshot {
+  return { type: 'snapshot', account: 'alice', history: [], alerts: [], halted: false, positions: [], ...over }
+}
+
 const KEYS: Record<string, Principal> = {
   'dxr_alice_0123456789': { role: 'account', account: 'alice' },
   'dxr_admin_0123456789': { role: 'admin', account: null },
@@ -451,6 +511,154 @@ describe('dashboard page (against a stand-in for the API)', () => {
     await page.emulateMedia({ colorScheme: 'dark' })
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-standin-dark.png'), fullPage: true })
 
+    expect(errors).toEqual([])
+  })
+
+  it('names tokens by symbol and chains by name, with cost, PnL and totals per position, sorted by a click on a header', async () => {
+    const { page, errors } = await browser.open(`${api.url}/dashboard/?key=dxr_alice_0123456789`)
+    const ws = await api.nextSocket()
+    ws.send(snapshot({ summary: summary(T0 + 3540, '24000000', BOOK_METRICS), positions: BOOK_POSITIONS }))
+    await expectText(page, '#connection-state', 'live')
+    await expectText(page, '#last-chain', 'Base')
+
+    const row = (chain: number, token: string) => `#positions > tr[data-token="${chain}:${token.toLowerCase()}"]`
+    const cell = (chain: number, token: string, col: string) => `${row(chain, token)} > [data-col="${col}"]`
+    await expectCount(page, '#positions > tr', 6)
+    // Ether is ETH, wrapped ether WETH (both are the risk asset 'ETH'); a token config names no asset for goes by its symbol.
+    await expectText(page, cell(1, NATIVE_TOKEN, 'symbol'), 'ETH')
+    await expectText(page, cell(1, WETH_MAINNET, 'symbol'), 'WETH')
+    await expectText(page, cell(8453, WETH_BASE, 'symbol'), 'WETH')
+    await expectText(page, cell(42161, ARB, 'symbol'), 'ARB')
+    await expectText(page, cell(1, PEPE_MAINNET, 'symbol'), 'PEPE cost?')
+    await expectText(page, cell(1, WETH_MAINNET, 'chain'), 'Ethereum')
+    await expectText(page, cell(8453, WETH_BASE, 'chain'), 'Base')
+    await expectText(page, cell(42161, ARB, 'chain'), 'Arbitrum One')
+    // Cost, unrealized (value − cost) and realized PnL, a short's cost negative.
+    const figures = async (chain: number, token: string) =>
+      page.locator(row(chain, token)).evaluate((tr) => ['cost', 'unrealized', 'realized'].map((c) => tr.querySelector(`[data-col="${c}"]`)?.textContent))
+    await expectText(page, cell(1, WETH_MAINNET, 'cost'), '$1,100,000')
+    expect(await figures(1, WETH_MAINNET)).toEqual(['$1,100,000', '+$100,000', '+$12,000'])
+    expect(await figures(8453, WETH_BASE)).toEqual(['-$160,000', '+$10,000', '-$2,000'])
+    expect(await figures(1, NATIVE_TOKEN)).toEqual(['$25,000', '+$5,000', '$0'])
+    expect(await figures(42161, ARB)).toEqual(['$800', '-$300', '$0'])
+    expect(await figures(1, PEPE_MAINNET)).toEqual(['$1,234', '—', '$0'])
+    // Totals: value and cost of the priced positions, their unrealized PnL, realized PnL of all.
+    expect(await page.locator('#positions-total > tr > *').allTextContents()).toEqual(['Total (6 positions, 1 unpriced left out)', '$1,130,500', '$1,015,800', '+$114,700', '+$10,000'])
+    // Elsewhere too: the asset config does not name, the chains, the unpriced token.
+    await expectText(page, `#exposure-by-asset > tr[data-asset="${ARB_ASSET}"] > td:first-child`, 'ARB')
+    expect(await page.locator('#exposure-by-chain > tr > td:first-child').allTextContents()).toEqual(['Ethereum', 'Base', 'Arbitrum One'])
+    expect(await page.locator('#unpriced-list > li').allTextContents()).toEqual(['PEPE · Ethereum · 0x6982…1933 · 1000000000000000000000000 raw'])
+
+    // Sorting: the default (unpriced first, then by |value|), then a click per header.
+    const order = () => page.locator('#positions > tr').evaluateAll((trs) => trs.map((tr) => `${tr.querySelector('[data-col="symbol"]')?.firstChild?.textContent}@${tr.querySelector('[data-col="chain"]')?.textContent}`))
+    const byOrder = async (expected: string[]) => {
+      await waitUntil(`positions in the order ${expected.join(', ')}`, async () => JSON.stringify(await order()) === JSON.stringify(expected), WAIT_MS)
+      expect(await order()).toEqual(expected)
+    }
+    await byOrder(['PEPE@Ethereum', 'WETH@Ethereum', 'WETH@Base', 'USDC@Base', 'ETH@Ethereum', 'ARB@Arbitrum One'])
+    await page.click('button[data-sort="value"]')
+    await byOrder(['WETH@Ethereum', 'USDC@Base', 'ETH@Ethereum', 'ARB@Arbitrum One', 'WETH@Base', 'PEPE@Ethereum'])
+    expect(await page.getAttribute('th[data-col="value"]', 'aria-sort')).toBe('descending')
+    await page.click('button[data-sort="value"]')
+    await byOrder(['WETH@Base', 'ARB@Arbitrum One', 'ETH@Ethereum', 'USDC@Base', 'WETH@Ethereum', 'PEPE@Ethereum'])
+    expect(await page.getAttribute('th[data-col="value"]', 'aria-sort')).toBe('ascending')
+    await page.click('button[data-sort="symbol"]')
+    await byOrder(['ARB@Arbitrum One', 'ETH@Ethereum', 'PEPE@Ethereum', 'USDC@Base', 'WETH@Ethereum', 'WETH@Base'])
+    expect(await page.getAttribute('th[data-col="value"]', 'aria-sort')).toBe(null)
+    await page.click('button[data-sort="unrealized"]')
+    await byOrder(['WETH@Ethereum', 'WETH@Base', 'ETH@Ethereum', 'USDC@Base', 'ARB@Arbitrum One', 'PEPE@Ethereum'])
+    expect(ws.received).toEqual([])
+
+    // A trade on Base: the update carries no cost basis, so the page asks for positions, shows none
+    // for the changed row meanwhile, and the order holds.
+    const traded = BOOK.map((e) => (e.token === WETH_BASE ? { ...e, quantity: '-40000000000000000000', valueUsd: -120_000 } : e))
+    ws.send({ type: 'update', summary: summary(T0 + 3600, '24000010', { ...BOOK_METRICS, exposureByToken: traded }) })
+    await expectText(page, '#last-block', '24000010')
+    await waitUntil('the page asked for positions', () => ws.received.length > 0, WAIT_MS)
+    expect(ws.received).toEqual([{ type: 'positions' }])
+    expect(await figures(8453, WETH_BASE)).toEqual(['—', '—', '—'])
+    const answer: PositionsMessage = { type: 'positions', account: 'alice', positions: BOOK_POSITIONS.map((p) => (p.token === WETH_BASE ? { ...p, quantity: '-40000000000000000000', costUsd: -128_000, realizedPnlUsd: 1_000 } : p)) }
+    ws.send(answer)
+    await expectText(page, cell(8453, WETH_BASE, 'cost'), '-$128,000')
+    expect(await figures(8453, WETH_BASE)).toEqual(['-$128,000', '+$8,000', '+$1,000'])
+    await byOrder(['WETH@Ethereum', 'WETH@Base', 'ETH@Ethereum', 'USDC@Base', 'ARB@Arbitrum One', 'PEPE@Ethereum'])
+    // A price-only update changes no quantity: nothing more is asked.
+    ws.send({ type: 'update', summary: summary(T0 + 3660, '24000020', { ...BOOK_METRICS, exposureByToken: traded.map((e) => (e.token === ARB ? { ...e, priceUsd: 0.6, valueUsd: 600 } : e)) }) })
+    await expectText(page, cell(42161, ARB, 'unrealized'), '-$200')
+    expect(ws.received).toEqual([{ type: 'positions' }])
+    expect(errors).toEqual([])
+  })
+
+  it('warns in a banner when VaR is the fallback shock, for every asset or some, and when unpriced positions leave it incomplete', async () => {
+    const { page, errors } = await browser.open(`${api.url}/dashboard/?key=dxr_alice_0123456789`)
+    const ws = await api.nextSocket()
+    const risk = { fallbackShock: 0.25, minHistory: 20 }
+    // Every asset on the fallback shock: VaR 95 = VaR 99 = ES.
+    const shocked = { varMethod: 'fallback' as const, varIncomplete: false, unpricedPositions: 0, unpricedTokens: [], historyLength: 0, assetsWithoutHistory: ['ETH', 'USDC'] }
+    const all = { ...shocked, var95Usd: 357_500, var99Usd: 357_500, es95Usd: 357_500, es99Usd: 357_500, parametricVar95Usd: 357_500, parametricVar99Usd: 357_500 }
+    ws.send(snapshot({ summary: summary(T0 + 3540, '24000000', all), risk }))
+    await page.locator('#var-banner').waitFor({ state: 'visible', timeout: WAIT_MS })
+    await expectText(page, '#var-fallback', 'VaR is the 25% fallback shock, not a historical VaR: every asset (ETH and USDC) has fewer than 20 returns of history, so VaR 95, VaR 99 and ES are all 25% of |exposure|.')
+    expect(await page.locator('#var-incomplete').isHidden()).toBe(true)
+    expect(await page.locator('#var-table').getAttribute('class')).toBe('num-table var-table is-fallback')
+
+    // Some assets (one config names no asset for: named by its symbol), and unpriced positions on top.
+    const other = '0x1234567890AbcdEF1234567890aBcdef12345678'
+    ws.send({
+      type: 'update',
+      summary: summary(T0 + 3600, '24000010', {
+        ...BOOK_METRICS,
+        varMethod: 'mixed',
+        assetsWithoutHistory: [ARB_ASSET],
+        varIncomplete: true,
+        unpricedPositions: 2,
+        unpricedTokens: [
+          { chainId: 1, token: PEPE_MAINNET, quantity: '1000000000000000000000000' },
+          { chainId: 8453, token: other, quantity: '7' },
+        ],
+      }),
+    })
+    ws.send({ type: 'positions', account: 'alice', positions: BOOK_POSITIONS } satisfies PositionsMessage)
+    await expectText(page, '#var-fallback', 'VaR for ARB is the 25% fallback shock, not a historical VaR: it has fewer than 20 returns of history, so 25% of its |exposure| is added to every VaR and ES figure.')
+    await expectText(page, '#var-incomplete', "VaR incomplete: 2 unpriced positions (PEPE on Ethereum and 0x1234…5678 on Base) left out, so VaR and ES are lower bounds of the account's risk.")
+    expect(await page.locator('#var-table').getAttribute('class')).toBe('num-table var-table is-fallback is-incomplete')
+
+    // Historical and complete: no banner.
+    ws.send({ type: 'update', summary: summary(T0 + 3660, '24000020', { varMethod: 'historical', assetsWithoutHistory: [], varIncomplete: false, unpricedPositions: 0, unpricedTokens: [] }) })
+    await page.locator('#var-banner').waitFor({ state: 'hidden', timeout: WAIT_MS })
+    expect(await page.locator('#var-table').getAttribute('class')).toBe('num-table var-table')
+
+    // A summary without varIncomplete (written before it existed): an unpriced position still warns.
+    const { varIncomplete: _absent, ...older } = metrics(T0 + 3720, { varMethod: 'historical', assetsWithoutHistory: [] })
+    ws.send({ type: 'update', summary: { ...summary(T0 + 3720, '24000030'), metrics: older as AccountMetrics } })
+    await expectText(page, '#var-incomplete', "VaR incomplete: 1 unpriced position (PEPE on Ethereum) left out, so VaR and ES are lower bounds of the account's risk.")
+    expect(await page.locator('#var-fallback').isHidden()).toBe(true)
+    expect(errors).toEqual([])
+  })
+
+  it("shows an open alert's value now, updated live, beside the value and time it first fired", async () => {
+    const { page, errors } = await browser.open(`${api.url}/dashboard/?key=dxr_alice_0123456789`)
+    const ws = await api.nextSocket()
+    const drawdownFiring = { ...DRAWDOWN_RESOLVED, state: 'firing' as const, value: 0.22, time: DRAWDOWN_RESOLVED.firedAt }
+    const incompleteVar = alert({ ruleId: 'var95-limit', metric: 'var95Usd', op: 'above', threshold: 40_000, value: 30_000, time: T0 + 3300, incomplete: true })
+    ws.send(snapshot({ summary: summary(T0 + 3540, '24000000', { var99Usd: 1_180_000, varIncomplete: false, unpricedPositions: 0, unpricedTokens: [] }), alerts: [VAR_ALERT, incompleteVar, DRAWDOWN_RESOLVED, drawdownFiring] }))
+    const item = (id: string, state: string) => `#alert-feed > li[data-alert-id="${id}"][data-state="${state}"]`
+    await expectText(page, `${item(VAR_ALERT.id, 'firing')} .now`, 'now $1,180,000.00')
+    await expectText(page, `${item(VAR_ALERT.id, 'firing')} .cmp`, 'fired at $1,050,000.00 vs > $1,000,000.00 (resolves < $900,000.00)')
+    await expectText(page, `${item(VAR_ALERT.id, 'firing')} .when`, `fired ${utc(VAR_ALERT.firedAt)}`)
+    // A firing that fired on a lower bound says so.
+    await expectText(page, `${item(incompleteVar.id, 'firing')} .cmp`, 'fired at ≥ $30,000.00 vs > $40,000.00')
+    await expectText(page, `${item(incompleteVar.id, 'firing')} .now`, 'now $42,000.25')
+    // A firing that has resolved is history: no value now; its resolution says when it fired.
+    await expectCount(page, `${item(DRAWDOWN_RESOLVED.id, 'firing')} .now`, 0)
+    await expectText(page, `${item(DRAWDOWN_RESOLVED.id, 'firing')} .cmp`, 'fired at 22.00% vs > 20.00% (resolves < 15.00%)')
+    await expectText(page, `${item(DRAWDOWN_RESOLVED.id, 'resolved')} .when`, `resolved ${utc(DRAWDOWN_RESOLVED.time)} · fired ${utc(DRAWDOWN_RESOLVED.firedAt)}`)
+
+    // The next summary moves the value now; the value it fired at stays. With an unpriced position the VaR now is a lower bound.
+    ws.send({ type: 'update', summary: summary(T0 + 3600, '24000010', { var99Usd: 1_250_000, var95Usd: 39_000, varIncomplete: true }) })
+    await expectText(page, `${item(VAR_ALERT.id, 'firing')} .now`, 'now ≥ $1,250,000.00')
+    await expectText(page, `${item(incompleteVar.id, 'firing')} .now`, 'now ≥ $39,000.00')
+    await expectText(page, `${item(VAR_ALERT.id, 'firing')} .cmp`, 'fired at $1,050,000.00 vs > $1,000,000.00 (resolves < $900,000.00)')
     expect(errors).toEqual([])
   })
 
