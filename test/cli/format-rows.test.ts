@@ -17,6 +17,27 @@ describe('formatRows', () => {
     )
   })
 
+  it('rounds a table\'s USD columns to the cent and its shares, HHI and percentages to four decimals', () => {
+    const report = [
+      { hour: 'h1', equity_usd: 180534978.12345678, drawdown_usd_max: -0.0012, largest_asset_share: 0.33333333333333337, hhi: 0.25000000000000006, drawdown_pct: 0.051249999, snapshots: 3, price: 1.23456789 },
+    ]
+    expect(formatRows(Object.keys(report[0]!), report, 'table')).toBe(
+      [
+        'hour  equity_usd    drawdown_usd_max  largest_asset_share  hhi     drawdown_pct  snapshots  price',
+        '----  ------------  ----------------  -------------------  ------  ------------  ---------  ----------',
+        'h1    180534978.12  0.00              0.3333               0.2500  0.0512        3          1.23456789',
+        '(1 row)',
+        '',
+      ].join('\n'),
+    )
+  })
+
+  it('keeps every digit of those columns in CSV and JSON', () => {
+    const row = { equity_usd: 180534978.12345678, hhi: 0.25000000000000006 }
+    expect(formatRows(['equity_usd', 'hhi'], [row], 'csv')).toBe('equity_usd,hhi\n180534978.12345678,0.25000000000000006\n')
+    expect(JSON.parse(formatRows(['equity_usd', 'hhi'], [row], 'json'))).toEqual([row])
+  })
+
   it('writes JSON with bigints as decimal strings', () => {
     expect(JSON.parse(formatRows(['q'], [{ q: 2n ** 200n }], 'json'))).toEqual([{ q: (2n ** 200n).toString() }])
   })
