@@ -110,3 +110,9 @@ export const CURVE_ETH_ADDRESS = '0xEeeeeEeeeEeEeeEeEeEeeEEEeeeeEeeeeeeeEEeE'
 export const CURVE_ADD_LIQUIDITY_TOPICS: ReadonlyMap<number, Hex> = new Map(
   [2, 3, 4].map((n) => [n, toEventSelector(`AddLiquidity(address,uint256[${n}],uint256[${n}],uint256,uint256)`)] as const),
 )
+
+/**
+ * AddLiquidity(address,uint256[],uint256[],uint256,uint256): stableswap-ng pools
+ * (curvefi/stableswap-ng CurveStableSwapNG.vy), whose amounts and fees are DynArrays, as a base pool.
+ */
+export const CURVE_NG_ADD_LIQUIDITY_TOPIC = toEventSelector('AddLiquidity(address,uint256[],uint256[],uint256,uint256)')

@@ -3,7 +3,7 @@ import type { RawLog } from '../../src/domain/log.ts'
 import type { PoolInfo } from '../../src/domain/types.ts'
 import { logDecodeError as decodeError } from '../../src/indexer/log-decode-error.ts'
 import { isHexData, topicAddress, uintWord, wordCount } from '../../src/indexer/words.ts'
-import { CURVE_ADD_LIQUIDITY_TOPICS } from './abi.ts'
+import { CURVE_ADD_LIQUIDITY_TOPICS, CURVE_NG_ADD_LIQUIDITY_TOPIC } from './abi.ts'
 
 /** A StableSwap pool's AddLiquidity, kept by its provider: where, in which transaction, how much of each coin. */
 export type BaseDeposit = { txHash: Hex; logIndex: number; basePool: Address; amounts: bigint[] }
@@ -11,7 +11,7 @@ export type BaseDeposit = { txHash: Hex; logIndex: number; basePool: Address; am
 const COINS_BY_TOPIC: ReadonlyMap<Hex, number> = new Map([...CURVE_ADD_LIQUIDITY_TOPICS].map(([n, topic]) => [topic, n]))
 
 export function isAddLiquidity(topic0: Hex | undefined): boolean {
-  return topic0 !== undefined && COINS_BY_TOPIC.has(topic0)
+  return topic0 !== undefined && (COINS_BY_TOPIC.has(topic0) || topic0 === CURVE_NG_ADD_LIQUIDITY_TOPIC)
 }
 
 const keyOf = (txHash: Hex, provider: Address) => `curve:deposit:${txHash}:${provider}`
@@ -19,17 +19,34 @@ const keyOf = (txHash: Hex, provider: Address) => `curve:deposit:${txHash}:${pro
 /**
  * Keeps a listed pool's AddLiquidity in the range's `state`, by transaction and provider, for a
  * metapool's exchange later in the same transaction (`baseCoinSold`). It is neither a trade nor a
- * price. Throws DecodeError when the data is not the event's 2N + 2 words.
+ * price. Throws DecodeError when the data is not the event's.
  */
 export function recordBaseDeposit(log: RawLog, chainId: number, state: Map<string, unknown>): void {
-  const coins = log.topics[0] === undefined ? undefined : COINS_BY_TOPIC.get(log.topics[0])
   const provider = topicAddress(log.topics[1])
-  if (coins === undefined || !provider || log.topics.length !== 2 || !isHexData(log.data) || wordCount(log.data) !== 2 * coins + 2)
-    throw decodeError('undecodable AddLiquidity', log, chainId)
+  const amounts = provider && log.topics.length === 2 && isHexData(log.data) ? depositAmounts(log) : undefined
+  if (!provider || !amounts) throw decodeError('undecodable AddLiquidity', log, chainId)
   const key = keyOf(log.transactionHash, provider)
   const list = (state.get(key) as BaseDeposit[] | undefined) ?? []
-  list.push({ txHash: log.transactionHash, logIndex: log.logIndex, basePool: log.address, amounts: Array.from({ length: coins }, (_, i) => uintWord(log.data, i)) })
+  list.push({ txHash: log.transactionHash, logIndex: log.logIndex, basePool: log.address, amounts })
   state.set(key, list)
+}
+
+/**
+ * The token_amounts of an AddLiquidity's data: N words first for a fixed-size pool (2N + 2 words);
+ * for stableswap-ng, the first of two dynamic arrays of the same length n as its encoder writes
+ * them (offsets 0x80 and 0x80 + 32·(n+1), invariant, supply, n, amounts, n, fees). Undefined for
+ * anything else.
+ */
+function depositAmounts(log: RawLog): bigint[] | undefined {
+  const words = wordCount(log.data)
+  const fixed = log.topics[0] === undefined ? undefined : COINS_BY_TOPIC.get(log.topics[0])
+  if (fixed !== undefined) return words === 2 * fixed + 2 ? Array.from({ length: fixed }, (_, i) => uintWord(log.data, i)) : undefined
+  if (words < 6 || uintWord(log.data, 0) !== 128n) return undefined
+  const n = uintWord(log.data, 4)
+  if (n > BigInt(words)) return undefined
+  const count = Number(n)
+  if (words !== 6 + 2 * count || uintWord(log.data, 1) !== BigInt(128 + 32 * (count + 1)) || uintWord(log.data, 5 + count) !== n) return undefined
+  return Array.from({ length: count }, (_, i) => uintWord(log.data, 5 + i))
 }
 
 /**

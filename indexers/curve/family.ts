@@ -7,6 +7,7 @@ import { intWord, isHexData, topicAddress, uintWord, wordCount } from '../../src
 import {
   CURVE_ADD_LIQUIDITY_TOPICS,
   CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
+  CURVE_NG_ADD_LIQUIDITY_TOPIC,
   CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
   CURVE_TOKEN_EXCHANGE_TOPIC,
   CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC,
@@ -68,6 +69,7 @@ export const curve: Family = {
     CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
     CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
     ...CURVE_ADD_LIQUIDITY_TOPICS.values(),
+    CURVE_NG_ADD_LIQUIDITY_TOPIC,
   ],
   decodePoolCreated: () => null,
   describePool: describeCurvePool,

@@ -5,6 +5,7 @@ import {
   CURVE_ADD_LIQUIDITY_TOPICS,
   CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
   CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
+  CURVE_NG_ADD_LIQUIDITY_TOPIC,
   CURVE_TOKEN_EXCHANGE_TOPIC,
   CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC,
   curveCryptoAbi,
@@ -118,6 +119,7 @@ describe('curve family', () => {
       CURVE_CRYPTO_TOKEN_EXCHANGE_TOPIC,
       CURVE_CRYPTO_NG_TOKEN_EXCHANGE_TOPIC,
       ...CURVE_ADD_LIQUIDITY_TOPICS.values(),
+      CURVE_NG_ADD_LIQUIDITY_TOPIC,
     ])
     for (const t of curve.poolTopics) expect(watchedTopics()).toContain(t)
   })
@@ -404,6 +406,20 @@ describe("curve metapool selling a base coin for its own coin (curve-factory tem
       [DAI, 10n ** 18n, USDT, 999_000n],
     ])
     expect(decodeRange([lendingSale], new Map([[META, lending]]), synthCtx(lendingSale)).swaps.map((x) => [x.tokenIn, x.amountIn])).toEqual([[USDC, 7_000_000n]])
+  })
+
+  it("reads a stableswap-ng base pool's AddLiquidity (dynamic arrays) too", () => {
+    const ngAbi = [{ ...addLiquidityAbi[0], inputs: addLiquidityAbi[0].inputs.map((i) => (i.type === 'uint256[3]' ? { ...i, type: 'uint256[]' } : i)) }] as const
+    const d = encodeLog({ abi: ngAbi, eventName: 'AddLiquidity', args: { provider: META, token_amounts: [0n, 0n, USDT_SOLD], fees: [1n, 2n, 3n], invariant: 10n ** 24n, token_supply: 10n ** 24n }, address: BASE, logIndex: 3, txHash: TX })
+    expect(d.topics[0]).toBe(CURVE_NG_ADD_LIQUIDITY_TOPIC)
+    expect(CURVE_NG_ADD_LIQUIDITY_TOPIC).toBe('0x189c623b666b1b45b83d7178f39b8c087cb09774317ca2f53c2d3c3726f222a2')
+    const s = sale({ sold_id: 3n, tokens_sold: LP_MINTED, bought_id: 0n, tokens_bought: 1n }, 6)
+    const r = decodeRange([d, s], pools, synthCtx(s))
+    expect(r.rejected).toEqual([])
+    expect(r.swaps.map((x) => [x.tokenIn, x.amountIn])).toEqual([[USDT, USDT_SOLD]])
+    // Arrays of different lengths: not what the pool's encoder writes.
+    const skewed: RawLog = { ...d, logIndex: 4, data: `${d.data.slice(0, 2 + 64 * 8)}${(2n).toString(16).padStart(64, '0')}${d.data.slice(2 + 64 * 9)}` as Hex }
+    expect(lines(decodeRange([skewed], pools, synthCtx(skewed)))).toEqual([`undecodable AddLiquidity (chain 1, block 100, tx ${TX}, log 4, pool ${BASE})`])
   })
 
   it('keeps an undecodable AddLiquidity as rejected, and takes neither a trade nor a price from a good one', () => {
