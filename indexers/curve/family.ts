@@ -13,6 +13,7 @@ import {
   CURVE_TOKEN_EXCHANGE_UNDERLYING_TOPIC,
 } from './abi.ts'
 import { baseCoinSold, isAddLiquidity, recordBaseDeposit } from './base-pool-deposit.ts'
+import { recordExchange, rejectBaseExchangeTwin } from './base-pool-exchange.ts'
 import { describeCurvePool } from './describe-pool.ts'
 
 /** One Curve exchange event layout: its name (for errors), data word count, int128 ids or uint256, which coins ids index. */
@@ -48,7 +49,10 @@ export const CURVE_AMOUNT: AmountBound = { limit: 1n << 128n, name: 'below 2^128
  * metapool's own coin, which curve-factory metapool templates log in base-LP units. Its amount sold
  * is the one the base pool's AddLiquidity (watched for this, provider: the metapool) records in the
  * same transaction; with no such deposit among the range's logs (the base pool is not listed) the
- * exchange is rejected (indexers/curve/base-pool-deposit.ts).
+ * exchange is rejected (indexers/curve/base-pool-deposit.ts). And one double: a metapool's exchange
+ * of a base coin for another is its base pool's TokenExchange (buyer: the metapool); with the base
+ * pool listed, that one is the trade and the metapool's event is rejected as its twin
+ * (indexers/curve/base-pool-exchange.ts).
  *
  * Prices: none. No Curve exchange event carries a marginal price. A StableSwap pool's price is
  * the derivative of its invariant at the new balances (amplification A, rates of rebasing or
@@ -103,8 +107,11 @@ function decodeExchange(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: 
   const amountOut = uintWord(log.data, 3)
   checkAmount(layout.name, 'tokens_sold', tokensSold, CURVE_AMOUNT, log, ctx.chainId)
   checkAmount(layout.name, 'tokens_bought', amountOut, CURVE_AMOUNT, log, ctx.chainId)
-  // A metapool's sale of a base coin for its own coin: the amount the base pool took in (see baseCoinSold).
-  const deposited = layout.underlying ? baseCoinSold(log, pool, { sold: soldId, bought: boughtId }, tokensSold, ctx.chainId, state) : undefined
+  // A metapool's sale of a base coin for its own coin: the amount the base pool took in (see
+  // baseCoinSold); of a base coin for another: the base pool's own exchange (rejectBaseExchangeTwin).
+  const ids = { sold: soldId, bought: boughtId }
+  if (layout.underlying) rejectBaseExchangeTwin(log, pool, ids, tokensSold, ctx.chainId, state)
+  const deposited = layout.underlying ? baseCoinSold(log, pool, ids, tokensSold, ctx.chainId, state) : undefined
   if (deposited !== undefined) checkAmount(layout.name, 'amount deposited into the base pool', deposited, CURVE_AMOUNT, log, ctx.chainId)
   const amountIn = deposited ?? tokensSold
   // A zero exchange moves nothing: not a trade (as a V2 swap in which the pool received nothing).
@@ -112,6 +119,7 @@ function decodeExchange(log: RawLog, pool: PoolInfo, ctx: DecodeContext, state: 
   const trader = ctx.txFrom(log.transactionHash)
   const blockTime = ctx.blockTime(log.blockNumber)
   if (!trader || blockTime === undefined) throw decodeError(`no transaction sender or block time for ${layout.name}`, log, ctx.chainId)
+  if (!layout.underlying) recordExchange(log, buyer, tokensSold, state)
   return {
     swap: {
       chainId: ctx.chainId,

@@ -408,6 +408,24 @@ describe("curve metapool selling a base coin for its own coin (curve-factory tem
     expect(decodeRange([lendingSale], new Map([[META, lending]]), synthCtx(lendingSale)).swaps.map((x) => [x.tokenIn, x.amountIn])).toEqual([[USDC, 7_000_000n]])
   })
 
+  it("counts a base coin for base coin exchange once: the base pool's TokenExchange by the metapool is the trade", () => {
+    const inBase = encodeLog({ abi: curveStableSwapAbi, eventName: 'TokenExchange', args: { buyer: META, sold_id: 0n, tokens_sold: 10n ** 18n, bought_id: 2n, tokens_bought: 999_000n }, address: BASE, logIndex: 2, txHash: TX })
+    const viaMeta = sale({ sold_id: 1n, tokens_sold: 10n ** 18n, bought_id: 3n, tokens_bought: 999_000n }, 5)
+    const r = decodeRange([inBase, viaMeta], pools, synthCtx(viaMeta))
+    expect(r.swaps.map((x) => [x.pool, x.logIndex, x.tokenIn, x.amountIn, x.tokenOut, x.amountOut, x.sender])).toEqual([[BASE, 2, DAI, 10n ** 18n, USDT, 999_000n, META]])
+    expect(lines(r)).toEqual([
+      `TokenExchangeUnderlying of base coin 1 for base coin 3 is the base pool's TokenExchange at log 2 of ${BASE} (buyer: this pool), decoded there as the trade ${at(viaMeta)}`,
+    ])
+    // The base pool not listed: the metapool's event is the trade.
+    const alone = decodeRange([inBase, viaMeta], new Map([[META, metaPool]]), synthCtx(viaMeta))
+    expect(alone.rejected).toEqual([])
+    expect(alone.swaps.map((x) => [x.pool, x.tokenIn, x.amountIn, x.tokenOut, x.amountOut])).toEqual([[META, DAI, 10n ** 18n, USDT, 999_000n]])
+    // Another amount sold, or another buyer: not the same exchange.
+    const other = decodeRange([inBase, sale({ sold_id: 1n, tokens_sold: 2n * 10n ** 18n, bought_id: 3n, tokens_bought: 1_998_000n }, 5)], pools, synthCtx(viaMeta))
+    expect(other.swaps.map((x) => x.pool)).toEqual([BASE, META])
+    expect(other.rejected).toEqual([])
+  })
+
   it("reads a stableswap-ng base pool's AddLiquidity (dynamic arrays) too", () => {
     const ngAbi = [{ ...addLiquidityAbi[0], inputs: addLiquidityAbi[0].inputs.map((i) => (i.type === 'uint256[3]' ? { ...i, type: 'uint256[]' } : i)) }] as const
     const d = encodeLog({ abi: ngAbi, eventName: 'AddLiquidity', args: { provider: META, token_amounts: [0n, 0n, USDT_SOLD], fees: [1n, 2n, 3n], invariant: 10n ** 24n, token_supply: 10n ** 24n }, address: BASE, logIndex: 3, txHash: TX })
