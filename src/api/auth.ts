@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type pg from 'pg'
 import { hashKey, principalOf, type Principal } from './key-store.ts'
 import { HttpError } from './http-error.ts'
+import { isAccountName } from '../domain/account-name.ts'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -76,6 +77,10 @@ export function registerAuth(app: FastifyInstance, auth: Auth): void {
     if (key === undefined) throw new HttpError(401, 'unauthorized', 'an API key is required: Authorization: Bearer <key>')
     const principal = await auth.principalOf(key)
     if (!principal) throw new HttpError(401, 'unauthorized', 'unknown or revoked API key')
+    // A key made for a name that is not an account's (before names were checked: '*' would read
+    // every account's reports) sees nothing; an admin revokes it and mints one for a real name.
+    if (principal.role === 'account' && !isAccountName(principal.account))
+      throw new HttpError(403, 'forbidden', `this key belongs to "${principal.account}", which cannot be an account's name; ask an admin for a new key`)
     req.principal = principal
   })
 }

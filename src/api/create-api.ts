@@ -14,6 +14,7 @@ import type { ApiContext } from './api-context.ts'
 import { createSnapshotReader } from './account-view.ts'
 import { createAuth, isV1Route, presentedKey, registerAuth } from './auth.ts'
 import { toHttpError } from './http-error.ts'
+import { strictValidation, validationMessage } from './validation.ts'
 import { createApiMetrics } from './api-metrics.ts'
 import { createLiveHub, type LiveHub } from './live-hub.ts'
 import { accountRoutes } from './routes/accounts.ts'
@@ -103,6 +104,7 @@ export async function buildApi(opts: CreateApiOptions): Promise<BuiltApi> {
     loggerInstance: log.child({ part: 'api' }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: false,
+    schemaController: strictValidation(),
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.addHook('onResponse', async (req, reply) => {
     metrics.requests.observe({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000)
@@ -111,7 +113,7 @@ export async function buildApi(opts: CreateApiOptions): Promise<BuiltApi> {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const http = toHttpError(err)
     if (http) return reply.code(http.status).send({ error: http.code, message: http.message })
-    if (err.validation) return reply.code(400).send({ error: 'bad_request', message: err.message })
+    if (err.validation) return reply.code(400).send({ error: 'bad_request', message: validationMessage(err, req) })
     if (err.statusCode === 429) return reply.code(429).send({ error: 'rate_limited', message: err.message })
     if (err.statusCode !== undefined && err.statusCode < 500) return reply.code(err.statusCode).send({ error: 'bad_request', message: err.message })
     if (err instanceof RetryableError) {

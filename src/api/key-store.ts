@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Queryable } from '../risk/rule-store.ts'
+import { accountNameProblem } from '../domain/account-name.ts'
+import { AccountStoreError } from '../domain/account-store.ts'
 
 /** Who a request acts for: an admin (every account) or one account alone. */
 export type Principal = { keyId: string; role: 'admin' } | { keyId: string; role: 'account'; account: string }
@@ -26,6 +28,8 @@ export async function createApiKey(db: Queryable, opts: { role: 'admin' } | { ro
   const id = randomBytes(6).toString('hex')
   const key = `dxr_${id}_${randomBytes(32).toString('base64url')}`
   const account = opts.role === 'account' ? opts.account : null
+  const problem = account === null ? null : accountNameProblem(account)
+  if (problem !== null) throw new AccountStoreError('invalid', `a key's account: ${problem}`, account!)
   const r = await db.query<KeyDbRow>(
     `INSERT INTO api_keys (id, hash, role, account, label) VALUES ($1, $2, $3, $4, $5)
      RETURNING id, role, account, label, created_at, revoked_at`,

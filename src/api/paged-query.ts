@@ -22,6 +22,9 @@ export async function pagedQuery<Row extends Record<string, unknown>>(
   account: string,
   page: PageQuery,
 ): Promise<{ items: Row[]; next: string | null }> {
+  // Ajv reads "1e400" and "Infinity" as the number Infinity and lets it past `maximum`.
+  if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > MAX_LIMIT)
+    throw new HttpError(400, 'bad_request', `querystring.limit: a whole number from 1 to ${MAX_LIMIT}`)
   const params: unknown[] = [account]
   const where = ['account = $1']
   const from = page.from === undefined ? undefined : parseTime(page.from, 'from')
@@ -47,6 +50,12 @@ export async function pagedQuery<Row extends Record<string, unknown>>(
   return { items, next: more && last ? Buffer.from(JSON.stringify(last._k)).toString('base64url') : null }
 }
 
+const MAX_LIMIT = 1000
+/** A cursor's time, in microseconds since 1970: within 1970 to 9999 (what a timestamp column holds, with room). */
+const MAX_CURSOR_US = 253_402_300_799_999_999n
+/** A cursor's key: the text of a key column (a hash, an index, an address): no control character (a NUL), never longer. */
+const CURSOR_KEY = /^[^\p{Cc}]{0,200}$/u
+
 function parseTime(value: string, field: string): Date {
   const d = new Date(value)
   if (Number.isNaN(d.getTime())) throw new HttpError(400, 'bad_request', `${field}: "${value}" is not a time (ISO 8601)`)
@@ -56,8 +65,13 @@ function parseTime(value: string, field: string): Date {
 function decodeCursor(cursor: string, keys: number): string[] {
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown
-    const INT64 = 2n ** 63n
-    if (Array.isArray(v) && v.length === keys + 1 && v.every((x) => typeof x === 'string') && /^-?\d{1,19}$/.test(v[0] as string) && BigInt(v[0] as string) < INT64 && BigInt(v[0] as string) >= -INT64)
+    if (
+      Array.isArray(v) &&
+      v.length === keys + 1 &&
+      v.every((x) => typeof x === 'string' && CURSOR_KEY.test(x)) &&
+      /^\d{1,18}$/.test(v[0] as string) &&
+      BigInt(v[0] as string) <= MAX_CURSOR_US
+    )
       return v as string[]
   } catch {
     // answered below

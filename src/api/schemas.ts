@@ -1,10 +1,14 @@
 import { Type, type Static } from '@fastify/type-provider-typebox'
+import { ACCOUNT_NAME_PATTERN } from '../domain/account-name.ts'
 
 /** Request and response schemas: they validate input and feed the OpenAPI document at /docs. */
 
 export const ErrorBody = Type.Object({ error: Type.String(), message: Type.String() }, { $id: 'Error' })
 
-export const AccountParams = Type.Object({ account: Type.String({ minLength: 1, maxLength: 64, description: 'Account name (auto mode: the wallet address)' }) })
+/** An account name as a route parameter or a field: src/domain/account-name.ts says what may be one. */
+export const AccountName = Type.String({ pattern: ACCOUNT_NAME_PATTERN, description: 'Account name (auto mode: the wallet address, lowercase)' })
+
+export const AccountParams = Type.Object({ account: AccountName })
 
 export const Wallets = Type.Array(Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }), { maxItems: 1000 })
 
@@ -14,7 +18,7 @@ export const Account = Type.Object({
   wallets: Type.Array(Type.String()),
 })
 
-export const CreateAccountBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 64 }), wallets: Wallets }, { additionalProperties: false })
+export const CreateAccountBody = Type.Object({ name: AccountName, wallets: Wallets }, { additionalProperties: false })
 export const WalletsBody = Type.Object({ wallets: Wallets }, { additionalProperties: false })
 
 export const Page = Type.Object({

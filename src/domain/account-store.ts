@@ -1,5 +1,6 @@
 import { getAddress, isAddress, type Address } from 'viem'
 import { BaseError } from '../errors.ts'
+import { accountNameProblem } from './account-name.ts'
 import type { Queryable } from '../risk/rule-store.ts'
 
 /**
@@ -21,12 +22,10 @@ export class AccountStoreError extends BaseError {
   }
 }
 
-const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/
-
-/** Checks an account name: 1–64 characters of letters, digits, `_`, `.`, `-`, not starting with a symbol. */
+/** Checks a named account's name (src/domain/account-name.ts); the error says what is wrong. */
 export function assertAccountName(name: string): void {
-  if (!NAME_PATTERN.test(name) || isAddress(name))
-    throw new AccountStoreError('invalid', `account name "${name}" must be 1–64 letters, digits, '_', '.' or '-' (and not an address)`)
+  const problem = accountNameProblem(name, 'named')
+  if (problem !== null) throw new AccountStoreError('invalid', `account name: ${problem}`)
 }
 
 /** Lowercase wallet addresses, deduplicated; a malformed one is refused by name. */

@@ -131,6 +131,11 @@ export type AccountMetrics = {
   volume24hUsd: number | null
   /** 'historical': every exposed asset has history; 'fallback': none has; 'mixed': some have. */
   varMethod: 'historical' | 'fallback' | 'mixed'
+  /**
+   * Some position with a non-zero quantity is unpriced, so VaR and ES leave it out: they are a lower
+   * bound, never a figure to read as safe (rules on them fail closed: src/risk/rules.ts, evaluate).
+   */
+  varIncomplete: boolean
   /** Returns in the historical window (0 when no asset with exposure has history). */
   historyLength: number
   /** Assets with exposure and too little history, charged fallbackShock × |exposure|. */
@@ -348,6 +353,7 @@ export function computeAccountMetrics(input: {
     volume1hUsd: velocity[1]!.volumeUsd,
     volume24hUsd: velocity[2]!.volumeUsd,
     varMethod: risk.method,
+    varIncomplete: unpricedTokens.length > 0,
     historyLength: risk.historyLength,
     assetsWithoutHistory: risk.lacking,
     exposureByToken,

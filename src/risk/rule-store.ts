@@ -1,7 +1,7 @@
 import { combine, type Part } from '../db/statement.ts'
 import type pg from 'pg'
 import { BaseError } from '../errors.ts'
-import { parseRule, ruleStateSchema, type Alert, type HaltChange, type MetricName, type Rule, type RuleState } from './rules.ts'
+import { isIncomplete, parseRule, ruleStateSchema, type Alert, type HaltChange, type MetricName, type Rule, type RuleState } from './rules.ts'
 
 /** A pool, a client, or a client inside the worker's batch transaction. */
 export type Queryable = Pick<pg.PoolClient, 'query'>
@@ -191,6 +191,7 @@ export async function listAlerts(db: Queryable, opts: { account?: string; limit?
     action: row.action,
     state: row.state,
     value: row.value,
+    incomplete: isIncomplete(row.metric, row.metrics),
     time: row.time,
     firedAt: row.fired_at,
     chainId: row.chain_id,

@@ -35,6 +35,25 @@ export const METRIC_NAMES = [
 ] as const
 
 export type MetricName = (typeof METRIC_NAMES)[number]
+
+/**
+ * Metrics that leave unpriced positions out and so, while the account holds any, are only a lower
+ * bound of the true figure: VaR and ES. An account holding $7M of tokens nobody can price and $2.8M
+ * of USDC has a VaR of 0 over what is priced, which must never read as "within the limit".
+ */
+export const LOWER_BOUND_WHEN_UNPRICED: ReadonlySet<MetricName> = new Set<MetricName>([
+  'var95Usd',
+  'var99Usd',
+  'es95Usd',
+  'es99Usd',
+  'parametricVar95Usd',
+  'parametricVar99Usd',
+])
+
+/** Whether `metric`, as computed in `metrics`, leaves unpriced positions out (a lower bound). */
+export function isIncomplete(metric: MetricName, metrics: Pick<RuleMetrics, 'unpricedPositions'>): boolean {
+  return LOWER_BOUND_WHEN_UNPRICED.has(metric) && (metrics.unpricedPositions ?? 0) > 0
+}
 export type RuleMetrics = Record<MetricName, number | null>
 export type RuleOp = 'above' | 'below'
 export type Severity = 'info' | 'warning' | 'critical'
@@ -68,6 +87,9 @@ export type Rule = {
  */
 export const DEFAULT_COOLDOWN_SECONDS = 300
 
+/** The longest cooldown the rules table holds (an int4 column). */
+export const MAX_COOLDOWN_SECONDS = 2_147_483_647
+
 const RULE_ID = /^[A-Za-z0-9_.-]{1,100}$/
 
 /** The rule as it arrives from the API, the CLI or the database; `parseRule` applies the defaults. */
@@ -78,7 +100,8 @@ export const ruleSchema = z.strictObject({
   op: z.enum(['above', 'below']),
   threshold: z.number(),
   severity: z.enum(['info', 'warning', 'critical']).default('warning'),
-  cooldownSeconds: z.number().int().nonnegative().default(DEFAULT_COOLDOWN_SECONDS),
+  // Stored as int4: 2^31 − 1 seconds (68 years) is the longest a cooldown can be.
+  cooldownSeconds: z.number().int().nonnegative().max(MAX_COOLDOWN_SECONDS).default(DEFAULT_COOLDOWN_SECONDS),
   hysteresis: z.number().nonnegative().default(0),
   action: z.enum(['alert', 'halt']).default('alert'),
   enabled: z.boolean().default(true),
@@ -220,17 +243,26 @@ export type RuleEvent = 'firing' | 'resolved'
  *   threshold − hysteresis; below: value > threshold + hysteresis), so a value wobbling around the
  *   threshold does not flap.
  * - A null (or NaN) value is not evaluated: the state is kept as it is.
+ * - An incomplete value (`incomplete`: a lower bound of the true figure, see isIncomplete) fails
+ *   closed: an 'above' rule counts as breached whatever the value and does not resolve; a 'below'
+ *   rule may resolve (the true value is at least the bound) but never fires on it.
  *
  * Returns the input state object itself when nothing changed.
  */
-export function evaluate(rule: Rule, state: RuleState, value: number | null, time: number): { state: RuleState; event: RuleEvent | null } {
+export function evaluate(
+  rule: Rule,
+  state: RuleState,
+  value: number | null,
+  time: number,
+  incomplete = false,
+): { state: RuleState; event: RuleEvent | null } {
   if (value === null || Number.isNaN(value)) return { state, event: null }
   if (state.status === 'firing') {
-    const cleared = rule.op === 'above' ? value < rule.threshold - rule.hysteresis : value > rule.threshold + rule.hysteresis
+    const cleared = rule.op === 'above' ? !incomplete && value < rule.threshold - rule.hysteresis : value > rule.threshold + rule.hysteresis
     if (!cleared) return { state, event: null }
     return { state: { status: 'ok', lastFiredAt: state.lastFiredAt, lastResolvedAt: time }, event: 'resolved' }
   }
-  const breached = rule.op === 'above' ? value > rule.threshold : value < rule.threshold
+  const breached = rule.op === 'above' ? incomplete || value > rule.threshold : !incomplete && value < rule.threshold
   if (!breached) return { state, event: null }
   const last = state.lastFiredAt
   if (last !== null && (time <= last || time - last < rule.cooldownSeconds)) return { state, event: null }
@@ -252,6 +284,11 @@ export type Alert = {
   state: RuleEvent
   /** The metric's value that fired or resolved the rule. */
   value: number
+  /**
+   * The value leaves unpriced positions out (a VaR or ES while the account holds any): only a lower
+   * bound, and an 'above' rule fired on it because it cannot show the limit holds.
+   */
+  incomplete: boolean
   /** Block time (unix seconds) of this event. */
   time: number
   /** Block time of the firing this event belongs to (equal to `time` for a firing). */
@@ -334,7 +371,8 @@ export function evaluateAccount(input: EvaluateAccountInput): EvaluateAccountRes
     if (!rule.enabled) continue
     const before = states[rule.id] ?? INITIAL_RULE_STATE
     const value = input.metrics[rule.metric] ?? null
-    const r = evaluate(rule, before, value, time)
+    const incomplete = isIncomplete(rule.metric, input.metrics)
+    const r = evaluate(rule, before, value, time, incomplete)
     if (r.state === before || r.event === null || value === null) continue
     states[rule.id] = r.state
     const firedAt = r.state.lastFiredAt as number
@@ -352,6 +390,7 @@ export function evaluateAccount(input: EvaluateAccountInput): EvaluateAccountRes
       action: rule.action,
       state: r.event,
       value,
+      incomplete,
       time,
       firedAt,
       chainId,
@@ -359,7 +398,17 @@ export function evaluateAccount(input: EvaluateAccountInput): EvaluateAccountRes
       metrics,
     })
     if (r.event === 'firing' && rule.action === 'halt' && !input.halted && halt === null)
-      halt = { account, ruleId: rule.id, alertId: id, reason: `${rule.metric} ${value} ${rule.op} ${rule.threshold} (rule ${rule.id})`, time, chainId, block }
+      halt = {
+        account,
+        ruleId: rule.id,
+        alertId: id,
+        reason: incomplete
+          ? `${rule.metric} unknown (at least ${value}; ${input.metrics.unpricedPositions} unpriced positions) ${rule.op} ${rule.threshold} (rule ${rule.id})`
+          : `${rule.metric} ${value} ${rule.op} ${rule.threshold} (rule ${rule.id})`,
+        time,
+        chainId,
+        block,
+      }
   }
   return { states, alerts, halt }
 }

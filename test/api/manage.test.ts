@@ -94,10 +94,10 @@ describe('managing accounts, keys and rules', () => {
     expect(await call('DELETE', '/v1/accounts/bob')).toEqual({ status: 409, body: { error: 'read_only', message: 'account "bob" is defined in the config; change it there' } })
     const bad = await call('POST', '/v1/accounts', { name: 'dave', wallets: ['0x1234'] })
     expect(bad.status).toBe(400)
-    expect(bad.body!.message).toBe('body/wallets/0 must match pattern "^0x[0-9a-fA-F]{40}$"')
+    expect(bad.body!.message).toBe('body.wallets[0]: must match pattern "^0x[0-9a-fA-F]{40}$"')
     expect((await call('POST', '/v1/accounts', { name: 'has space', wallets: [] })).body).toEqual({
       error: 'bad_request',
-      message: `account name "has space" must be 1–64 letters, digits, '_', '.' or '-' (and not an address)`,
+      message: 'body.name: "has space" is not an account name: letters, digits and "_ . -", starting with a letter or a digit',
     })
   })
 

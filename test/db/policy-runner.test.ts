@@ -325,6 +325,7 @@ function alert(t: number): Alert {
     action: 'alert',
     state: 'firing',
     value: 0.25,
+    incomplete: false,
     time: t,
     firedAt: t,
     chainId: 1,

@@ -154,7 +154,7 @@ describe('exposure, concentration and PnL', () => {
     expect(m.exposureByAsset.map((a) => a.asset)).toEqual(['ETH'])
   })
 
-  it('has no concentration and zero VaR when nothing priced is held', () => {
+  it('has no concentration and zero VaR when nothing priced is held, and marks that VaR incomplete', () => {
     const { metrics: m } = compute([MEME], emptyAccountRiskState(), 1000)
     expect(m).toMatchObject({
       grossExposureUsd: 0,
@@ -171,7 +171,14 @@ describe('exposure, concentration and PnL', () => {
       historyLength: 0,
       assetsWithoutHistory: [],
       unpricedPositions: 1,
+      varIncomplete: true,
     })
+  })
+
+  it('marks VaR incomplete exactly when some held position is unpriced, however much is priced', () => {
+    expect(compute([MEME, USDC], emptyAccountRiskState(), 1000).metrics.varIncomplete).toBe(true)
+    expect(compute([USDC], emptyAccountRiskState(), 1000).metrics.varIncomplete).toBe(false)
+    expect(compute([{ ...MEME, quantity: 0n }, USDC], emptyAccountRiskState(), 1000).metrics.varIncomplete).toBe(false)
   })
 
   it('charges fallbackShock × |exposure| for an asset with too little history, and says so', () => {

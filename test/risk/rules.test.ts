@@ -7,6 +7,7 @@ import {
   alertToJson,
   evaluate,
   evaluateAccount,
+  isIncomplete,
   parseRule,
   rulesFor,
   type EvaluateAccountInput,
@@ -218,19 +219,19 @@ describe('rulesFor', () => {
   })
 })
 
-describe('evaluateAccount', () => {
-  const input = (over: Partial<EvaluateAccountInput> = {}): EvaluateAccountInput => ({
-    account: 'desk',
-    time: 1_700_000_000,
-    chainId: 1,
-    block: 19_000_000n,
-    metrics: metrics(),
-    rules: [],
-    states: {},
-    halted: false,
-    ...over,
-  })
+const input = (over: Partial<EvaluateAccountInput> = {}): EvaluateAccountInput => ({
+  account: 'desk',
+  time: 1_700_000_000,
+  chainId: 1,
+  block: 19_000_000n,
+  metrics: metrics(),
+  rules: [],
+  states: {},
+  halted: false,
+  ...over,
+})
 
+describe('evaluateAccount', () => {
   it('emits a firing alert carrying the rule, the value, the block and every rule metric', () => {
     const dd = rule({ id: 'dd', threshold: 0.2, hysteresis: 0.05, severity: 'critical', cooldownSeconds: 600 })
     const m = metrics({ drawdownPct: 0.25, equityUsd: 750, drawdownUsd: 250 })
@@ -248,6 +249,7 @@ describe('evaluateAccount', () => {
         action: 'alert',
         state: 'firing',
         value: 0.25,
+        incomplete: false,
         time: 1_700_000_000,
         firedAt: 1_700_000_000,
         chainId: 1,
@@ -368,5 +370,38 @@ describe('evaluateAccount', () => {
       expect(out.alerts.map((a) => a.id)).toEqual(['dd-halt:desk:1700000000', 'loss-limit:desk:1700000000'])
       expect(out.halt?.ruleId).toBe('dd-halt')
     })
+  })
+})
+
+describe('a VaR that leaves unpriced positions out', () => {
+  // The probe's desk: $7M of tokens nobody prices and $2.8M of USDC. VaR over what is priced is 0.
+  const limit = rule({ id: 'var-limit', account: 'desk', metric: 'var99Usd', op: 'above', threshold: 1_000_000, hysteresis: 100_000, cooldownSeconds: 0 })
+  const atTime = (time: number, m: RuleMetrics, states = {}) => evaluateAccount(input({ rules: [limit], metrics: m, time, states }))
+
+  it('cannot satisfy an above rule: it fires, flagged incomplete, and does not resolve while unpriced positions remain', () => {
+    const fired = atTime(1_700_000_000, metrics({ var99Usd: 0, unpricedPositions: 1 }))
+    expect(fired.alerts.map((a) => [a.state, a.value, a.incomplete])).toEqual([['firing', 0, true]])
+    const still = atTime(1_700_000_060, metrics({ var99Usd: 0, unpricedPositions: 1 }), fired.states)
+    expect(still.alerts).toEqual([])
+    expect(still.states['var-limit']!.status).toBe('firing')
+    // Priced again, and within the limit by more than the hysteresis: resolves, complete.
+    const priced = atTime(1_700_000_120, metrics({ var99Usd: 850_000, unpricedPositions: 0 }), still.states)
+    expect(priced.alerts.map((a) => [a.state, a.value, a.incomplete])).toEqual([['resolved', 850_000, false]])
+  })
+
+  it('halts a halt rule on it, and the reason says the value is only a lower bound', () => {
+    const halting = { ...limit, action: 'halt' as const }
+    const out = evaluateAccount(input({ rules: [halting], metrics: metrics({ var99Usd: 12.5, unpricedPositions: 3 }) }))
+    expect(out.halt?.reason).toBe('var99Usd unknown (at least 12.5; 3 unpriced positions) above 1000000 (rule var-limit)')
+  })
+
+  it('leaves rules on other metrics as they were: unpriced positions do not make drawdown incomplete', () => {
+    expect(isIncomplete('drawdownPct', { unpricedPositions: 4 })).toBe(false)
+    expect(isIncomplete('es95Usd', { unpricedPositions: 4 })).toBe(true)
+    expect(isIncomplete('es95Usd', { unpricedPositions: 0 })).toBe(false)
+    const below = rule({ id: 'floor', metric: 'var95Usd', op: 'below', threshold: 10 })
+    // A lower bound under a 'below' threshold proves nothing: no firing on it.
+    expect(evaluate(below, INITIAL_RULE_STATE, 0, 1_700_000_000, true).event).toBeNull()
+    expect(evaluate(below, INITIAL_RULE_STATE, 0, 1_700_000_000, false).event).toBe('firing')
   })
 })

@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto'
 import type pg from 'pg'
 import type { AccountMetrics } from '../../src/risk/account-metrics.ts'
 import { insertAlerts, resetHalt, setHalt } from '../../src/risk/rule-store.ts'
-import { METRIC_NAMES, type Alert, type RuleMetrics } from '../../src/risk/rules.ts'
+import { isIncomplete, METRIC_NAMES, type Alert, type RuleMetrics } from '../../src/risk/rules.ts'
 import { storedMetrics } from '../../workers/risk/risk-store.ts'
 
 export type GrafanaFixture = {
@@ -297,6 +297,7 @@ export async function seedGrafanaFixture(pool: pg.Pool, anchor: number): Promise
         grossExposureUsd: gross,
         netExposureUsd: net,
         unpricedPositions: unpriced.length,
+        varIncomplete: unpriced.length > 0,
         largestAssetShare: Math.max(...shares),
         hhi: shares.reduce((s, x) => s + x * x, 0),
         realizedPnlUsd: realized,
@@ -493,6 +494,7 @@ export async function seedGrafanaFixture(pool: pg.Pool, anchor: number): Promise
         action: r.action,
         state,
         value: rm[r.metric] ?? 0,
+        incomplete: isIncomplete(r.metric, rm),
         time,
         firedAt,
         chainId,

@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { accountNameProblem } from '../../domain/account-name.ts'
 import { addWallets, createAccount, deleteAccount, getAccount, listAccounts, removeWallet, setWallets } from '../../domain/account-store.ts'
 import { createApiKey, listApiKeys, revokeAccountKeys, revokeApiKey } from '../key-store.ts'
 import { withTransaction } from '../../db/pool.ts'
@@ -81,10 +82,13 @@ export function accountRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
 
     app.post(
       '/v1/accounts/:account/keys',
-      { schema: { tags: ['keys'], summary: 'Create a key that sees this account alone (admin); the key is shown once', params: AccountParams, body: Type.Object({ label: Type.Optional(Type.String({ maxLength: 200 })) }), response: { 201: CreatedKey, ...errors } } },
+      { schema: { tags: ['keys'], summary: 'Create a key that sees this account alone (admin); the key is shown once', params: AccountParams, body: Type.Object({ label: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }), response: { 201: CreatedKey, ...errors } } },
       async (req, reply) => {
         assertAdmin(req)
-        if (!auto) await getAccount(ctx.pool, req.params.account)
+        if (auto) {
+          const problem = accountNameProblem(req.params.account, 'auto')
+          if (problem !== null) throw new HttpError(400, 'bad_request', `account: ${problem}`)
+        } else await getAccount(ctx.pool, req.params.account)
         const { key, row } = await createApiKey(ctx.pool, { role: 'account', account: req.params.account }, req.body.label)
         return reply.code(201).send({ id: row.id, key, role: row.role, account: row.account })
       },

@@ -79,7 +79,7 @@ export function riskRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
               realized_pnl_usd AS "realizedPnlUsd", unrealized_pnl_usd AS "unrealizedPnlUsd", total_pnl_usd AS "totalPnlUsd", daily_pnl_usd AS "dailyPnlUsd",
               drawdown_usd AS "drawdownUsd", drawdown_pct AS "drawdownPct", max_drawdown_usd AS "maxDrawdownUsd", max_drawdown_pct AS "maxDrawdownPct",
               var95_usd AS "var95Usd", var99_usd AS "var99Usd", es95_usd AS "es95Usd", es99_usd AS "es99Usd",
-              parametric_var95_usd AS "parametricVar95Usd", parametric_var99_usd AS "parametricVar99Usd", var_method AS "varMethod", metrics`,
+              parametric_var95_usd AS "parametricVar95Usd", parametric_var99_usd AS "parametricVar99Usd", var_method AS "varMethod", unpriced_positions > 0 AS "varIncomplete", metrics`,
             table: 'risk_snapshots',
             timeColumn: 'time',
             keyColumns: ['chain_id', 'block_number'],

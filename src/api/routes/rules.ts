@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { ConfigError } from '../../errors.ts'
 import { deleteRule, deleteRuleStates, listRules } from '../../risk/rule-store.ts'
 import { upsertRule } from '../../risk/rule-store.ts'
-import { DEFAULT_RULES, METRIC_NAMES, compareIds, parseRule, rulesFor, type Rule } from '../../risk/rules.ts'
+import { DEFAULT_RULES, MAX_COOLDOWN_SECONDS, METRIC_NAMES, compareIds, parseRule, rulesFor, type Rule } from '../../risk/rules.ts'
 import type { ApiContext } from '../api-context.ts'
 import { assertAdmin, assertSees } from '../auth.ts'
 import { HttpError } from '../http-error.ts'
@@ -18,7 +18,7 @@ const RuleBody = Type.Object(
     op: Type.Optional(Type.Union([Type.Literal('above'), Type.Literal('below')])),
     threshold: Type.Optional(Type.Number()),
     severity: Type.Optional(Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')])),
-    cooldownSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    cooldownSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_COOLDOWN_SECONDS })),
     hysteresis: Type.Optional(Type.Number({ minimum: 0 })),
     action: Type.Optional(Type.Union([Type.Literal('alert'), Type.Literal('halt')])),
     enabled: Type.Optional(Type.Boolean()),

@@ -79,7 +79,7 @@ function zeroMetrics(): RiskEffects['updates'][number]['metrics'] {
     account: 'desk', time: 0, equityUsd: 0, grossExposureUsd: 0, netExposureUsd: 0, unpricedPositions: 0, largestAssetShare: null, hhi: null,
     realizedPnlUsd: 0, unrealizedPnlUsd: 0, totalPnlUsd: 0, dailyPnlUsd: 0, drawdownUsd: 0, drawdownPct: null, maxDrawdownUsd: 0, maxDrawdownPct: null,
     var95Usd: 0, var99Usd: 0, es95Usd: 0, es99Usd: 0, parametricVar95Usd: 0, parametricVar99Usd: 0, swaps1m: 0, swaps1h: 0, swaps24h: 2,
-    volume1mUsd: 0, volume1hUsd: 0, volume24hUsd: 1234.5, varMethod: 'historical', historyLength: 0, assetsWithoutHistory: [],
+    volume1mUsd: 0, volume1hUsd: 0, volume24hUsd: 1234.5, varMethod: 'historical', varIncomplete: false, historyLength: 0, assetsWithoutHistory: [],
     exposureByToken: [], exposureByAsset: [], exposureByChain: [], unpricedTokens: [],
   }
 }
