@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { Address, Hex } from 'viem'
+import type { Address, Hex, PublicClient } from 'viem'
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
@@ -78,6 +78,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   let cursor = await retry(() => seedCheckpoints(pool, chain.id, shards, startBlock - 1n), retryOpts)
   /** Hash of the cursor block as published (null: not known, e.g. the block before the start). */
   let cursorHash = await retry(() => publishedHash(pool, chain.id, cursor), retryOpts)
+  if (cursor >= startBlock) await retry(() => assertSameHistory(client, pool, chain, cursor, cursorHash, log), retryOpts)
   /** After a reorg: every (wallet, token) pair the shards track, read again at the fork point. */
   let reread: Map<Address, Set<Address>> | null = null
   /** Publication generation (see RangeOutput.generation): new at start and at every republication. */
@@ -375,6 +376,37 @@ async function seedCheckpoints(pool: pg.Pool, chainId: number, shards: number, b
   )
   const r = await pool.query<{ min: string }>('SELECT min(last_block)::text AS min FROM checkpoints WHERE chain_id = $1 AND shard < $2', [chainId, shards])
   return BigInt(r.rows[0]!.min)
+}
+
+/**
+ * Refuses, at start, a chain that is not the one this database indexed (a local chain started
+ * again under the same chain id, an RPC URL pointed elsewhere): waiting for it would wait forever,
+ * and reading it would mix two histories. It is refused when it is shorter than the block already
+ * published, or holds another block at that height, unless the oldest range end still kept is on
+ * it: then the same chain's RPC is behind (the indexer waits for it), or the chain reorganised
+ * while no indexer ran (the reorg rollback finds the fork point among the kept hashes).
+ */
+async function assertSameHistory(client: PublicClient, pool: pg.Pool, chain: ChainConfig, cursor: bigint, cursorHash: Hex | null, log: Common['log']): Promise<void> {
+  const head = await client.getBlockNumber()
+  if (head >= cursor && (cursorHash === null || (await client.getBlock({ blockNumber: cursor })).hash === cursorHash)) return
+  const oldest = await pool.query<{ block_number: string; block_hash: string }>(
+    'SELECT block_number::text, block_hash FROM block_hashes WHERE chain_id = $1 ORDER BY block_number LIMIT 1',
+    [chain.id],
+  )
+  const kept = oldest.rows[0]
+  if (kept && BigInt(kept.block_number) <= head && (await client.getBlock({ blockNumber: BigInt(kept.block_number) })).hash === kept.block_hash) {
+    if (head < cursor) log.warn({ head: head.toString(), indexed: cursor.toString() }, "the chain's RPC answers a head below the block already indexed; waiting for it to catch up")
+    return
+  }
+  const what = `chain ${chain.name} (id ${chain.id})`
+  const why =
+    head < cursor
+      ? `is at block ${head}, below block ${cursor} that this database has already indexed`
+      : `holds another block ${cursor} than the one this database indexed (hash ${cursorHash})`
+  throw new ConfigError(
+    `${what} ${why}, and none of the blocks it kept is on the chain: it is not the chain that was indexed (a local chain started again?); index it into a fresh database (or data folder), or point chains.${chain.name}.rpcUrls at the chain this database indexed`,
+    { context: { field: `chains.${chain.name}`, chainId: chain.id, block: cursor } },
+  )
 }
 
 /** The chain no longer builds on the block published as the cursor. */
