@@ -283,13 +283,13 @@ const position = (e: TokenExposure, symbol: string | null, costUsd: number, real
   realizedPnlUsd,
   unpricedCost: e.unpricedCost,
 })
-/** Unrealized: ETH +5,000, WETH +100,000, WETH on Base (a short) +10,000, USDC 0, ARB -300; PEPE none. */
+/** Unrealized: ETH +5,000, WETH +100,000, WETH on Base (a short) +10,000, USDC -0.30, ARB -300; PEPE none. */
 const BOOK_POSITIONS: PositionJson[] = [
   // The tokens table says 'ETH' for the native sentinel on every chain: the page names it by chain.
   position(BOOK[0]!, 'ETH', 25_000, 0),
   position(BOOK[1]!, 'WETH', 1_100_000, 12_000),
   position(BOOK[2]!, 'WETH', -160_000, -2_000),
-  position(BOOK[3]!, 'USDC', 50_000, 0),
+  position(BOOK[3]!, 'USDC', 50_000.3, 0),
   position(BOOK[4]!, 'ARB', 800, 0),
   position(BOOK[5]!, 'PEPE', 1_234, 0),
 ]
@@ -297,9 +297,9 @@ const BOOK_METRICS: Partial<AccountMetrics> = {
   equityUsd: 1_130_500,
   netExposureUsd: 1_130_500,
   grossExposureUsd: 1_430_500,
-  unrealizedPnlUsd: 114_700,
+  unrealizedPnlUsd: 114_699.7,
   realizedPnlUsd: 10_000,
-  totalPnlUsd: 124_700,
+  totalPnlUsd: 124_699.7,
   varMethod: 'historical',
   varIncomplete: true,
   assetsWithoutHistory: [],
@@ -541,6 +541,10 @@ describe('dashboard page (against a stand-in for the API)', () => {
     expect(await figures(8453, WETH_BASE)).toEqual(['-$160,000', '+$10,000', '-$2,000'])
     expect(await figures(1, NATIVE_TOKEN)).toEqual(['$25,000', '+$5,000', '$0'])
     expect(await figures(42161, ARB)).toEqual(['$800', '-$300', '$0'])
+    // Thirty cents of loss reads "$0", and is coloured as it reads: neither gain nor loss.
+    expect(await figures(8453, USDC_BASE)).toEqual(['$50,000', '$0', '$0'])
+    expect(await page.getAttribute(cell(8453, USDC_BASE, 'unrealized'), 'data-sign')).toBe('zero')
+    expect(await page.getAttribute(cell(42161, ARB, 'unrealized'), 'data-sign')).toBe('neg')
     expect(await figures(1, PEPE_MAINNET)).toEqual(['$1,234', '—', '$0'])
     // Totals: value and cost of the priced positions, their unrealized PnL, realized PnL of all.
     expect(await page.locator('#positions-total > tr > *').allTextContents()).toEqual(['Total (6 positions, 1 unpriced left out)', '$1,130,500', '$1,015,800', '+$114,700', '+$10,000'])
@@ -641,7 +645,13 @@ describe('dashboard page (against a stand-in for the API)', () => {
     const ws = await api.nextSocket()
     const drawdownFiring = { ...DRAWDOWN_RESOLVED, state: 'firing' as const, value: 0.22, time: DRAWDOWN_RESOLVED.firedAt }
     const incompleteVar = alert({ ruleId: 'var95-limit', metric: 'var95Usd', op: 'above', threshold: 40_000, value: 30_000, time: T0 + 3300, incomplete: true })
-    ws.send(snapshot({ summary: summary(T0 + 3540, '24000000', { var99Usd: 1_180_000, varIncomplete: false, unpricedPositions: 0, unpricedTokens: [] }), alerts: [VAR_ALERT, incompleteVar, DRAWDOWN_RESOLVED, drawdownFiring] }))
+    const unpriced = alert({ ruleId: 'default.unpriced-positions', metric: 'unpricedPositions', op: 'above', threshold: 0.5, value: 2, time: T0 + 3200 })
+    ws.send(
+      snapshot({
+        summary: summary(T0 + 3540, '24000000', { var99Usd: 1_180_000, varIncomplete: false, unpricedPositions: 0, unpricedTokens: [] }),
+        alerts: [VAR_ALERT, incompleteVar, unpriced, DRAWDOWN_RESOLVED, drawdownFiring],
+      }),
+    )
     const item = (id: string, state: string) => `#alert-feed > li[data-alert-id="${id}"][data-state="${state}"]`
     await expectText(page, `${item(VAR_ALERT.id, 'firing')} .now`, 'now $1,180,000.00')
     await expectText(page, `${item(VAR_ALERT.id, 'firing')} .cmp`, 'fired at $1,050,000.00 vs > $1,000,000.00 (resolves < $900,000.00)')
@@ -649,6 +659,9 @@ describe('dashboard page (against a stand-in for the API)', () => {
     // A firing that fired on a lower bound says so.
     await expectText(page, `${item(incompleteVar.id, 'firing')} .cmp`, 'fired at ≥ $30,000.00 vs > $40,000.00')
     await expectText(page, `${item(incompleteVar.id, 'firing')} .now`, 'now $42,000.25')
+    // A count's threshold between whole numbers is written as it is, not rounded up to the value it is compared with.
+    await expectText(page, `${item(unpriced.id, 'firing')} .cmp`, 'fired at 2 vs > 0.5')
+    await expectText(page, `${item(unpriced.id, 'firing')} .now`, 'now 0')
     // A firing that has resolved is history: no value now; its resolution says when it fired.
     await expectCount(page, `${item(DRAWDOWN_RESOLVED.id, 'firing')} .now`, 0)
     await expectText(page, `${item(DRAWDOWN_RESOLVED.id, 'firing')} .cmp`, 'fired at 22.00% vs > 20.00% (resolves < 15.00%)')

@@ -91,6 +91,38 @@ describe('the dashboard against the live monitor', () => {
       risk.metrics.exposureByToken.map((e) => `${e.chainId}:${e.token} ${e.quantity}`).sort(),
     )
 
+    // Named as a desk reads them: ether as ETH (not its wrapped token's asset), every other token
+    // by its symbol in the tokens table, the local chain as "Chain <id>".
+    const symbols = new Map(
+      (await monitor.pool.query<{ chain_id: number; address: string; symbol: string }>('SELECT chain_id, address, symbol FROM tokens WHERE symbol IS NOT NULL')).rows.map((t) => [
+        `${t.chain_id}:${t.address.toLowerCase()}`,
+        t.symbol,
+      ]),
+    )
+    const named = await page.locator('#positions tr[data-token]').evaluateAll((trs) =>
+      trs.map((tr) => [tr.getAttribute('data-token'), tr.querySelector('[data-col="symbol"]')?.firstChild?.textContent, tr.querySelector('[data-col="chain"]')?.textContent]),
+    )
+    expect(named.sort()).toEqual(
+      risk.metrics.exposureByToken
+        .map((e) => [`${e.chainId}:${e.token.toLowerCase()}`, e.token.toLowerCase() === NATIVE_TOKEN ? 'ETH' : symbols.get(`${e.chainId}:${e.token.toLowerCase()}`), `Chain ${e.chainId}`])
+        .sort(),
+    )
+    // Cost and realized PnL per position: the positions the API keeps, once the page has them for the quantities it shows.
+    const positions = (await (await fetch(`${monitor.api!.url}/v1/accounts/alice/positions`, { headers: { authorization: `Bearer ${key}` } })).json()) as {
+      positions: { chainId: number; token: string; quantity: string; costUsd: number; realizedPnlUsd: number }[]
+    }
+    const whole = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 0, maximumFractionDigits: 0, signDisplay: 'negative' })
+    const signed = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', minimumFractionDigits: 0, maximumFractionDigits: 0, signDisplay: 'exceptZero' })
+    let checked = 0
+    for (const p of positions.positions) {
+      if (!rows.some(([token, title]) => token === `${p.chainId}:${p.token.toLowerCase()}` && title?.endsWith(`(raw ${p.quantity})`))) continue
+      const row = `#positions tr[data-token="${p.chainId}:${p.token.toLowerCase()}"]`
+      await page.locator(`${row} [data-col="cost"]`, { hasText: new RegExp(`^${whole.format(p.costUsd).replace(/[$.]/g, '\\$&')}$`) }).waitFor({ timeout: 30_000 })
+      expect(await page.locator(`${row} [data-col="realized"]`).textContent()).toBe(signed.format(p.realizedPnlUsd === 0 ? 0 : p.realizedPnlUsd))
+      checked++
+    }
+    expect(checked).toBe(rows.length)
+
     await mkdir('test/artifacts', { recursive: true })
     await page.screenshot({ path: 'test/artifacts/dashboard.png', fullPage: true })
     expect(errors).toEqual([])

@@ -65,7 +65,8 @@ const COUNT_METRICS = new Set(['unpricedPositions', 'swaps1m', 'swaps1h', 'swaps
 export function formatMetric(metric, n) {
   if (PCT_METRICS.has(metric)) return formatPct(n)
   if (RATIO_METRICS.has(metric)) return formatRatio(n)
-  if (COUNT_METRICS.has(metric)) return formatInteger(n)
+  // A count's threshold may sit between whole numbers (0.5: fires at the first one): not rounded.
+  if (COUNT_METRICS.has(metric)) return finite(n) && !Number.isInteger(n) ? units.format(/** @type {number} */ (n)) : formatInteger(n)
   return formatUsd(n)
 }
 

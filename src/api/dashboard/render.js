@@ -193,7 +193,8 @@ function renderPositions(state) {
   /** @param {string} col @param {number | null} n @param {boolean} costPending @param {boolean} signed */
   const figure = (col, n, costPending, signed) => {
     const td = h('td', { 'data-col': col, title: n === null ? (costPending ? pending : '') : formatUsd(n) }, n === null ? NONE : signed ? formatPnlWhole(n) : formatUsdWhole(n))
-    if (signed) td.dataset.sign = signOf(n)
+    // Coloured as shown: a loss of a few cents reads "$0", not a red "$0".
+    if (signed) td.dataset.sign = signOf(n === null ? n : Math.round(n))
     return td
   }
   byId('positions').replaceChildren(
