@@ -464,7 +464,7 @@ describe('dashboard page (against a stand-in for the API)', () => {
     // --- a halt: the banner, with the reason
     ws1.send({ type: 'halt', halt: HALT })
     await page.locator('#halted-banner').waitFor({ state: 'visible', timeout: WAIT_MS })
-    expect(await page.locator('#halted-reason').textContent()).toBe(`${HALT.reason} · rule loss-limit · chain 8453 block 24000012 · ${utc(HALT.time)}`)
+    expect(await page.locator('#halted-reason').textContent()).toBe(`${HALT.reason} · rule loss-limit · Base block 24000012 · ${utc(HALT.time)}`)
     expect(await page.title()).toBe('HALTED · alice · $1,150,000.00 · dexrisk')
 
     // --- a second snapshot on the same socket (the server resynchronises a slow client): replaces everything
@@ -504,7 +504,7 @@ describe('dashboard page (against a stand-in for the API)', () => {
     await expectText(page, '#equity', '$1,050,000.00')
     await page.locator('#halted-banner').waitFor({ state: 'visible', timeout: WAIT_MS })
     // No halt message on this socket: the reason comes from the feed's halting alert.
-    expect(await page.locator('#halted-reason').textContent()).toBe(`${HALT.reason} · rule loss-limit · chain 8453 block 24000000 · ${utc(LOSS_LIMIT.time)}`)
+    expect(await page.locator('#halted-reason').textContent()).toBe(`${HALT.reason} · rule loss-limit · Base block 24000000 · ${utc(LOSS_LIMIT.time)}`)
     await page.locator('#equity-chart[data-points="120"] canvas').first().waitFor({ timeout: WAIT_MS })
 
     await page.screenshot({ path: join(ARTIFACTS, 'dashboard-standin.png'), fullPage: true })

@@ -88,7 +88,7 @@ export function renderDashboard(state) {
   banner.hidden = !state.halted
   document.body.classList.toggle('is-halted', state.halted)
   const why = haltReason(state)
-  setText('halted-reason', why ? `${why.reason} · rule ${why.ruleId} · chain ${why.chainId} block ${why.block} · ${formatTime(why.time)}` : 'Trading is halted for this account.')
+  setText('halted-reason', why ? `${why.reason} · rule ${why.ruleId} · ${chainName(why.chainId)} block ${why.block} · ${formatTime(why.time)}` : 'Trading is halted for this account.')
 
   const notice = byId('notice')
   notice.hidden = !(state.synced && !s)
