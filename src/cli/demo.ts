@@ -14,6 +14,8 @@ import { deployWorld } from '../world/deploy.ts'
 import { fundTraders, readBalances, runRandomTraders } from '../world/traders.ts'
 import { runWalletActivity } from '../world/wallet-activity.ts'
 import { worldConfig } from '../world/world-config.ts'
+import { startDemoRedis } from '../world/demo-redis.ts'
+import { ConfigError } from '../errors.ts'
 import type { AccountSummary } from '../read-model/keys.ts'
 import { createApiKey } from '../api/key-store.ts'
 import { formatRows } from './format-rows.ts'
@@ -30,6 +32,14 @@ export type DemoOptions = {
   apiPort: number
   /** After the check, keep the chains, monitor and dashboard running until Ctrl-C. */
   serve: boolean
+  /**
+   * A TimescaleDB server to write the demo into (`--database-url`). Default: the embedded database
+   * in `dataDir`. DATABASE_URL is not read: the demo's throwaway chains never reach a database,
+   * or its accounts and shard count, unless asked for by name.
+   */
+  databaseUrl?: string
+  /** A Redis to run on (`--redis-url`), its keys deleted at the end. Default: a redis-server of its own (src/world/demo-redis.ts). */
+  redisUrl?: string
 }
 
 /**
@@ -40,9 +50,10 @@ export type DemoOptions = {
  */
 export async function runDemo(opts: DemoOptions): Promise<void> {
   const out = (s = ''): boolean => process.stdout.write(`${s}\n`)
-  if (opts.traders < 1 || opts.traders > NAMES.length) throw new Error(`--traders: 1 to ${NAMES.length}`)
+  // Two at least: the wallet moves send between the desk's wallets.
+  if (!(opts.traders >= 2 && opts.traders <= NAMES.length)) throw new ConfigError(`--traders: 2 to ${NAMES.length}`, { context: { field: '--traders' } })
   const dataDir = resolve(opts.dataDir)
-  await rm(dataDir, { recursive: true, force: true })
+  if (!opts.databaseUrl) await rm(dataDir, { recursive: true, force: true })
 
   out('dexrisk demo: starting two local chains (anvil) and deploying Uniswap V2 + V3 from their npm artifacts …')
   const anvils = await Promise.all([startAnvil({ chainId: 17001 }), startAnvil({ chainId: 17002 })])
@@ -56,19 +67,35 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const wallets = traders[0]!.map((t) => t.address.toLowerCase() as Address)
     const accounts = Object.fromEntries(wallets.map((w, i) => [NAMES[i]!, [w]]))
     const prefix = `dexrisk-demo-${process.pid}-${Date.now()}`
-    const input = worldConfig(named, { accounts, shards: opts.shards, dataDir, queuePrefix: prefix })
+    const log = createLogger({ level: process.env.DEXRISK_LOG_LEVEL ?? 'warn' })
+    const demoRedis = await startDemoRedis({ ...(opts.redisUrl ? { url: opts.redisUrl } : {}), prefix, log })
+    stops.unshift(() => demoRedis.close())
+    const input = worldConfig(named, {
+      accounts,
+      shards: opts.shards,
+      dataDir,
+      queuePrefix: prefix,
+      redisUrl: demoRedis.url,
+      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+    })
     // A demo lasts seconds of block time: returns over 5-second buckets give historical VaR something to chew on.
     input.risk = { horizonSeconds: 5, windowSize: 60, minHistory: 3 }
     input.api = { port: opts.apiPort }
-    const config = parseConfig(input, process.env)
-    const common = createCommon(config, { log: createLogger({ level: process.env.DEXRISK_LOG_LEVEL ?? 'warn' }) })
+    // No environment overrides (DATABASE_URL, REDIS_URL, DEXRISK_*): the demo's flags say where it runs.
+    const config = parseConfig(input, {})
+    const common = createCommon(config, { log })
     for (const { name, world } of named)
       out(`  ${name} (chain ${world.chainId}) at ${world.rpcUrl}: ${world.pools.length} pools, indexing from block ${world.readyBlock}`)
     out(`  accounts: ${Object.entries(accounts).map(([n, [w]]) => `${n}=${w}`).join(', ')}`)
 
-    const monitor = await startMonitor({ common, api: true })
+    // A part that stops on an error it cannot retry (an indexer refusing its chain) ends the demo.
+    let fatal: ((err: Error) => void) | undefined
+    const failed = new Promise<never>((_, reject) => (fatal = reject))
+    failed.catch(() => {})
+    const monitor = await startMonitor({ common, api: true, onFatal: (err) => fatal?.(err) })
     stops.unshift(() => monitor.close())
-    out(`  embedded TimescaleDB in ${dataDir}; Redis ${monitor.redisUrl}; ${opts.shards} shards`)
+    const database = opts.databaseUrl ? `TimescaleDB at ${describeUrl(opts.databaseUrl)} (--database-url)` : `embedded TimescaleDB in ${dataDir}`
+    out(`  ${database}; Redis: ${demoRedis.where}; ${opts.shards} shards`)
     const apiUrl = monitor.api!.url
     const firstAccount = Object.keys(accounts)[0]!
     const accountKey = (await createApiKey(monitor.pool, { role: 'account', account: firstAccount }, 'demo dashboard')).key
@@ -86,14 +113,15 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const ticker = setInterval(() => void show(), 2_000)
     stops.unshift(async () => clearInterval(ticker))
     // Per chain one after the other: the same wallets send both, and each runner counts its own nonces.
-    await Promise.all(
+    const trading = Promise.all(
       worlds.map(async (w, i) => {
         await runRandomTraders(w, { traders: traders[i]!, swaps: opts.swapsPerChain, seed: opts.seed + 100 * i })
         await runWalletActivity(w, { traders: traders[i]!, steps: walletSteps(opts.swapsPerChain), seed: opts.seed + 100 * i + 1, outsider: OUTSIDER })
       }),
     )
+    await Promise.race([trading, failed])
     const heads = new Map(await Promise.all(worlds.map(async (w, i) => [w.chainId, await blockNumberOf(anvils[i]!.rpcUrl)] as const)))
-    await waitForCheckpoints(monitor.workers, heads)
+    await Promise.race([waitForCheckpoints(monitor.workers, heads), failed])
     clearInterval(ticker)
     await show()
 
@@ -125,11 +153,12 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     const c = counts.rows[0]!
     out(`  written: ${c.swaps} swaps, ${c.trades} trades, ${c.prices} price observations, ${c.transfers} wallet transfers, ${c.snapshots} risk snapshots, ${c.alerts} alerts`)
     out()
-    out('Query what it wrote (the demo has stopped, so the data folder is free):')
-    out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT p.account, p.chain_id, t.symbol, p.quantity, t.decimals, round(p.cost_usd::numeric, 2) AS cost_usd FROM positions p JOIN tokens t ON t.chain_id = p.chain_id AND t.address = p.token ORDER BY 1, 2, 3"`)
-    out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT account, time, rule_id, state, round(value::numeric) AS value, threshold FROM alerts ORDER BY time"`)
-    out(`  npx dexrisk sql --data-dir ${opts.dataDir} "SELECT time_bucket('1 minute', block_time) AS minute, dex_name, count(*), round(sum(amount_usd)::numeric) AS volume_usd FROM swaps GROUP BY 1, 2 ORDER BY 1"`)
-    out(`  npx dexrisk report var_drawdown_history --data-dir ${opts.dataDir} --since 1d      (also: daily_pnl, exposure_history, top_concentrations, alerts_summary, dex_volume)`)
+    out(queryHeading(opts))
+    const where = opts.databaseUrl ? '' : ` --data-dir ${opts.dataDir}`
+    out(`  npx dexrisk sql${where} "SELECT p.account, p.chain_id, t.symbol, p.quantity, t.decimals, round(p.cost_usd::numeric, 2) AS cost_usd FROM positions p JOIN tokens t ON t.chain_id = p.chain_id AND t.address = p.token ORDER BY 1, 2, 3"`)
+    out(`  npx dexrisk sql${where} "SELECT account, time, rule_id, state, round(value::numeric) AS value, threshold FROM alerts ORDER BY time"`)
+    out(`  npx dexrisk sql${where} "SELECT time_bucket('1 minute', block_time) AS minute, dex_name, count(*), round(sum(amount_usd)::numeric) AS volume_usd FROM swaps GROUP BY 1, 2 ORDER BY 1"`)
+    out(`  npx dexrisk report var_drawdown_history${where} --since 1d      (also: daily_pnl, exposure_history, top_concentrations, alerts_summary, dex_volume)`)
     if (!opts.serve) out('Run it with --serve to keep the chains, the monitor and the dashboard running after the check.')
     if (mismatches.length > 0) process.exitCode = 1
     if (opts.serve) {
@@ -142,6 +171,24 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     }
   } finally {
     for (const stop of stops) await stop().catch(() => {})
+  }
+}
+
+/** What the commands after the check can reach, and when. */
+function queryHeading(opts: DemoOptions): string {
+  if (opts.databaseUrl) return 'Query what it wrote (with DATABASE_URL set to the --database-url given):'
+  if (opts.serve)
+    return `Query what it wrote: while it serves, this process holds the data folder ${resolve(opts.dataDir)}; dexrisk report reaches it through the running monitor's API, dexrisk sql once the demo has stopped (Ctrl-C):`
+  return 'Query what it wrote, once the demo has exited (it frees the data folder then):'
+}
+
+/** host:port/database of a database URL, never its password. */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    return `${u.hostname}:${u.port || '5432'}${u.pathname}`
+  } catch {
+    return 'the --database-url given'
   }
 }
 

@@ -291,16 +291,20 @@ program
 
 program
   .command('demo')
-  .description('two local anvil chains with the real Uniswap V2/V3 contracts, simulated traders, and the whole pipeline on the embedded database')
+  .description('two local anvil chains with the real Uniswap V2/V3 contracts, simulated traders, and the whole pipeline on an embedded database of its own')
   .option('--swaps <n>', 'swaps per chain', '500')
   .option('--traders <n>', 'traders (accounts)', '4')
   .option('--shards <n>', 'shard count', '2')
   .option('--data-dir <dir>', 'embedded database folder (emptied at start)', '.dexrisk/demo')
   .option('--seed <n>', 'random seed', '7')
-  .option('--api-port <n>', 'port of the API and dashboard (default 0: any free port, printed)', '0')
+  .option('--api-port <n>', 'port of the API and dashboard (0: any free port, printed)', '0')
   .option('--serve', 'after the check, keep everything running (dashboard, API) until Ctrl-C')
-  .action(async (o: { swaps: string; traders: string; shards: string; dataDir: string; seed: string; apiPort: string; serve?: boolean }) => {
+  .option('--database-url <url>', 'write into this TimescaleDB server instead of the embedded folder (DATABASE_URL is not read)')
+  .option('--redis-url <url>', 'run on this Redis, deleting its keys at the end (default: a redis-server of its own; REDIS_URL is not read)')
+  .action(async (o: { swaps: string; traders: string; shards: string; dataDir: string; seed: string; apiPort: string; serve?: boolean; databaseUrl?: string; redisUrl?: string }) => {
     await runDemo({
+      ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
+      ...(o.redisUrl ? { redisUrl: o.redisUrl } : {}),
       swapsPerChain: Number(o.swaps),
       traders: Number(o.traders),
       shards: Number(o.shards),
