@@ -18,6 +18,8 @@ const MAX_CACHED_KEYS = 10_000
 export type Auth = {
   /** The principal of a key (cached for KEY_CACHE_MS when valid; null when unknown or revoked). */
   principalOf(key: string): Promise<Principal | null>
+  /** The principal of a key verified within KEY_CACHE_MS, without a lookup; undefined otherwise. */
+  cached(key: string): Principal | undefined
 }
 
 /** True for routes under /v1 (by the matched route, not the raw URL: the router decodes %-escapes). */
@@ -62,7 +64,14 @@ export function createAuth(opts: { pool: pg.Pool; controlKey?: string }): Auth {
     return principal
   }
 
-  return { principalOf: lookup }
+  const cached = (key: string): Principal | undefined => {
+    const hash = hashKey(key)
+    if (controlHash !== undefined && hash === controlHash) return { keyId: 'control', role: 'admin' }
+    const hit = verified.get(hash)
+    return hit && hit.until >= Date.now() ? hit.principal : undefined
+  }
+
+  return { principalOf: lookup, cached }
 }
 
 /** Checks the key of every /v1 request and sets `req.principal` (401 without a valid one). */

@@ -138,15 +138,17 @@ export async function buildApi(opts: CreateApiOptions): Promise<BuiltApi> {
     timeWindow: 60_000,
     redis,
     nameSpace: `${config.queue.prefix}:ratelimit:`,
-    // Per key (its public id), else per client address: made-up keys count against the address that
-    // sends them, so they buy no budget of their own. Looking the key up here is the lookup the
-    // authentication then reuses (cached, shared between concurrent requests).
-    keyGenerator: async (req) => {
+    // Per key (its public id) once the key is verified, else per client address: a made-up key
+    // counts against the address that sends it before it costs a lookup (authentication runs
+    // after the count), and buys no budget of its own. A real key's first request after its cache
+    // entry expires counts against the address too; the ones after it against the key.
+    keyGenerator: (req) => {
       const key = presentedKey(req)
-      const principal = key === undefined ? null : await auth.principalOf(key)
-      return principal === null ? `ip:${req.ip}` : `key:${principal.keyId}`
+      const principal = key === undefined ? undefined : auth.cached(key)
+      return principal === undefined ? `ip:${req.ip}` : `key:${principal.keyId}`
     },
-    allowList: (req) => !isV1Route(req),
+    // /ready reaches the database and Redis for anyone without a key: limited per address like /v1.
+    allowList: (req) => !isV1Route(req) && req.routeOptions.url !== '/ready',
     errorResponseBuilder: (_req, context) => ({ statusCode: 429, error: 'rate_limited', message: `more than ${context.max} requests a minute; retry in ${context.after}` }),
   })
   await app.register(fastifyWebsocket, { options: { maxPayload: 4_096 } })

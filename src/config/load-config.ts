@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { closest, distance } from 'fastest-levenshtein'
 import type { z } from 'zod'
 import { ConfigError } from '../errors.ts'
 import { configSchema, type ChainConfig, type Config, type ConfigInput } from './schema.ts'
@@ -86,8 +87,9 @@ function applyEnv(input: unknown, env: NodeJS.ProcessEnv): unknown {
 
 function formatIssues(issues: z.core.$ZodIssue[]): string {
   return issues
+    .map(deepest)
     .slice(0, 5)
-    .map((i) => `${formatPath(i.path)}: ${i.message}`)
+    .map((i) => `${formatPath(i.path)}: ${i.code === 'unrecognized_keys' ? unknownKeys(i.keys, i.path) : i.message}`)
     .join('\n')
 }
 
@@ -98,4 +100,82 @@ function formatPath(path: PropertyKey[]): string {
     else s += s ? `.${String(p)}` : String(p)
   }
   return s || '(config)'
+}
+
+/**
+ * "unknown field "confirmation" (did you mean "confirmations"?)": a typo must not quietly keep the
+ * default. Suggestions come from the fields of the object at that path, and only when close.
+ */
+function unknownKeys(keys: readonly string[], path: readonly PropertyKey[]): string {
+  const known = fieldsAt(configSchema, path)
+  return keys
+    .map((k) => {
+      const near = known.length === 0 ? undefined : closest(k, known)
+      const hint = near !== undefined && distance(k.toLowerCase(), near.toLowerCase()) <= Math.max(2, Math.floor(near.length / 3)) ? ` (did you mean "${near}"?)` : ''
+      return `unknown field "${k}"${hint}`
+    })
+    .join('; ')
+}
+
+type SchemaDef = { type: string; shape?: Record<string, z.ZodType>; innerType?: z.ZodType; in?: z.ZodType; out?: z.ZodType; element?: z.ZodType; valueType?: z.ZodType; options?: z.ZodType[] }
+
+const defOf = (s: z.ZodType): SchemaDef => (s as unknown as { _zod: { def: SchemaDef } })._zod.def
+
+/** The object schemas `schema` can be, through defaults, pipes and unions. */
+function objectsOf(schema: z.ZodType): Record<string, z.ZodType>[] {
+  const def = defOf(schema)
+  if (def.type === 'object' && def.shape) return [def.shape]
+  if (def.type === 'pipe') return objectsOf(def.in!)
+  if (def.type === 'union') return def.options!.flatMap(objectsOf)
+  if (def.innerType) return objectsOf(def.innerType)
+  return []
+}
+
+/** The field names of the object at `path` in the config (record keys and array indexes step through). */
+function fieldsAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] {
+  let current: z.ZodType[] = [schema]
+  for (const step of path) {
+    const next: z.ZodType[] = []
+    for (const s of current) {
+      const def = defOf(s)
+      if (def.innerType || def.type === 'pipe' || def.type === 'union') next.push(...unwrapOnce(def))
+      for (const shape of objectsOf(s)) if (typeof step === 'string' && shape[step]) next.push(shape[step])
+      if (def.type === 'record' && def.valueType) next.push(def.valueType)
+      if (def.type === 'array' && def.element) next.push(def.element)
+    }
+    current = next.flatMap((s) => [s, ...unwrapAll(s)])
+  }
+  return [...new Set(current.flatMap((s) => objectsOf(s).flatMap((shape) => Object.keys(shape))))]
+}
+
+function unwrapOnce(def: SchemaDef): z.ZodType[] {
+  if (def.type === 'pipe') return [def.in!]
+  if (def.type === 'union') return def.options!
+  return def.innerType ? [def.innerType] : []
+}
+
+function unwrapAll(s: z.ZodType): z.ZodType[] {
+  const out: z.ZodType[] = []
+  let layer = unwrapOnce(defOf(s))
+  while (layer.length > 0) {
+    out.push(...layer)
+    layer = layer.flatMap((x) => unwrapOnce(defOf(x)))
+  }
+  return out
+}
+
+/**
+ * A union's issue says only "Invalid input"; the branch that got furthest (its issue lies deepest)
+ * is the one the author meant (`accounts: { '*': [...] }` is a record of accounts, not 'auto').
+ */
+function deepest(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  // A record's bad key: the key's own issue says what is wrong with it.
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) return { ...issue.issues[0]!, path: issue.path }
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return issue
+  const branches = issue.errors.filter((b) => b.length > 0)
+  if (branches.length === 0) return issue
+  const best = branches.reduce((a, b) => (b[0]!.path.length > a[0]!.path.length ? b : a))
+  if (best[0]!.path.length === 0) return issue
+  const inner = deepest(best[0]!)
+  return { ...inner, path: [...issue.path, ...inner.path] }
 }

@@ -1,12 +1,34 @@
-import { isAddress, type Address } from 'viem'
+import { getAddress, isAddress, type Address } from 'viem'
 import { z } from 'zod'
+import { accountNameProblem } from '../domain/account-name.ts'
 import type { DexFamily } from '../domain/types.ts'
 import { families } from '../indexer/families.ts'
 
+/**
+ * An address: 0x and 40 hex digits, all lowercase, all uppercase, or mixed case with a valid EIP-55
+ * checksum (a mixed-case address with a wrong checksum is a typo, or a copy from somewhere that
+ * changed it: refused, with the checksummed form of what was written).
+ */
 const address = z
   .string()
-  .refine((s) => isAddress(s, { strict: false }), { message: 'not an address (0x followed by 40 hex digits)' })
+  .superRefine((s, ctx) => {
+    const problem = addressProblem(s)
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem })
+  })
   .transform((s) => s.toLowerCase() as Address)
+
+function addressProblem(s: string): string | null {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(s)) return 'not an address (0x followed by 40 hex digits)'
+  const hex = s.slice(2)
+  if (hex === hex.toLowerCase() || hex === hex.toUpperCase() || isAddress(s, { strict: true })) return null
+  return `mixed-case address with a wrong EIP-55 checksum (checksummed, it reads ${getAddress(s.toLowerCase())}; check it, or write it all lowercase)`
+}
+
+/** A named account: src/domain/account-name.ts says what may be one. */
+const accountName = z.string().superRefine((s, ctx) => {
+  const problem = accountNameProblem(s, 'named')
+  if (problem !== null) ctx.addIssue({ code: 'custom', message: problem })
+})
 
 const url = z.string().refine(
   (s) => {
@@ -28,7 +50,7 @@ const FAMILY_NAMES = Object.keys(families) as [DexFamily, ...DexFamily[]]
 const LISTED_FAMILIES: readonly string[] = FAMILY_NAMES.filter((f) => families[f].discovery === 'listed')
 
 export const dexSchema = z
-  .object({
+  .strictObject({
     /** DEX family: the event layout. Forks (SushiSwap, PancakeSwap V2 …) use their parent family. */
     family: z.enum(FAMILY_NAMES),
     /** Name of this deployment, e.g. 'uniswap-v3' or 'sushiswap'. Default: the family. */
@@ -45,7 +67,7 @@ export const dexSchema = z
      * pool (`coins(i)`, and for metapools the base pool's coins).
      */
     pools: z
-      .array(z.object({ address, coins: z.array(address).min(2).optional(), underlying: z.array(address).min(2).optional() }))
+      .array(z.strictObject({ address, coins: z.array(address).min(2).optional(), underlying: z.array(address).min(2).optional() }))
       .min(1)
       .optional(),
     /** Block the factory (or the listed pools) were deployed at: pools and trades are followed from here. */
@@ -88,7 +110,7 @@ export function defaultConfirmations(chainId: number): number {
 }
 
 export const chainSchema = z
-  .object({
+  .strictObject({
   /** EVM chain id; checked against the RPC's eth_chainId at start. */
   id: z.number().int().positive(),
   /** One or more RPC URLs, tried in order (fallback). */
@@ -118,22 +140,22 @@ export const chainSchema = z
    * over pools. Default: none.
    */
   chainlinkFeeds: z
-    .array(z.object({ aggregator: address, token: address, decimals: z.number().int().min(0).max(36) }))
+    .array(z.strictObject({ aggregator: address, token: address, decimals: z.number().int().min(0).max(36) }))
     .default([]),
 })
   .transform((c) => ({ ...c, confirmations: c.confirmations ?? defaultConfirmations(c.id) }))
 
-export const configSchema = z.object({
+export const configSchema = z.strictObject({
   chains: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'chain names are lowercase words'), chainSchema).refine(
     (c) => Object.keys(c).length > 0,
     { message: 'at least one chain' },
   ),
   /** 'auto': every trader wallet is its own account; or named accounts with their wallets. */
-  accounts: z.union([z.literal('auto'), z.record(z.string().min(1), z.array(address).min(1))]).default('auto'),
+  accounts: z.union([z.literal('auto'), z.record(accountName, z.array(address).min(1))]).default('auto'),
   /** Number of shards; fixed per deployment (changing it reassigns accounts). Default 4. */
   shards: z.number().int().min(1).max(1024).default(4),
   database: z
-    .object({
+    .strictObject({
       /** TimescaleDB server URL. Unset: embedded TimescaleDB under dataDir. */
       url: z.string().optional(),
       /** Embedded database folder. Default '.dexrisk/db'. */
@@ -143,13 +165,13 @@ export const configSchema = z.object({
     })
     .prefault({}),
   redis: z
-    .object({
+    .strictObject({
       /** Redis URL. Unset: 127.0.0.1:6379, or a redis-server child process if nothing answers. */
       url: z.string().optional(),
     })
     .prefault({}),
   risk: z
-    .object({
+    .strictObject({
       /** VaR/ES horizon: returns are taken over buckets of this many seconds of block time. Default 86400 (1 day). */
       horizonSeconds: z.number().int().positive().default(86_400),
       /** Returns in the historical window. Default 250 (about a trading year of days). */
@@ -180,7 +202,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   pricing: z
-    .object({
+    .strictObject({
       /** A pool prices a token only with at least this much USD depth on the pricing side. Default 50000. */
       minDepthUsd: z.number().nonnegative().default(50_000),
       /** A price older than this (seconds of block time) is stale: the token is unpriced. Default 3600. */
@@ -188,7 +210,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   webhooks: z
-    .object({
+    .strictObject({
       /** Addresses or host names webhooks may reach despite the private-address guard (CIDR or host). Default none. */
       allow: z.array(z.string().min(1)).default([]),
       /** Delivery attempts before a dead letter. Default 8. */
@@ -200,7 +222,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   api: z
-    .object({
+    .strictObject({
       /** Interface the API (REST, WebSocket, dashboard, /metrics) listens on. Default '127.0.0.1'. */
       host: z.string().min(1).default('127.0.0.1'),
       /** Its port; 0 picks a free one. Default 8080. */
@@ -217,7 +239,7 @@ export const configSchema = z.object({
     })
     .prefault({}),
   queue: z
-    .object({
+    .strictObject({
       /** BullMQ key prefix. Default 'dexrisk'. */
       prefix: z.string().min(1).default('dexrisk'),
     })

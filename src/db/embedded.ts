@@ -1,5 +1,5 @@
-import { mkdir } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import { ConfigError, RetryableError } from '../errors.ts'
 import { lockDataDir } from './data-dir-lock.ts'
@@ -64,7 +64,7 @@ export async function startEmbeddedDatabase(opts: StartEmbeddedDatabaseOptions =
   if (dataDir !== undefined) {
     if (openDataDirs.has(dataDir))
       throw new ConfigError(`the embedded database folder ${dataDir} is already open in this process; PGlite can open a data folder only once`)
-    await mkdir(dataDir, { recursive: true })
+    await writableFolder(dataDir)
     unlock = await lockDataDir(dataDir)
     openDataDirs.add(dataDir)
   }
@@ -170,4 +170,23 @@ function rebuild(m: Extract<ServerMessage, { kind: 'failed' }>): Error {
   const err = Object.assign(new Error(m.message), { code: m.code })
   if (m.stack) err.stack = m.stack
   return err
+}
+
+/**
+ * Creates the data folder and proves it takes a file. A read-only folder (a read-only mount, a
+ * folder of another user) otherwise fails deep inside PGlite as "Program terminated with exit(1)",
+ * which says nothing about the folder.
+ */
+async function writableFolder(dataDir: string): Promise<void> {
+  const probe = join(dataDir, `.dexrisk-write-probe-${process.pid}`)
+  try {
+    await mkdir(dataDir, { recursive: true })
+    await writeFile(probe, '')
+    await rm(probe, { force: true })
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EEXIST')
+      throw new ConfigError(`the embedded database folder ${dataDir} is not writable (${code}): choose another with database.dataDir or DEXRISK_DATA_DIR`, { cause: err })
+    throw err
+  }
 }

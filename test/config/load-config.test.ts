@@ -65,3 +65,32 @@ describe('parseConfig', () => {
     expect(c.chains.base!.rpcUrls).toEqual(['https://a.example', 'https://b.example'])
   })
 })
+
+describe('parseConfig refuses what would otherwise be silently ignored', () => {
+  const chain = base.chains.base
+  const parse = (input: object) => () => parseConfig(input, {})
+
+  it('an unknown key, naming it and the closest known field', () => {
+    expect(parse({ chains: { base: { ...chain, confirmation: 3 } } })).toThrow('chains.base: unknown field "confirmation" (did you mean "confirmations"?)')
+    expect(parse({ ...base, api: { rateLimitPerMinit: 10 } })).toThrow('api: unknown field "rateLimitPerMinit" (did you mean "rateLimitPerMinute"?)')
+    expect(parse({ chains: { base: { ...chain, dexes: [{ ...chain.dexes[0], startblock: 5 }] } } })).toThrow('chains.base.dexes[0]: unknown field "startblock" (did you mean "startBlock"?)')
+    expect(parse({ ...base, colour: 'red' })).toThrow('(config): unknown field "colour"')
+  })
+
+  it('a mixed-case address whose EIP-55 checksum is wrong, with the checksummed form; all-lowercase and a right checksum pass', () => {
+    const dex = (factory: string) => ({ chains: { base: { ...chain, dexes: [{ ...chain.dexes[0], factory }] } } })
+    expect(parse(dex('0x33128a8fC17869897dcE68Ed026d694621f6FDfd'))).toThrow(
+      'chains.base.dexes[0].factory: mixed-case address with a wrong EIP-55 checksum (checksummed, it reads 0x33128a8fC17869897dcE68Ed026d694621f6FDfD; check it, or write it all lowercase)',
+    )
+    expect(parseConfig(dex('0x33128a8fc17869897dce68ed026d694621f6fdfd'), {}).chains.base!.dexes[0]!.factory).toBe('0x33128a8fc17869897dce68ed026d694621f6fdfd')
+    expect(parseConfig(dex('0x33128a8fC17869897dcE68Ed026d694621f6FDfD'), {}).chains.base!.dexes[0]!.factory).toBe('0x33128a8fc17869897dce68ed026d694621f6fdfd')
+  })
+
+  it("an account named '*', 'all' or like an address", () => {
+    const wallet = ['0x00000000000000000000000000000000000a11ce']
+    expect(parse({ ...base, accounts: { '*': wallet } })).toThrow('accounts.*: "*" is not an account name')
+    expect(parse({ ...base, accounts: { ALL: wallet } })).toThrow('accounts.ALL: "ALL" is reserved and cannot name an account')
+    expect(parse({ ...base, accounts: { [wallet[0]!]: wallet } })).toThrow('looks like an address; a named account needs a name')
+    expect(parseConfig({ ...base, accounts: { 'desk-1.eu_x': wallet } }, {}).accounts).toEqual({ 'desk-1.eu_x': wallet })
+  })
+})

@@ -1,4 +1,5 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { access, chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Socket } from 'node:net'
@@ -168,5 +169,40 @@ describe('startEmbeddedDatabase with a data folder', () => {
     }
     await second.stop()
     held = undefined
+  })
+})
+
+describe('startEmbeddedDatabase in a folder it cannot write', () => {
+  /**
+   * A read-only folder, made as this machine allows: a read-only bind mount when running as root
+   * (root writes through file modes), else a folder without write permission.
+   */
+  async function readOnlyFolder(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+    const dir = await mkdtemp(join(tmpdir(), 'dexrisk-readonly-'))
+    if (process.getuid?.() !== 0) {
+      await chmod(dir, 0o555)
+      return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) }
+    }
+    const r = spawnSync('mount', ['--bind', '-o', 'ro', dir, dir])
+    if (r.status !== 0) throw new Error(`cannot make a read-only folder here (mount --bind -o ro as root): ${r.stderr.toString().trim()}`)
+    return {
+      dir,
+      cleanup: async () => {
+        spawnSync('umount', [dir])
+        await rm(dir, { recursive: true, force: true })
+      },
+    }
+  }
+
+  it('says the folder is not writable, naming it, and leaves no lock behind', async () => {
+    const { dir, cleanup } = await readOnlyFolder()
+    try {
+      const err = (await startEmbeddedDatabase({ dataDir: dir }).catch((e: unknown) => e)) as Error
+      expect(err).toBeInstanceOf(ConfigError)
+      expect(err.message).toMatch(new RegExp(`^the embedded database folder ${dir} is not writable \\((EROFS|EACCES)\\): choose another with database.dataDir or DEXRISK_DATA_DIR`))
+      await expect(access(`${dir}.lock`)).rejects.toThrow(/ENOENT/)
+    } finally {
+      await cleanup()
+    }
   })
 })
