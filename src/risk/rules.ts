@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { accountNameProblem } from '../domain/account-name.ts'
 import { ConfigError } from '../errors.ts'
 
 /**
@@ -95,7 +96,14 @@ const RULE_ID = /^[A-Za-z0-9_.-]{1,100}$/
 /** The rule as it arrives from the API, the CLI or the database; `parseRule` applies the defaults. */
 export const ruleSchema = z.strictObject({
   id: z.string().regex(RULE_ID, { message: 'letters, digits, "_", "." or "-" (1 to 100 characters, no colon)' }),
-  account: z.string().min(1, { message: 'an account name, or null for a default rule' }).nullable().default(null),
+  account: z
+    .string()
+    .superRefine((name, ctx) => {
+      const problem = accountNameProblem(name)
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: `${problem} (or null for a default rule)` })
+    })
+    .nullable()
+    .default(null),
   metric: z.enum(METRIC_NAMES),
   op: z.enum(['above', 'below']),
   threshold: z.number(),

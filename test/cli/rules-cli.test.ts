@@ -70,6 +70,10 @@ describe('rules CLI', () => {
     await expect(runRuleSet(db, { id: 'x', metric: 'hhi', op: 'sideways', threshold: '1' }, c.out)).rejects.toThrow(/^rule x: op: Invalid option/)
     await expect(runRuleSet(db, { json: '{' }, c.out)).rejects.toThrow('--json: not JSON')
     await expect(runRuleSet(db, { metric: 'hhi' }, c.out)).rejects.toThrow('a rule needs an id')
+    // '*' is how a report says "every account": no rule, key or endpoint may name an account so.
+    await expect(runRuleSet(db, { id: 'x', account: '*', metric: 'hhi', op: 'above', threshold: '1' }, c.out)).rejects.toThrow(
+      'rule x: account: "*" is not an account name: letters, digits and "_ . -", starting with a letter or a digit (or null for a default rule)',
+    )
     expect((await listRules(db)).map((r) => r.id)).toEqual(['conc'])
   })
 

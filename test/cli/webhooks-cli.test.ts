@@ -72,6 +72,8 @@ describe('webhooks CLI', () => {
     const allow = await runWebhookAdd(db, { url: PUBLIC, allow: '10.0.0.0/33' }, c.out).catch((x: unknown) => x)
     expect(allow).toBeInstanceOf(ConfigError)
     expect((allow as Error).message).toBe('--allow: "10.0.0.0/33" is not a CIDR (e.g. 127.0.0.0/8 or fd00::/8) (field --allow)')
+    const star = await runWebhookAdd(db, { url: PUBLIC, account: '*' }, c.out).catch((x: unknown) => x)
+    expect((star as Error).message).toMatch(/^a webhook endpoint's account: "\*" is not an account name/)
     expect(await listEndpoints(db)).toEqual([])
     expect(c.lines).toEqual([])
   })

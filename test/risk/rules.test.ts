@@ -182,7 +182,7 @@ describe('parseRule', () => {
     expect(() => parseRule({ ...base, id: 'a:b' })).toThrow(/^rule a:b: id: letters, digits/)
     expect(() => parseRule({ ...base, treshold: 2 })).toThrow(/^rule x: \(rule\): Unrecognized key: "treshold"/)
     expect(() => parseRule({ ...base, hysteresis: -1 })).toThrow(/^rule x: hysteresis: /)
-    expect(() => parseRule({ ...base, account: '' })).toThrow(/^rule x: account: an account name, or null/)
+    expect(() => parseRule({ ...base, account: '' })).toThrow('rule x: account: an account name has 1 to 64 characters (got 0) (or null for a default rule)')
   })
 })
 

@@ -1,3 +1,4 @@
+import { accountNameProblem } from '../../src/domain/account-name.ts'
 import { randomBytes } from 'node:crypto'
 import type pg from 'pg'
 import { BaseError } from '../../src/errors.ts'
@@ -39,6 +40,8 @@ const COLUMNS = 'id, account, url, secret, event_types, enabled, created_at'
  * a name can resolve elsewhere later.
  */
 export async function createEndpoint(db: Queryable, input: CreateEndpointInput, guard: GuardOptions = {}): Promise<WebhookEndpoint> {
+  const nameProblem = input.account === null ? null : accountNameProblem(input.account)
+  if (nameProblem !== null) throw new BaseError(`a webhook endpoint's account: ${nameProblem}`, { context: { account: input.account! } })
   const { url } = await checkWebhookUrl(input.url, guard)
   const secret = input.secret ?? generateSecret()
   if (!/^whsec_[A-Za-z0-9+/]+={0,2}$/.test(secret) || Buffer.from(secret.slice('whsec_'.length), 'base64').length < 16)
