@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors.ts'
 import { createApiKey, listApiKeys, revokeApiKey } from '../api/key-store.ts'
+import { accountNameProblem } from '../domain/account-name.ts'
 import { getAccount } from '../domain/account-store.ts'
 import type { Queryable } from '../risk/rule-store.ts'
 import { formatRows } from './format-rows.ts'
@@ -12,6 +13,10 @@ import type { Out, OutputFormat } from './rules.ts'
 export async function runKeyCreate(db: Queryable, opts: { admin?: boolean; account?: string; label?: string; auto: boolean }, out: Out): Promise<string> {
   if (opts.admin === (opts.account !== undefined))
     throw new ConfigError('say whose key it is: --admin, or --account <name>', { context: { field: opts.admin ? '--account' : '--admin' } })
+  if (opts.account !== undefined && opts.auto) {
+    const problem = accountNameProblem(opts.account, 'auto')
+    if (problem !== null) throw new ConfigError(`--account: ${problem}`, { context: { field: '--account' } })
+  }
   if (opts.account !== undefined && !opts.auto) await getAccount(db, opts.account)
   const { key, row } = await createApiKey(db, opts.account === undefined ? { role: 'admin' } : { role: 'account', account: opts.account }, opts.label)
   out(`created ${row.role} key ${row.id}${row.account ? ` for account ${row.account}` : ''}; it is shown this once:`)

@@ -14,6 +14,8 @@ import { listReportsSync } from '../reports/list-reports.ts'
 import { runMonitor } from './run-monitor.ts'
 import { DEFAULT_METRICS_HOST, DEFAULT_METRICS_PORT, parseMetricsPort } from '../metrics/metrics-server.ts'
 import { runKeyCreate, runKeyList, runKeyRevoke } from './keys.ts'
+import { runAccountsSync } from './accounts.ts'
+import { ConfigError } from '../errors.ts'
 import { runWebhookAdd, runWebhookDelete, runWebhookList, type WebhookAddFlags } from './webhooks.ts'
 
 const program = new Command()
@@ -214,6 +216,25 @@ webhooks
   .addOption(dataDirOption)
   .action(async (id: string, o: { dataDir: string }) => {
     await onDatabase(o, (db) => runWebhookDelete(db, { id }, stdout))
+  })
+
+const accounts = program.command('accounts').description("named accounts: the config's, and those created through the API")
+
+accounts
+  .command('sync')
+  .description("make the database's config accounts match the config, printing each change first (a running monitor adds new ones itself)")
+  .addOption(configOption)
+  .addOption(dataDirOption)
+  .option('--dry-run', 'print what would change, change nothing')
+  .option('--prune', 'also remove config accounts the config no longer names (never one with a live key without --revoke-keys)')
+  .option('--revoke-keys', 'with --prune: revoke the keys of the accounts removed')
+  .action(async (o: { config: string; dataDir: string; dryRun?: boolean; prune?: boolean; revokeKeys?: boolean }) => {
+    const config = await loadConfig(o.config)
+    if (config.accounts === 'auto') throw new ConfigError("accounts: 'auto' — every trader wallet is its own account; there are no named accounts to sync", { context: { field: 'accounts' } })
+    const named = config.accounts
+    await onDatabase(o, async (db) => {
+      await runAccountsSync(db, named, o, stdout)
+    })
   })
 
 const keys = program.command('keys').description('API keys: an admin key manages every account, an account key sees its account alone')

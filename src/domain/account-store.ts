@@ -39,32 +39,111 @@ export function normalizeWallets(wallets: readonly string[], account?: string): 
 }
 
 /**
- * Makes the database's 'config' accounts equal the config's named accounts (run at start).
- * An 'api' account with the same name, or a wallet an 'api' account holds, is a conflict the
- * operator resolves: refused with both names.
+ * What making the database's 'config' accounts equal a config's named accounts would change:
+ * accounts to add, wallets to add or remove, and config accounts the config no longer names (with
+ * their live keys). Reads only. An 'api' account of the same name, or a wallet an 'api' account
+ * holds, is a conflict the operator resolves: refused with both names.
  */
-export async function syncConfigAccounts(db: Queryable, accounts: Readonly<Record<string, readonly string[]>>): Promise<void> {
+export type ConfigAccountsPlan = {
+  add: { name: string; wallets: string[] }[]
+  wallets: { name: string; added: string[]; removed: string[] }[]
+  gone: { name: string; liveKeys: number }[]
+}
+
+export async function planConfigAccounts(db: Queryable, accounts: Readonly<Record<string, readonly string[]>>): Promise<ConfigAccountsPlan> {
   const names = Object.keys(accounts).sort()
-  const existing = await db.query<{ name: string; source: string }>('SELECT name, source FROM accounts')
-  for (const r of existing.rows)
-    if (r.source === 'api' && names.includes(r.name))
-      throw new AccountStoreError('conflict', `account "${r.name}" is in the config and was also created through the API; delete one of them`, r.name)
-  // An account gone from the config takes its keys with it: a later account of that name is not theirs.
-  await db.query(
-    `UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL
-       AND account IN (SELECT name FROM accounts WHERE source = 'config' AND NOT (name = ANY($1::text[])))`,
-    [names],
-  )
-  await db.query(`DELETE FROM accounts WHERE source = 'config' AND NOT (name = ANY($1::text[]))`, [names])
+  const stored = await listAccounts(db)
+  const byName = new Map(stored.map((a) => [a.name, a]))
+  const owner = new Map(stored.flatMap((a) => a.wallets.map((w) => [w.toLowerCase(), a] as const)))
+  const plan: ConfigAccountsPlan = { add: [], wallets: [], gone: [] }
   for (const name of names) {
     const wallets = normalizeWallets(accounts[name]!, name)
-    await db.query(`INSERT INTO accounts (name, source) VALUES ($1, 'config') ON CONFLICT (name) DO NOTHING`, [name])
-    await db.query('DELETE FROM account_wallets WHERE account = $1 AND NOT (wallet = ANY($2::text[]))', [name, wallets])
-    const taken = await db.query<{ wallet: string; account: string }>('SELECT wallet, account FROM account_wallets WHERE wallet = ANY($1::text[]) AND account <> $2', [wallets, name])
-    if (taken.rows[0])
-      throw new AccountStoreError('conflict', `wallet ${taken.rows[0].wallet} of config account "${name}" belongs to account "${taken.rows[0].account}" (created through the API)`, name)
-    await db.query('INSERT INTO account_wallets (wallet, account) SELECT unnest($1::text[]), $2 ON CONFLICT (wallet) DO NOTHING', [wallets, name])
+    const existing = byName.get(name)
+    if (existing?.source === 'api') throw new AccountStoreError('conflict', `account "${name}" is in the config and was also created through the API; delete one of them`, name)
+    for (const w of wallets) {
+      const other = owner.get(w)
+      if (other && other.name !== name && other.source === 'api')
+        throw new AccountStoreError('conflict', `wallet ${w} of config account "${name}" belongs to account "${other.name}" (created through the API)`, name)
+    }
+    if (!existing) {
+      plan.add.push({ name, wallets })
+      continue
+    }
+    const had = new Set(existing.wallets.map((w) => w.toLowerCase()))
+    const added = wallets.filter((w) => !had.has(w))
+    const kept = new Set<string>(wallets)
+    const removed = [...had].filter((w) => !kept.has(w)).sort()
+    if (added.length + removed.length > 0) plan.wallets.push({ name, added, removed })
   }
+  const gone = stored.filter((a) => a.source === 'config' && !names.includes(a.name)).map((a) => a.name)
+  if (gone.length > 0) {
+    const keys = await db.query<{ account: string; n: number }>(
+      'SELECT account, count(*)::int AS n FROM api_keys WHERE revoked_at IS NULL AND account = ANY($1::text[]) GROUP BY account',
+      [gone],
+    )
+    const live = new Map(keys.rows.map((r) => [r.account, r.n]))
+    plan.gone = gone.map((name) => ({ name, liveKeys: live.get(name) ?? 0 }))
+  }
+  return plan
+}
+
+/** The plan as lines a person reads before it is applied (empty when nothing changes). */
+export function describeConfigAccountsPlan(plan: ConfigAccountsPlan, opts: { prune: boolean; revokeKeys: boolean }): string[] {
+  const lines: string[] = []
+  for (const a of plan.add) lines.push(`add account ${a.name} with ${a.wallets.length} wallet(s): ${a.wallets.join(', ')}`)
+  for (const w of plan.wallets) {
+    if (w.added.length > 0) lines.push(`account ${w.name}: add wallet(s) ${w.added.join(', ')}`)
+    if (w.removed.length > 0) lines.push(`account ${w.name}: remove wallet(s) ${w.removed.join(', ')}`)
+  }
+  for (const g of plan.gone) {
+    const keys = g.liveKeys === 0 ? 'no live key' : `${g.liveKeys} live key(s)`
+    if (!opts.prune) lines.push(`keep account ${g.name}: no longer in the config (${keys}); remove it with \`dexrisk accounts sync --prune\``)
+    else if (g.liveKeys > 0 && !opts.revokeKeys) lines.push(`keep account ${g.name}: no longer in the config, but it has ${keys}; add --revoke-keys to revoke them and remove it`)
+    else lines.push(`remove account ${g.name} (no longer in the config)${g.liveKeys > 0 ? `, revoking its ${keys}` : ''}`)
+  }
+  return lines
+}
+
+/**
+ * Applies a plan: adds accounts and wallets, removes wallets; with `prune`, removes the config
+ * accounts the config no longer names, but never one with a live key unless `revokeKeys` says to
+ * revoke them (a key left to a removed name would see a later account of that name). Run it in a
+ * transaction; returns the accounts removed and the keys revoked.
+ */
+export async function applyConfigAccounts(
+  db: Queryable,
+  plan: ConfigAccountsPlan,
+  opts: { prune: boolean; revokeKeys: boolean },
+): Promise<{ removed: string[]; revokedKeys: number }> {
+  for (const a of plan.add) {
+    await db.query(`INSERT INTO accounts (name, source) VALUES ($1, 'config') ON CONFLICT (name) DO NOTHING`, [a.name])
+    await db.query('INSERT INTO account_wallets (wallet, account) SELECT unnest($1::text[]), $2 ON CONFLICT (wallet) DO NOTHING', [a.wallets, a.name])
+  }
+  for (const w of plan.wallets) {
+    if (w.removed.length > 0) await db.query('DELETE FROM account_wallets WHERE account = $1 AND wallet = ANY($2::text[])', [w.name, w.removed])
+    if (w.added.length > 0)
+      await db.query(
+        `INSERT INTO account_wallets (wallet, account) SELECT unnest($1::text[]), $2
+         ON CONFLICT (wallet) DO UPDATE SET account = EXCLUDED.account
+         WHERE account_wallets.account IN (SELECT name FROM accounts WHERE source = 'config')`,
+        [w.added, w.name],
+      )
+  }
+  const removable = opts.prune ? plan.gone.filter((g) => g.liveKeys === 0 || opts.revokeKeys).map((g) => g.name) : []
+  if (removable.length === 0) return { removed: [], revokedKeys: 0 }
+  const revoked = await db.query(`UPDATE api_keys SET revoked_at = now() WHERE revoked_at IS NULL AND account = ANY($1::text[])`, [removable])
+  await db.query(`DELETE FROM accounts WHERE source = 'config' AND name = ANY($1::text[])`, [removable])
+  return { removed: removable, revokedKeys: revoked.rowCount ?? 0 }
+}
+
+/**
+ * Adds the config's named accounts and brings their wallets to the config's; removes nothing and
+ * revokes nothing (that is `dexrisk accounts sync --prune [--revoke-keys]`). Returns the plan applied.
+ */
+export async function syncConfigAccounts(db: Queryable, accounts: Readonly<Record<string, readonly string[]>>): Promise<ConfigAccountsPlan> {
+  const plan = await planConfigAccounts(db, accounts)
+  await applyConfigAccounts(db, plan, { prune: false, revokeKeys: false })
+  return plan
 }
 
 export async function listAccounts(db: Queryable, only?: string): Promise<StoredAccount[]> {

@@ -4,10 +4,10 @@ import { chainList } from '../config/load-config.ts'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded.ts'
 import { migrate } from '../db/migrate.ts'
 import { startPolicyRunner, type PolicyRunner } from '../db/policy-runner.ts'
-import { assertTimescale, createPool } from '../db/pool.ts'
+import { assertTimescale, createPool, withTransaction } from '../db/pool.ts'
 import { connectRedis } from '../db/redis.ts'
 import { createAccountResolver } from '../domain/accounts.ts'
-import { listAccounts, syncConfigAccounts } from '../domain/account-store.ts'
+import { applyConfigAccounts, describeConfigAccountsPlan, listAccounts, planConfigAccounts } from '../domain/account-store.ts'
 import { createApi, type Api } from '../api/create-api.ts'
 import { newControlKey, removeMonitorFile, writeMonitorFile } from '../api/monitor-file.ts'
 import { createIndexer, type Indexer } from '../indexer/create-indexer.ts'
@@ -85,8 +85,21 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     if (embedded) parts.policies = startPolicyRunner({ pool, log })
     await assertShardCount(pool, config.shards)
 
-    // Named accounts: the config's, written to the database, and those the API created.
-    if (config.accounts !== 'auto') await syncConfigAccounts(pool, config.accounts)
+    // Named accounts: the config's and those the API created. Only the process that ingests (runs
+    // indexers) writes the config's accounts, and it only adds: an API, worker or migrate started
+    // with a stale config changes nothing, and no start removes an account or revokes a key (that
+    // is `dexrisk accounts sync --prune --revoke-keys`, which shows what it will change).
+    const ingests = (opts.chains ?? Object.keys(config.chains)).length > 0
+    if (config.accounts !== 'auto') {
+      const plan = await planConfigAccounts(pool, config.accounts)
+      const lines = describeConfigAccountsPlan(plan, { prune: false, revokeKeys: false })
+      if (ingests && plan.add.length + plan.wallets.length > 0) {
+        await withTransaction(pool, (tx) => applyConfigAccounts(tx, plan, { prune: false, revokeKeys: false }))
+        log.info({ changes: lines.filter((l) => !l.startsWith('keep ')) }, 'config accounts written to the database')
+      } else if (!ingests && plan.add.length + plan.wallets.length > 0)
+        log.warn({ differences: lines }, 'the config names accounts or wallets the database does not have: the ingesting process or `dexrisk accounts sync` writes them; this process follows the database')
+      for (const line of lines.filter((l) => l.startsWith('keep '))) log.warn(line)
+    }
     const accountsNow = config.accounts === 'auto' ? 'auto' : Object.fromEntries((await listAccounts(pool)).map((a) => [a.name, a.wallets]))
     const run: Common = { ...common, config: { ...config, accounts: accountsNow } }
     const accounts = createAccountResolver(accountsNow)
