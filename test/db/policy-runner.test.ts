@@ -21,8 +21,8 @@ import { materializationTable } from '../setup/aggregates.ts'
 const database = useEmbeddedDatabase()
 const quiet = captureLog('silent').logger
 
-/** The jobs sql/0006_aggregates.sql schedules: 7 refresh, 7 compression and 3 retention policies. */
-const POLICY_JOBS = 17
+/** The jobs the migrations schedule: 3 refresh policies and 2 refresh chains (sql/0015_chained_refresh.sql), 7 compression and 3 retention policies. */
+const POLICY_JOBS = 15
 const nowSec = (): number => Math.floor(Date.now() / 1000)
 const iso = (t: number): string => new Date(t * 1000).toISOString()
 
@@ -92,12 +92,31 @@ describe('startPolicyRunner', () => {
       const t0 = Date.now()
       expect(await runner.runDue(t0)).toBe(POLICY_JOBS)
       expect(await runner.runDue(t0 + 59_999)).toBe(0)
-      expect(await runner.runDue(t0 + 60_000)).toBe(1) // price_candles_1m, every minute
-      expect(await runner.runDue(t0 + 15 * 60_000)).toBe(3) // and price_candles_1h, account_risk_1h, every 15 minutes
+      expect(await runner.runDue(t0 + 60_000)).toBe(1) // the price chain (1m then 1h candles), every minute
+      expect(await runner.runDue(t0 + 15 * 60_000)).toBe(2) // and the account risk chain (1h then 1d), every 15 minutes
       expect(await runner.runDue(new Date(t0 + 15 * 60_000 + 30_000))).toBe(0)
     } finally {
       await runner.close()
     }
+  })
+
+  it('refreshes a daily risk aggregate after the hourly one it reads, whatever order the scheduler runs the jobs in', async () => {
+    // Two days ago: whole hour and day buckets, inside every refresh window.
+    const day = Math.floor(nowSec() / DAY) * DAY - 2 * DAY
+    await insertRiskRows(database.pool(), riskRows(day, 0, [3, 4]))
+    // A server's background workers run due jobs concurrently, in no order: here, the last created first.
+    const jobs = await database.pool().query<{ job_id: number }>(
+      `SELECT job_id FROM timescaledb_information.jobs WHERE job_id >= 1000 AND proc_name IN ('policy_refresh_continuous_aggregate', 'dexrisk_refresh_chain') ORDER BY job_id DESC`,
+    )
+    for (const j of jobs.rows) await database.pool().query('CALL run_job($1)', [j.job_id])
+    const hourly = await materializedRows('account_risk_1h')
+    expect(hourly.length).toBeGreaterThan(0)
+    const daily = await database.pool().query<{ account: string; n: number }>(
+      `SELECT account, count(*)::int AS n FROM ${await materializationTable(database.pool(), 'account_risk_1d')} WHERE bucket = $1 GROUP BY account ORDER BY account`,
+      [iso(day)],
+    )
+    const accounts = [...new Set(hourly.map((r) => r.account as string))].sort()
+    expect(daily.rows).toEqual(accounts.map((account) => ({ account, n: 1 })))
   })
 
   it('shows a row written into an already materialized bucket once the next refresh has run', async () => {
