@@ -70,7 +70,9 @@ export function createBalanceReader(opts: {
       }
       for (const [wallet, tokens] of touched) for (const token of tokens) add(wallet, token)
 
-      const beforeBlock = range.fromBlock - 1n
+      // Before block 0 is the genesis state, which block 0 holds unchanged (a genesis block has no
+      // transactions); there is no block −1 to ask for (an RPC refuses it as invalid params).
+      const beforeBlock = range.fromBlock > 0n ? range.fromBlock - 1n : 0n
       const readings = await Promise.all(
         [...pairs].map(async ([key, { wallet, token }]) => {
           const known = last.get(key)
