@@ -16,6 +16,8 @@
 --   drawdown_usd, drawdown_pct    peak equity minus equity (and its share of the peak) at the last snapshot;
 --   …_max                         the deepest during the hour; drawdown_pct is NULL while the peak is 0
 --   max_drawdown_usd/_pct         the account's running maximum drawdown at the last snapshot
+--   var_incomplete                some snapshot of the hour held unpriced positions, which VaR and ES
+--                                 leave out: the hour's VaR and ES are then lower bounds, not safe figures
 SELECT bucket AS hour,
        account,
        var95_close AS var95_usd,
@@ -29,7 +31,8 @@ SELECT bucket AS hour,
        drawdown_pct_close AS drawdown_pct,
        drawdown_pct_max AS drawdown_pct_max,
        max_drawdown_usd_close AS max_drawdown_usd,
-       max_drawdown_pct_close AS max_drawdown_pct
+       max_drawdown_pct_close AS max_drawdown_pct,
+       unpriced_positions_max > 0 AS var_incomplete
 FROM account_risk_1h
 WHERE (:'account' = '*' OR account = :'account')
   AND bucket >= dexrisk_utc(:'from')

@@ -352,6 +352,7 @@ export function expectedVarDrawdownHistory(rows: readonly RiskRow[], range: Rang
       drawdown_pct_max: maxOf(s.map((r) => r.ddPct)),
       max_drawdown_usd: last.maxDd,
       max_drawdown_pct: last.maxDdPct,
+      var_incomplete: s.some((r) => r.unpriced > 0),
     }
   })
 }
