@@ -45,6 +45,20 @@ describe('account names', () => {
     }
   })
 
+  it('refuses them in the wallet, key-list and report routes too, with the report\'s own "*" for an admin only', async () => {
+    const wallet = await api.app.inject({ method: 'DELETE', url: '/v1/accounts/a%00/wallets/0x00000000000000000000000000000000000a11ce', headers: as(keys.admin) })
+    expect(wallet.statusCode).toBe(400)
+    const badWallet = await api.app.inject({ method: 'DELETE', url: '/v1/accounts/alice/wallets/0xzz', headers: as(keys.admin) })
+    expect(badWallet.json<{ message: string }>().message).toMatch(/^params\.wallet: must match pattern/)
+    expect((await api.app.inject({ method: 'GET', url: '/v1/keys?account=*', headers: as(keys.admin) })).statusCode).toBe(400)
+    expect((await api.app.inject({ method: 'DELETE', url: '/v1/keys/a%00', headers: as(keys.admin) })).statusCode).toBe(400)
+    expect((await api.app.inject({ method: 'GET', url: '/v1/reports/var_drawdown_history?since=30d&account=a%00', headers: as(keys.admin) })).statusCode).toBe(400)
+    expect((await api.app.inject({ method: 'GET', url: '/v1/reports/var_drawdown_history?since=30d&account=*', headers: as(keys.admin) })).statusCode).toBe(200)
+    // An account key asking for every account is answered as for an account that does not exist.
+    const own = await api.app.inject({ method: 'GET', url: '/v1/reports/var_drawdown_history?since=30d&account=*', headers: as(keys.alice) })
+    expect(own.json()).toEqual({ error: 'not_found', message: 'no account "*"' })
+  })
+
   it("an admin cannot mint a key for '*' or a name auto mode can never hold, nor create an account so named", async () => {
     const star = await autoApi.app.inject({ method: 'POST', url: '/v1/accounts/%2A/keys', headers: as(keys.admin), payload: {} })
     expect(star.statusCode).toBe(400)

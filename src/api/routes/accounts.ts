@@ -6,7 +6,7 @@ import { withTransaction } from '../../db/pool.ts'
 import type { ApiContext } from '../api-context.ts'
 import { assertAdmin, assertSees, notFoundAccount } from '../auth.ts'
 import { HttpError } from '../http-error.ts'
-import { Account, AccountParams, CreateAccountBody, CreatedKey, ErrorBody, Me, WalletsBody } from '../schemas.ts'
+import { Account, AccountName, AccountParams, CreateAccountBody, CreatedKey, ErrorBody, Me, WalletsBody } from '../schemas.ts'
 
 const tags = ['accounts']
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody }
@@ -62,7 +62,7 @@ export function accountRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
 
     app.delete(
       '/v1/accounts/:account/wallets/:wallet',
-      { schema: { tags, summary: 'Remove a wallet from an account (admin)', params: Type.Object({ account: Type.String(), wallet: Type.String() }), response: { 200: Account, ...errors } } },
+      { schema: { tags, summary: 'Remove a wallet from an account (admin)', params: Type.Object({ account: AccountName, wallet: Type.String({ pattern: '^0x[0-9a-fA-F]{40}$' }) }), response: { 200: Account, ...errors } } },
       async (req) => {
         assertAdmin(req)
         refuseAuto()
@@ -100,7 +100,7 @@ export function accountRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         schema: {
           tags: ['keys'],
           summary: 'Every key (admin): ids, roles, accounts; never the keys',
-          querystring: Type.Object({ account: Type.Optional(Type.String()) }),
+          querystring: Type.Object({ account: Type.Optional(AccountName) }),
           response: { 200: Type.Object({ keys: Type.Array(Type.Object({ id: Type.String(), role: Type.String(), account: Type.Union([Type.String(), Type.Null()]), label: Type.Union([Type.String(), Type.Null()]), createdAt: Type.String(), revokedAt: Type.Union([Type.String(), Type.Null()]) })) }), ...errors },
         },
       },
@@ -111,7 +111,7 @@ export function accountRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
       },
     )
 
-    app.delete('/v1/keys/:id', { schema: { tags: ['keys'], summary: 'Revoke a key (admin)', params: Type.Object({ id: Type.String() }), response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
+    app.delete('/v1/keys/:id', { schema: { tags: ['keys'], summary: 'Revoke a key (admin)', params: Type.Object({ id: Type.String({ pattern: '^[0-9a-f]{12}$' }) }), response: { 204: Type.Null(), ...errors } } }, async (req, reply) => {
       assertAdmin(req)
       if (!(await revokeApiKey(ctx.pool, req.params.id))) throw new HttpError(404, 'not_found', `no live key "${req.params.id}"`)
       return reply.code(204).send(null)

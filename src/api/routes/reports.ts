@@ -6,7 +6,7 @@ import { runReport } from '../../reports/run-report.ts'
 import type { ApiContext } from '../api-context.ts'
 import { notFoundAccount } from '../auth.ts'
 import { HttpError } from '../http-error.ts'
-import { ErrorBody } from '../schemas.ts'
+import { AccountName, ErrorBody } from '../schemas.ts'
 
 const tags = ['reports']
 
@@ -29,7 +29,7 @@ export function reportRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
           summary: 'Run a report: columns and rows (times ISO 8601 UTC)',
           params: Type.Object({ name: Type.String({ pattern: '^[a-z0-9_]+$' }) }),
           querystring: Type.Object({
-            account: Type.Optional(Type.String({ description: "An account, or '*' for every account (admin). Default: the key's account, or '*'" })),
+            account: Type.Optional(Type.Union([Type.Literal('*'), AccountName], { description: "An account, or '*' for every account (admin). Default: the key's account, or '*'" })),
             from: Type.Optional(Type.String({ description: 'Inclusive start (ISO 8601; UTC unless an offset is given)' })),
             to: Type.Optional(Type.String({ description: 'Exclusive end. Default: now' })),
             since: Type.Optional(Type.String({ description: 'Instead of from: how far back from `to`, e.g. 30d, 12h. Default 30d' })),
