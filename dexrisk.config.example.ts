@@ -1,5 +1,5 @@
 // A dexrisk config for real chains: copy to dexrisk.config.ts and edit. Run `npx dexrisk run`.
-// Every option and its default is documented in src/config/schema.ts and README.md.
+// Every option and its default is documented in src/config/schema.ts and docs/configuration.md.
 import { defineConfig } from './src/config/schema.ts'
 
 export default defineConfig({
