@@ -87,3 +87,67 @@ export function isDecodeFailure(err: unknown): boolean {
 export function isRetryableRpcOrTransient(err: unknown): boolean {
   return err instanceof ViemError || isTransientError(err)
 }
+
+/**
+ * An RPC URL as it may appear in a log: no user or password, every query value hidden, and any path
+ * segment that looks like an API key (16 or more letters, digits, `-` or `_`, with a digit in it)
+ * masked — providers put keys in the path (`/v2/<key>`) or the query (`?apikey=`).
+ */
+export function maskRpcUrl(url: string): string {
+  let u: URL
+  try {
+    u = new URL(url)
+  } catch {
+    return '(not a URL)'
+  }
+  u.username = ''
+  u.password = ''
+  for (const key of [...u.searchParams.keys()]) u.searchParams.set(key, '***')
+  u.pathname = u.pathname
+    .split('/')
+    .map((seg) => (/^[A-Za-z0-9_-]{16,}$/.test(seg) && /\d/.test(seg) ? `${seg.slice(0, 4)}***` : seg))
+    .join('/')
+  return u.toString().replaceAll('%2A', '*')
+}
+
+/**
+ * One line for a failed RPC call: the error's first line, then what a person needs to act on it —
+ * the JSON-RPC method(s), the HTTP status and the endpoint (masked: maskRpcUrl). viem's own first
+ * line ("HTTP request failed.") names none of them.
+ */
+export function describeRpcError(err: unknown, firstLine: string): string {
+  let url: string | undefined
+  let status: number | undefined
+  let methods: string[] = []
+  let e: unknown = err
+  for (let depth = 0; e && depth < 8; depth++) {
+    const x = e as { url?: unknown; status?: unknown; body?: unknown; metaMessages?: unknown; cause?: unknown }
+    if (url === undefined && typeof x.url === 'string') url = x.url
+    if (status === undefined && typeof x.status === 'number') status = x.status
+    if (methods.length === 0 && x.body !== undefined) methods = methodsOf(x.body)
+    // viem's TimeoutError keeps the request body only in its message lines.
+    if (methods.length === 0 && Array.isArray(x.metaMessages)) methods = methodsOf(bodyLine(x.metaMessages))
+    e = x.cause
+  }
+  const parts = [
+    methods.length > 0 ? `method ${[...new Set(methods)].join(', ')}` : undefined,
+    status !== undefined ? `HTTP status ${status}` : undefined,
+    url !== undefined ? `at ${maskRpcUrl(url)}` : undefined,
+  ].filter((p): p is string => p !== undefined)
+  return parts.length === 0 ? firstLine : `${firstLine} (${parts.join('; ')})`
+}
+
+function bodyLine(lines: unknown[]): unknown {
+  const line = lines.find((l): l is string => typeof l === 'string' && l.startsWith('Request body: '))
+  if (line === undefined) return undefined
+  try {
+    return JSON.parse(line.slice('Request body: '.length)) as unknown
+  } catch {
+    return undefined
+  }
+}
+
+function methodsOf(body: unknown): string[] {
+  const calls = Array.isArray(body) ? body : [body]
+  return calls.map((c) => (c as { method?: unknown } | null)?.method).filter((m): m is string => typeof m === 'string')
+}

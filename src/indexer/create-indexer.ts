@@ -6,7 +6,7 @@ import type { RawLog } from '../domain/log.ts'
 import { ConfigError, DecodeError, errorLine } from '../errors.ts'
 import type { BatchPublisher } from '../queue/publisher.ts'
 import { onDatabase, withTransaction } from '../db/pool.ts'
-import { isRetryableRpcOrTransient } from '../chain/call-errors.ts'
+import { describeRpcError, isRetryableRpcOrTransient } from '../chain/call-errors.ts'
 import { retry, sleep } from '../retry.ts'
 import { createChainClient } from '../chain/create-chain-client.ts'
 import { watchedTopics } from './decode-range.ts'
@@ -472,12 +472,5 @@ const LOST_BATCH_CHECK_MS = 2_000
 
 /** First line of an error, with the HTTP status its cause chain carries (viem puts it on a later line). */
 function summary(err: unknown): string {
-  const first = errorLine(err)
-  let e: unknown = err
-  for (let depth = 0; e && depth < 6; depth++) {
-    const status = (e as { status?: unknown }).status
-    if (typeof status === 'number') return `${first} (HTTP status ${status})`
-    e = (e as { cause?: unknown }).cause
-  }
-  return first
+  return describeRpcError(err, errorLine(err))
 }

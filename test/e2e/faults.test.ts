@@ -217,9 +217,10 @@ describe('faults: each gets a clear warning and loses nothing', () => {
     // A provider's eth_getLogs timing out while lighter calls answer is the common real case; the
     // 500s and 429s then hit every request.
     const faults: { fault: Exclude<RpcFault, 'none'>; methods?: string[]; named: RegExp }[] = [
-      { fault: 'stall', methods: ['eth_getLogs'], named: /^The request took too long to respond\.$/ },
-      { fault: 'http-500', named: /^HTTP request failed\. \(HTTP status 500\)$/ },
-      { fault: 'http-429', named: /^HTTP request failed\. \(HTTP status 429\)$/ },
+      // Each names the JSON-RPC method, the status and the endpoint (viem's first line names none).
+      { fault: 'stall', methods: ['eth_getLogs'], named: /^The request took too long to respond\. \(method [A-Za-z_, ]*eth_getLogs[A-Za-z_, ]*; at http:\/\/127\.0\.0\.1:\d+\/\S*\)$/ },
+      { fault: 'http-500', named: /^HTTP request failed\. \(method [A-Za-z_, ]+; HTTP status 500; at http:\/\/127\.0\.0\.1:\d+\/\S*\)$/ },
+      { fault: 'http-429', named: /^HTTP request failed\. \(method [A-Za-z_, ]+; HTTP status 429; at http:\/\/127\.0\.0\.1:\d+\/\S*\)$/ },
     ]
     const windows: { fault: string; warnings: LogEntry[] }[] = []
     try {
