@@ -11,6 +11,8 @@ export type RetryOptions = {
   onRetry?: (err: unknown, attempt: number, delayMs: number) => void
   /** Stop retrying when this returns true (shutdown). */
   aborted?: () => boolean
+  /** Stop retrying when this aborts, also in the middle of a wait (the last error is thrown). */
+  signal?: AbortSignal
   /** Which errors to retry. Default: isTransientError. */
   retryable?: (err: unknown) => boolean
 }
@@ -27,11 +29,12 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, opts: RetryO
     try {
       return await fn(attempt)
     } catch (err) {
-      if (!retryable(err) || opts.aborted?.() || (opts.maxAttempts !== undefined && attempt >= opts.maxAttempts)) throw err
+      if (!retryable(err) || opts.aborted?.() || opts.signal?.aborted || (opts.maxAttempts !== undefined && attempt >= opts.maxAttempts)) throw err
       const cap = Math.min(max, initial * 2 ** (attempt - 1))
       const delay = Math.round(cap / 2 + (Math.random() * cap) / 2)
       opts.onRetry?.(err, attempt, delay)
-      await sleep(delay)
+      await sleep(delay, opts.signal)
+      if (opts.signal?.aborted) throw err
     }
   }
 }

@@ -22,10 +22,17 @@ export type RunMonitorOptions = {
 export async function runMonitor(common: Common, opts: RunMonitorOptions): Promise<void> {
   let fatal: Error | undefined
   let finish: (why: string) => void = () => {}
+  // A signal during start-up (a chain whose RPC does not answer yet) aborts the start: what was
+  // started is closed, the data folder released, and the process ends without waiting for the chain.
+  const starting = new AbortController()
   const done = new Promise<string>((resolve) => {
     finish = resolve
-    process.once('SIGINT', () => resolve('SIGINT'))
-    process.once('SIGTERM', () => resolve('SIGTERM'))
+    const on = (sig: string) => () => {
+      starting.abort()
+      resolve(sig)
+    }
+    process.once('SIGINT', on('SIGINT'))
+    process.once('SIGTERM', on('SIGTERM'))
   })
   // Bound before the monitor starts: a port that is taken stops the process at once, saying so.
   let metricsServer: MetricsServer | undefined
@@ -38,14 +45,20 @@ export async function runMonitor(common: Common, opts: RunMonitorOptions): Promi
     shards: opts.shards,
     chains: opts.chains,
     api: opts.api,
+    signal: starting.signal,
     onFatal: (err) => {
       fatal ??= err
       finish('fatal error')
     },
   }).catch(async (err: unknown) => {
     await metricsServer?.close()
+    if (starting.signal.aborted) return undefined
     throw err
   })
+  if (monitor === undefined) {
+    common.log.info({ why: await done }, 'stopped during start-up')
+    return
+  }
   if (opts.exitWhenReady) finish('done')
   else
     common.log.info(

@@ -29,6 +29,8 @@ export type IndexerOptions = {
   publisher: BatchPublisher
   /** Stop following once this block is processed (backfill-style runs, tests). Default: follow forever. */
   untilBlock?: bigint
+  /** Aborts the start-up (a signal while the RPC does not answer yet): createIndexer then rejects. */
+  signal?: AbortSignal
 }
 
 export type Indexer = {
@@ -51,7 +53,10 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const client = createChainClient(chain, common)
   const controller = new AbortController()
   const signal = controller.signal
+  opts.signal?.addEventListener('abort', () => controller.abort(), { once: true })
+  if (opts.signal?.aborted) controller.abort()
   const retryOpts = {
+    signal,
     // RPC failures (any viem error), unreachable databases and Redis are retried; a dexrisk fatal
     // error, or a bug (TypeError …), stops the indexer instead of looping on it forever.
     retryable: isRetryableRpcOrTransient,

@@ -25,6 +25,11 @@ export type MonitorOptions = {
   chains?: string[]
   /** Per chain id, stop indexing after this block (tests, bounded runs). */
   untilBlocks?: Map<number, bigint>
+  /**
+   * Aborts the start-up (SIGINT while a chain's RPC does not answer yet): startMonitor closes what
+   * it started, the data folder included, and rejects.
+   */
+  signal?: AbortSignal
   /** Called when a part stops on an error it cannot retry (a shard's batch, an indexer's config). */
   onFatal?: (err: Error) => void
   /** Called after each batch a shard committed (tests record the batches for replay; lag metrics). */
@@ -117,7 +122,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         onError: (err) => log.warn({ err: err.message }, 'queue connection error (publisher)'),
       })
       for (const chain of chainList(config).filter((c) => chainNames.includes(c.name))) {
-        const indexer = await createIndexer({ common: run, chain, pool, publisher: parts.publisher, untilBlock: opts.untilBlocks?.get(chain.id) })
+        const indexer = await createIndexer({ common: run, chain, pool, publisher: parts.publisher, untilBlock: opts.untilBlocks?.get(chain.id), signal: opts.signal })
         indexer.done.catch((err: Error) => opts.onFatal?.(err))
         parts.indexers.push(indexer)
       }

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, describe, expect, it } from 'vitest'
+import { runDexrisk } from '../setup/cli.ts'
+import { TEST_REDIS_URL, uniquePrefix } from '../setup/redis.ts'
+
+const BIN = fileURLToPath(new URL('../../bin/dexrisk.js', import.meta.url))
+const dirs: string[] = []
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true })
+})
+
+describe('dexrisk run, stopped while a chain does not answer', () => {
+  it('ends at the first SIGINT during start-up, saying so, and frees the data folder', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dexrisk-start-signal-'))
+    dirs.push(dir)
+    const dataDir = join(dir, 'db')
+    // An RPC nothing listens on: eth_chainId fails and is retried, so the start never completes.
+    const config = {
+      chains: { dead: { id: 31337, rpcUrls: ['http://127.0.0.1:1'], dexes: [{ family: 'uniswap-v2', factory: '0x5c69bee701ef814a2b6a3edd4b1652cb9cc5aa6f', startBlock: 1 }] } },
+      database: { dataDir },
+      redis: { url: TEST_REDIS_URL },
+      queue: { prefix: uniquePrefix() },
+    }
+    const file = join(dir, 'dexrisk.config.mjs')
+    await writeFile(file, `export default ${JSON.stringify(config)}\n`)
+    const child = spawn(process.execPath, [BIN, 'run', '-c', file, '--no-api', '--metrics-port', '0'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DEXRISK_LOG_LEVEL: 'info' },
+    })
+    let out = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')))
+    child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')))
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    try {
+      // The indexer has failed to reach the chain and waits to retry.
+      await new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (out.includes('indexer step failed, retrying')) resolve()
+        }
+        child.stdout.on('data', check)
+        child.stderr.on('data', check)
+        void exited.then((code) => reject(new Error(`dexrisk run exited with ${code} before retrying:\n${out}`)))
+      })
+      child.kill('SIGINT')
+      // Before, the first signal was ignored until the start completed, which it never does here.
+      const code = await Promise.race([exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 30_000))])
+      expect(code, out).toBe(0)
+      expect(out).toContain('stopped during start-up')
+      const sql = await runDexrisk(['sql', '--data-dir', dataDir, 'SELECT 1 AS one'])
+      expect(sql).toEqual({ code: 0, stderr: '', stdout: 'one\n---\n1\n(1 row)\n' })
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    }
+  })
+})
