@@ -41,11 +41,17 @@ export function createAuth(opts: { pool: pg.Pool; controlKey?: string }): Auth {
   const inFlight = new Map<string, Promise<Principal | null>>()
   const controlHash = opts.controlKey === undefined ? undefined : hashKey(opts.controlKey)
 
-  const lookup = async (key: string): Promise<Principal | null> => {
-    const hash = hashKey(key)
+  /** The control key, or a key verified within KEY_CACHE_MS: no lookup. */
+  const cachedByHash = (hash: string): Principal | undefined => {
     if (controlHash !== undefined && hash === controlHash) return { keyId: 'control', role: 'admin' }
     const hit = verified.get(hash)
-    if (hit && hit.until >= Date.now()) return hit.principal
+    return hit && hit.until >= Date.now() ? hit.principal : undefined
+  }
+
+  const lookup = async (key: string): Promise<Principal | null> => {
+    const hash = hashKey(key)
+    const hit = cachedByHash(hash)
+    if (hit) return hit
     if ((refused.get(hash) ?? 0) >= Date.now()) return null
     let pending = inFlight.get(hash)
     if (!pending) {
@@ -64,14 +70,7 @@ export function createAuth(opts: { pool: pg.Pool; controlKey?: string }): Auth {
     return principal
   }
 
-  const cached = (key: string): Principal | undefined => {
-    const hash = hashKey(key)
-    if (controlHash !== undefined && hash === controlHash) return { keyId: 'control', role: 'admin' }
-    const hit = verified.get(hash)
-    return hit && hit.until >= Date.now() ? hit.principal : undefined
-  }
-
-  return { principalOf: lookup, cached }
+  return { principalOf: lookup, cached: (key) => cachedByHash(hashKey(key)) }
 }
 
 /** Checks the key of every /v1 request and sets `req.principal` (401 without a valid one). */

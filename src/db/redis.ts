@@ -234,7 +234,8 @@ function freePort(): Promise<number> {
   })
 }
 
-function redact(url: string): string {
+/** A redis:// URL fit for a log: its user and password hidden. */
+export function redact(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@')
 }
 

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { ConfigError } from '../errors.ts'
-import { connectRedis, startRedisServer } from '../db/redis.ts'
+import { connectRedis, redact, startRedisServer } from '../db/redis.ts'
 import type { DbLogger } from '../db/pool.ts'
 
 export type DemoRedis = {
@@ -57,6 +57,3 @@ function once(fn: () => Promise<unknown>): () => Promise<void> {
   return () => (done ??= fn().then(() => {}))
 }
 
-function redact(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@')
-}

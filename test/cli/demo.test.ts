@@ -1,15 +1,13 @@
-import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/db/embedded.ts'
 import { createPool } from '../../src/db/pool.ts'
 import { startRedisServer, type RedisServer } from '../../src/db/redis.ts'
-import { runDexrisk } from '../setup/cli.ts'
+import { runDexrisk, startDexrisk } from '../setup/cli.ts'
 
 /** A small demo: two traders (the fewest its wallet moves need), a few swaps per chain. */
 const SMALL = ['--swaps', '6', '--traders', '2', '--shards', '2']
@@ -93,21 +91,11 @@ describe('dexrisk demo', () => {
 
   it('with --serve, says the data folder is held while it serves, and frees it at Ctrl-C', async () => {
     const dataDir = join(dir, 'serve')
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../../bin/dexrisk.js', import.meta.url)), 'demo', ...SMALL, '--data-dir', dataDir, '--serve'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')))
-    child.stderr.on('data', (d: Buffer) => (stdout += d.toString('utf8')))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const serving = startDexrisk(['demo', ...SMALL, '--data-dir', dataDir, '--serve'])
+    const { child, exited } = serving
     try {
-      await new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (stdout.includes('Serving until Ctrl-C')) resolve()
-        }
-        child.stdout.on('data', check)
-        void exited.then((code) => reject(new Error(`demo exited with ${code} before serving:\n${stdout}`)))
-      })
+      await serving.waitFor('Serving until Ctrl-C')
+      const stdout = serving.output()
       expect(stdout).toContain(`Query what it wrote: while it serves, this process holds the data folder ${dataDir}; dexrisk report reaches it through the running monitor's API, dexrisk sql once the demo has stopped (Ctrl-C):`)
       expect(stdout).not.toContain('the data folder is free')
       // It is held indeed: a command that opens the folder itself is refused while it serves.

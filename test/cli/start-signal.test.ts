@@ -1,13 +1,10 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
-import { runDexrisk } from '../setup/cli.ts'
+import { runDexrisk, startDexrisk } from '../setup/cli.ts'
 import { TEST_REDIS_URL, uniquePrefix } from '../setup/redis.ts'
 
-const BIN = fileURLToPath(new URL('../../bin/dexrisk.js', import.meta.url))
 const dirs: string[] = []
 afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true })
@@ -27,29 +24,16 @@ describe('dexrisk run, stopped while a chain does not answer', () => {
     }
     const file = join(dir, 'dexrisk.config.mjs')
     await writeFile(file, `export default ${JSON.stringify(config)}\n`)
-    const child = spawn(process.execPath, [BIN, 'run', '-c', file, '--no-api', '--metrics-port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, DEXRISK_LOG_LEVEL: 'info' },
-    })
-    let out = ''
-    child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')))
-    child.stderr.on('data', (d: Buffer) => (out += d.toString('utf8')))
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    const run = startDexrisk(['run', '-c', file, '--no-api', '--metrics-port', '0'], { env: { DEXRISK_LOG_LEVEL: 'info' } })
+    const { child, exited } = run
     try {
       // The indexer has failed to reach the chain and waits to retry.
-      await new Promise<void>((resolve, reject) => {
-        const check = (): void => {
-          if (out.includes('indexer step failed, retrying')) resolve()
-        }
-        child.stdout.on('data', check)
-        child.stderr.on('data', check)
-        void exited.then((code) => reject(new Error(`dexrisk run exited with ${code} before retrying:\n${out}`)))
-      })
+      await run.waitFor('indexer step failed, retrying')
       child.kill('SIGINT')
       // Before, the first signal was ignored until the start completed, which it never does here.
       const code = await Promise.race([exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 30_000))])
-      expect(code, out).toBe(0)
-      expect(out).toContain('stopped during start-up')
+      expect(code, run.output()).toBe(0)
+      expect(run.output()).toContain('stopped during start-up')
       const sql = await runDexrisk(['sql', '--data-dir', dataDir, 'SELECT 1 AS one'])
       expect(sql).toEqual({ code: 0, stderr: '', stdout: 'one\n---\n1\n(1 row)\n' })
     } finally {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
 const BIN = fileURLToPath(new URL('../../bin/dexrisk.js', import.meta.url))
@@ -20,4 +20,43 @@ export function runDexrisk(args: string[], opts: { env?: NodeJS.ProcessEnv } = {
     child.on('error', reject)
     child.on('close', (code) => resolve({ code, stdout, stderr }))
   })
+}
+
+/**
+ * Starts the dexrisk binary as a long-running child (`dexrisk run`, `demo --serve`) and follows its
+ * output (stdout and stderr together). `waitFor` resolves once the output contains `text`, and
+ * rejects, with the output, if the process exits first. The caller kills the child.
+ */
+export function startDexrisk(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): {
+  child: ChildProcess
+  output(): string
+  exited: Promise<number | null>
+  waitFor(text: string): Promise<void>
+} {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}) })
+  let out = ''
+  const listeners = new Set<() => void>()
+  const take = (d: Buffer): void => {
+    out += d.toString('utf8')
+    for (const l of listeners) l()
+  }
+  child.stdout!.on('data', take)
+  child.stderr!.on('data', take)
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return {
+    child,
+    output: () => out,
+    exited,
+    waitFor: (text) =>
+      new Promise<void>((resolve, reject) => {
+        const check = (): void => {
+          if (!out.includes(text)) return
+          listeners.delete(check)
+          resolve()
+        }
+        listeners.add(check)
+        check()
+        void exited.then((code) => reject(new Error(`dexrisk ${args[0]} exited with ${code} before printing "${text}":\n${out}`)))
+      }),
+  }
 }

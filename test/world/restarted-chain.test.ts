@@ -101,13 +101,7 @@ describe('a monitor started on a chain other than the one its database indexed',
     await rpc('evm_revert', [started])
     const head = await blockNumberOf(anvil.rpcUrl)
     expect(head).toBeLessThan(indexed)
-    const err = await startMonitor({ common: common() }).then(
-      async (m) => {
-        await m.close()
-        return undefined
-      },
-      (e: unknown) => e,
-    )
+    const err = await startRefused()
     expect(err).toBeInstanceOf(ConfigError)
     expect((err as ConfigError).shortMessage).toBe(
       `chain local-a (id ${CHAIN_ID}) is at block ${head}, below block ${indexed} that this database has already indexed, and none of the blocks it kept is on the chain: it is not the chain that was indexed (a local chain started again?); index it into a fresh database (or data folder), or point chains.local-a.rpcUrls at the chain this database indexed`,
@@ -118,19 +112,24 @@ describe('a monitor started on a chain other than the one its database indexed',
     const indexed = await checkpoint()
     const hash = (await queryOnce<{ block_hash: string }>('SELECT block_hash FROM block_hashes WHERE chain_id = $1 AND block_number = $2', [CHAIN_ID, indexed.toString()]))[0]!.block_hash
     await mine(Number(indexed - (await blockNumberOf(anvil.rpcUrl))) + 3)
-    const err = await startMonitor({ common: common() }).then(
-      async (m) => {
-        await m.close()
-        return undefined
-      },
-      (e: unknown) => e,
-    )
+    const err = await startRefused()
     expect(err).toBeInstanceOf(ConfigError)
     expect((err as ConfigError).shortMessage).toBe(
       `chain local-a (id ${CHAIN_ID}) holds another block ${indexed} than the one this database indexed (hash ${hash}), and none of the blocks it kept is on the chain: it is not the chain that was indexed (a local chain started again?); index it into a fresh database (or data folder), or point chains.local-a.rpcUrls at the chain this database indexed`,
     )
   })
 })
+
+/** Starts the monitor on the chain as it is now: the error it refuses with (a start that succeeds is closed, undefined). */
+async function startRefused(): Promise<unknown> {
+  return startMonitor({ common: common() }).then(
+    async (m) => {
+      await m.close()
+      return undefined
+    },
+    (e: unknown) => e,
+  )
+}
 
 /** The shard's checkpoint for the chain. */
 async function checkpoint(): Promise<bigint> {
