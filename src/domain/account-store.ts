@@ -173,31 +173,16 @@ export async function createAccount(db: Queryable, name: string, wallets: readon
   return getAccount(db, name)
 }
 
-/** Replaces an 'api' account's wallets. */
+/**
+ * Replaces an 'api' account's wallets. A wallet taken out is detached by the indexers at their next
+ * range: from there its balances no longer count in the account's positions.
+ */
 export async function setWallets(db: Queryable, name: string, wallets: readonly string[]): Promise<StoredAccount> {
   await writable(db, name)
   const normalized = normalizeWallets(wallets, name)
-  const dropped = await db.query<{ wallet: string }>('SELECT wallet FROM account_wallets WHERE account = $1 AND NOT (wallet = ANY($2::text[]))', [name, normalized])
-  await assertNotHolding(db, name, dropped.rows.map((r) => r.wallet))
   await db.query('DELETE FROM account_wallets WHERE account = $1 AND NOT (wallet = ANY($2::text[]))', [name, normalized])
   await addWallets(db, name, normalized)
   return getAccount(db, name)
-}
-
-/**
- * Refuses to take from an account a wallet whose balances its workers follow: nothing would take
- * those holdings out of the account's positions (detaching a wallet is not built yet), so its
- * figures would stay wrong without a word. A wallet that holds nothing followed can go.
- */
-async function assertNotHolding(db: Queryable, name: string, wallets: readonly string[]): Promise<void> {
-  if (wallets.length === 0) return
-  const held = await db.query<{ wallet: string }>('SELECT DISTINCT wallet FROM wallet_balances WHERE wallet = ANY($1::text[]) AND balance <> 0 ORDER BY wallet', [wallets])
-  if (held.rows[0])
-    throw new AccountStoreError(
-      'conflict',
-      `wallet ${held.rows[0].wallet} holds balances account "${name}" follows; removing it would leave them in the account's positions — create a new account for the wallets that stay`,
-      name,
-    )
 }
 
 /**
@@ -220,7 +205,6 @@ export async function addWallets(db: Queryable, name: string, wallets: readonly 
 export async function removeWallet(db: Queryable, name: string, wallet: string): Promise<StoredAccount> {
   await writable(db, name)
   const [w] = normalizeWallets([wallet], name)
-  await assertNotHolding(db, name, [w!])
   const r = await db.query('DELETE FROM account_wallets WHERE account = $1 AND wallet = $2', [name, w])
   if ((r.rowCount ?? 0) === 0) throw new AccountStoreError('not_found', `account "${name}" has no wallet ${w}`, name)
   return getAccount(db, name)

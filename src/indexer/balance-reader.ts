@@ -8,16 +8,19 @@ export type BalanceReader = {
   /**
    * Balances of watched wallets before and after a range: every (wallet, token) pair `touched`
    * by a logged change, ether for every wallet (it moves without logs), and with `opening` every
-   * wallet × `openingTokens` (the start of indexing: a desk's holdings count before they move).
+   * wallet × `openingTokens` (the start of indexing: a desk's holdings count before they move), or
+   * only the wallets `opening` names (wallets added to an account while following).
    * `before` is left null where this reader published that very balance at the end of the
    * previous range, so a live follow costs one read per pair and range.
    */
   read(
     range: { fromBlock: bigint; toBlock: bigint },
     touched: ReadonlyMap<Address, ReadonlySet<Address>>,
-    opening: boolean,
+    opening: boolean | ReadonlySet<Address>,
     decimals: (token: Address) => number | null,
   ): Promise<BalanceReading[]>
+  /** The wallets to watch from the next read on (accounts changed); a wallet no longer watched is forgotten. */
+  setWallets(wallets: readonly Address[]): void
   /** Forgets the balances published so far (after a reorg): the next read takes every `before` from the chain. */
   forget(): void
 }
@@ -36,6 +39,7 @@ export function createBalanceReader(opts: {
   log: Logger
 }): BalanceReader {
   const { client, chainId, log } = opts
+  let wallets: readonly Address[] = opts.wallets
   /** `${wallet}:${token}` → the balance published at the end of the last range. */
   const last = new Map<string, { block: bigint; balance: bigint }>()
   const unreadable = new Set<Address>()
@@ -59,14 +63,19 @@ export function createBalanceReader(opts: {
 
   return {
     forget: () => last.clear(),
+    setWallets(next) {
+      const kept = new Set(next)
+      for (const key of last.keys()) if (!kept.has(key.slice(0, key.indexOf(':')) as Address)) last.delete(key)
+      wallets = [...next]
+    },
     async read(range, touched, opening, decimalsOf) {
       const pairs = new Map<string, { wallet: Address; token: Address }>()
       const add = (wallet: Address, token: Address): void => {
         if (!unreadable.has(token)) pairs.set(`${wallet}:${token}`, { wallet, token })
       }
-      for (const wallet of opts.wallets) {
+      for (const wallet of wallets) {
         add(wallet, NATIVE_TOKEN)
-        if (opening) for (const token of opts.openingTokens) add(wallet, token)
+        if (opening === true || (opening !== false && opening.has(wallet))) for (const token of opts.openingTokens) add(wallet, token)
       }
       for (const [wallet, tokens] of touched) for (const token of tokens) add(wallet, token)
 

@@ -21,6 +21,7 @@ import { loadPoolRegistry } from './pool-registry.ts'
 import { createTokenCache, detectFeeOnTransfer } from './token-cache.ts'
 import { decodeWalletTransfers, walletTopicFilters } from './wallet-flows.ts'
 import { createAccountResolver } from '../domain/accounts.ts'
+import { accountsVersion, diffAccountDirectories, loadAccountDirectory, type AccountDirectory, type WalletOwner } from '../domain/account-directory.ts'
 
 export type IndexerOptions = {
   common: Common
@@ -96,14 +97,21 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const feeds = new Map<Address, ChainlinkFeed>(
     chain.chainlinkFeeds.map((f) => [f.aggregator, { chainId: chain.id, aggregator: f.aggregator, token: f.token, feedDecimals: f.decimals }]),
   )
-  const wallets = watchedWallets(common.config.accounts)
-  const walletSet = new Set(wallets)
-  /** First block of the first range this process read: ranges from there or before carry opening balances. */
-  let openedFrom: bigint | null = null
-  const balances: BalanceReader | null =
-    wallets.length === 0
-      ? null
-      : createBalanceReader({ client, chainId: chain.id, wallets, openingTokens: openingTokens(chain), log })
+  // Named accounts follow the account directory in the database (the config's accounts and those
+  // the API or CLI made): a change reaches this indexer at its next range, without a restart.
+  const named = common.config.accounts !== 'auto'
+  let directory: AccountDirectory = named ? await retry(() => loadAccountDirectory(pool), retryOpts) : { version: 0, accounts: {} }
+  let resolver = createAccountResolver(named ? directory.accounts : 'auto')
+  let wallets = watchedWallets(directory.accounts)
+  let walletSet = new Set(wallets)
+  let accountsCheckedAt = Date.now()
+  /** Wallet → the first block its balances were read from by this process: ranges from there or before carry its opening balances. */
+  const openedAt = new Map<Address, bigint>()
+  /** Wallets taken out of their accounts, detached at the next range published. */
+  const detaching = new Map<Address, WalletOwner>()
+  /** The shards' committed wallet balances are checked against the directory before the next range (at start, after moving back). */
+  let reconcileDue = named
+  const balances: BalanceReader | null = named ? createBalanceReader({ client, chainId: chain.id, wallets, openingTokens: openingTokens(chain), log }) : null
   log.info({ from: (cursor + 1n).toString(), pools: registry.pools.size }, 'indexer started')
 
   // Metrics: updated once per head read and once per published range, never per log or swap.
@@ -130,7 +138,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     const [first, logs, walletLogs, feedLogs] = await Promise.all([
       client.getBlock({ blockNumber: fromBlock }),
       fetchLogs(client, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit }),
-      balances === null ? Promise.resolve([]) : fetchWalletLogs(fromBlock, toBlock),
+      wallets.length === 0 ? Promise.resolve([]) : fetchWalletLogs(fromBlock, toBlock),
       feeds.size === 0 ? Promise.resolve([]) : fetchLogs(client, { fromBlock, toBlock, topics: [ANSWER_UPDATED_TOPIC], address: [...feeds.keys()], onSplit }),
     ])
     // The block after the cursor must build on the block published as the cursor: else the chain
@@ -162,13 +170,17 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       const touched = new Map<Address, Set<Address>>()
       for (const t of flows.transfers) addPair(touched, t.wallet, t.token)
       if (reread) for (const [wallet, tokens] of reread) for (const token of tokens) if (walletSet.has(wallet)) addPair(touched, wallet, token)
-      // Opening balances with the first range this process reads, and with any range read again
-      // from that far back (batches lost with Redis are published again from a checkpoint): at the
-      // start block they are the desk's holdings before indexing; after a restart they also cover
-      // wallets added since. A wallet the workers already follow reads what they hold: no change.
-      openedFrom ??= fromBlock
-      const opening = fromBlock <= openedFrom
-      if (opening) await db(() => tokens.ensure(openingTokens(chain), toBlock))
+      // Opening balances of a wallet with the first range this process reads it in, and with any
+      // range read again from that far back (batches lost with Redis are published again from a
+      // checkpoint): at the start block they are the desk's holdings before indexing; after a
+      // restart, or when an account gains a wallet, they also cover wallets added since. A wallet
+      // the workers already follow reads what they hold: no change.
+      const opening = new Set<Address>()
+      for (const w of wallets) {
+        if (!openedAt.has(w)) openedAt.set(w, fromBlock)
+        if (fromBlock <= openedAt.get(w)!) opening.add(w)
+      }
+      if (opening.size > 0) await db(() => tokens.ensure(openingTokens(chain), toBlock))
       readings = await balances.read({ fromBlock, toBlock }, touched, opening, (a) => tokens.get(a)?.decimals ?? null)
     }
     await publisher.publish({
@@ -181,8 +193,11 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       prices: decoded.prices,
       transfers: flows.transfers,
       readings,
+      detachments: [...detaching.values()],
       generation,
-    })
+    }, resolver)
+    if (detaching.size > 0) log.info({ block: fromBlock.toString(), wallets: [...detaching.values()] }, 'wallets taken out of their accounts: detached from this block')
+    detaching.clear()
     metrics.batchesPublished.inc(labels, shards)
     countSwaps(decoded.swaps)
     if (blocks.toBlockHash !== null) await db(() => recordHash(pool, chain.id, toBlock, blocks.toBlockHash!))
@@ -284,6 +299,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   function moveCursorBack(block: bigint, hash: Hex | null): void {
     cursor = block
     cursorHash = hash
+    reconcileDue = named
     publishedTime = undefined
     observeLag()
   }
@@ -324,6 +340,40 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     }
   }
 
+  /**
+   * Takes in changes of the account directory, at a range boundary: wallets added to an account are
+   * watched from the next range (with their opening balances), wallets taken out of one are
+   * detached at it (their balances stop counting in the account's positions). Checks the version at
+   * most every ACCOUNTS_CHECK_MS; before the next range after a start or a move back, also detaches
+   * any wallet the shards still count for an account the directory no longer gives it to (removed
+   * while no indexer ran, or its detachment lost with the queue).
+   */
+  async function followAccounts(): Promise<void> {
+    if (reconcileDue) {
+      const tracked = await db(() =>
+        pool.query<{ wallet: string; account: string }>('SELECT DISTINCT wallet, account FROM wallet_balances WHERE chain_id = $1 ORDER BY wallet, account', [chain.id]),
+      )
+      for (const r of tracked.rows) if (resolver.accountOf(r.wallet as Address) !== r.account) detaching.set(r.wallet as Address, { wallet: r.wallet as Address, account: r.account })
+      reconcileDue = false
+    }
+    if (Date.now() - accountsCheckedAt < ACCOUNTS_CHECK_MS) return
+    accountsCheckedAt = Date.now()
+    if ((await db(() => accountsVersion(pool))) === directory.version) return
+    const next = await db(() => loadAccountDirectory(pool))
+    const { added, removed } = diffAccountDirectories(directory.accounts, next.accounts)
+    directory = next
+    if (added.length + removed.length === 0) return
+    for (const r of removed) {
+      detaching.set(r.wallet, r)
+      openedAt.delete(r.wallet)
+    }
+    resolver = createAccountResolver(directory.accounts)
+    wallets = watchedWallets(directory.accounts)
+    walletSet = new Set(wallets)
+    balances?.setWallets(wallets)
+    log.info({ version: directory.version, added, removed }, 'accounts changed: followed from the next range')
+  }
+
   const loop = async (): Promise<void> => {
     while (!signal.aborted) {
       // The head block itself (not eth_blockNumber): its time gives dexrisk_indexer_lag_seconds.
@@ -335,6 +385,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       let safe = head.number - BigInt(chain.confirmations)
       if (opts.untilBlock !== undefined && safe > opts.untilBlock) safe = opts.untilBlock
       while (cursor < safe && !signal.aborted) {
+        if (named) await retry(() => followAccounts(), retryOpts)
         const from = cursor + 1n
         const to = min(safe, cursor + BigInt(chain.maxBlockRange))
         let time: number
@@ -444,11 +495,9 @@ async function recordHash(pool: pg.Pool, chainId: number, block: bigint, hash: H
 /** How far behind the cursor published block hashes are kept: the deepest reorg that can be rolled back. */
 const KEPT_HASH_BLOCKS = 4096
 
-/** Every wallet of every named account (none in 'auto' mode, where positions follow swaps alone). */
-function watchedWallets(accounts: Common['config']['accounts']): Address[] {
-  if (accounts === 'auto') return []
-  const resolver = createAccountResolver(accounts)
-  return [...new Set(Object.keys(accounts).flatMap((a) => resolver.walletsOf(a)))].sort()
+/** Every wallet of every named account. */
+function watchedWallets(accounts: AccountDirectory['accounts']): Address[] {
+  return [...new Set(Object.values(accounts).flat().map((w) => w.toLowerCase() as Address))].sort()
 }
 
 /** Tokens whose opening balances are read at the start block: every token the chain's config names. */
@@ -471,6 +520,9 @@ function min(a: bigint, b: bigint): bigint {
 
 /** topic0s asked of eth_getLogs for every range: fixed by the families compiled in. */
 const WATCHED_TOPICS = watchedTopics()
+
+/** How often, at most, an indexer checks whether accounts or their wallets changed. */
+const ACCOUNTS_CHECK_MS = 1_000
 
 /** How often, at most, an idle indexer checks the shards for batches lost with the queue. */
 const LOST_BATCH_CHECK_MS = 2_000

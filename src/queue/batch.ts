@@ -8,6 +8,11 @@ export type RoutedSwap = NormalizedSwap & { account: string | null }
 export type RoutedTransfer = WalletTransfer & { account: string }
 /** A watched wallet's balances around the range, with the account the wallet belongs to. */
 export type RoutedReading = BalanceReading & { account: string }
+/**
+ * A wallet taken out of `account` (removed from it, moved to another account, or the account
+ * deleted): from the batch's first block its balances no longer count in the account's positions.
+ */
+export type RoutedDetachment = { wallet: Address; account: string }
 
 /**
  * One job: one chain's contiguous block range [fromBlock, toBlock] for one shard. Every shard gets
@@ -28,6 +33,8 @@ export type TradeBatch = {
   transfers: RoutedTransfer[]
   /** Named accounts only: balances of this shard's wallets before and after the range. */
   readings: RoutedReading[]
+  /** Named accounts only: wallets this shard's accounts stop counting from fromBlock (applied first). */
+  detachments: RoutedDetachment[]
 }
 
 /** Deterministic job id of a batch: the same range for the same shard is the same job. */
@@ -43,7 +50,7 @@ export function batchJobId(b: Pick<TradeBatch, 'chainId' | 'fromBlock' | 'toBloc
  * about a third the size of one object per swap, and much cheaper to build and parse. A job of
  * another version is refused with a BatchError (the shard stops; the job is kept).
  */
-export type EncodedBatch = EncodedBatchV2 | EncodedBatchV3
+export type EncodedBatch = EncodedBatchV2 | EncodedBatchV3 | EncodedBatchV4
 
 export type EncodedBatchV2 = {
   v: 2
@@ -59,6 +66,13 @@ export type EncodedBatchV2 = {
 
 /** Version 3: version 2 plus named accounts' transfers and balance readings. */
 export type EncodedBatchV3 = Omit<EncodedBatchV2, 'v'> & { v: 3; toBlockTime: number | null; transfers: TransferTuple[]; readings: ReadingTuple[] }
+
+/**
+ * Version 4: version 3 plus wallets detached from their accounts. Written only for a batch that
+ * detaches a wallet, so that a worker of an older version refuses it (and stops the shard, keeping
+ * the job) instead of applying it without the detachment; every other batch stays version 3.
+ */
+export type EncodedBatchV4 = Omit<EncodedBatchV3, 'v'> & { v: 4; detachments: DetachmentTuple[] }
 
 /** String-table indexes are marked `Ref`; optional bigint / number fields are null when absent. */
 type Ref = number
@@ -102,11 +116,12 @@ type PriceTuple = [
 ]
 
 type TransferTuple = [blockNumber: string, blockTime: number, txHash: Ref, logIndex: number, token: Ref, wallet: Ref, counterparty: Ref, kind: Ref, delta: string, account: Ref, decimals: number | null]
+type DetachmentTuple = [wallet: Ref, account: Ref]
 type ReadingTuple = [wallet: Ref, token: Ref, beforeBlock: string, before: string | null, afterBlock: string, after: string, account: Ref, decimals: number | null]
 
 const str = (v: bigint | undefined): string | null => (v === undefined ? null : v.toString())
 
-export function encodeBatch(b: TradeBatch): EncodedBatchV3 {
+export function encodeBatch(b: TradeBatch): EncodedBatchV3 | EncodedBatchV4 {
   const strings: string[] = []
   const index = new Map<string, number>()
   const ref = (s: string): Ref => {
@@ -155,7 +170,8 @@ export function encodeBatch(b: TradeBatch): EncodedBatchV3 {
   const readings = b.readings.map(
     (r): ReadingTuple => [ref(r.wallet), ref(r.token), r.beforeBlock.toString(), r.before === null ? null : r.before.toString(), r.afterBlock.toString(), r.after.toString(), ref(r.account), r.decimals],
   )
-  return {
+  const detachments = b.detachments.map((d): DetachmentTuple => [ref(d.wallet), ref(d.account)])
+  const v3: EncodedBatchV3 = {
     v: 3,
     chainId: b.chainId,
     shard: b.shard,
@@ -169,12 +185,13 @@ export function encodeBatch(b: TradeBatch): EncodedBatchV3 {
     transfers,
     readings,
   }
+  return detachments.length === 0 ? v3 : { ...v3, v: 4, detachments }
 }
 
 export function decodeBatch(e: EncodedBatch): TradeBatch {
   const version = (e as { v?: unknown }).v
-  if (version !== 2 && version !== 3)
-    throw new BatchError(`job data version ${String(version)} is not one this worker reads (2, 3)`, {
+  if (version !== 2 && version !== 3 && version !== 4)
+    throw new BatchError(`job data version ${String(version)} is not one this worker reads (2, 3, 4)`, {
       context: { chainId: (e as { chainId?: number }).chainId, shard: (e as { shard?: number }).shard },
     })
   const t = e.strings
@@ -221,7 +238,7 @@ export function decodeBatch(e: EncodedBatch): TradeBatch {
     }),
   )
   const chainId = e.chainId
-  const transfers = (e.v === 3 ? e.transfers : []).map(
+  const transfers = (e.v === 2 ? [] : e.transfers).map(
     (x): RoutedTransfer => ({
       chainId,
       blockNumber: BigInt(x[0]),
@@ -237,7 +254,7 @@ export function decodeBatch(e: EncodedBatch): TradeBatch {
       decimals: x[10],
     }),
   )
-  const readings = (e.v === 3 ? e.readings : []).map(
+  const readings = (e.v === 2 ? [] : e.readings).map(
     (x): RoutedReading => ({
       chainId,
       wallet: t[x[0]] as Address,
@@ -250,5 +267,18 @@ export function decodeBatch(e: EncodedBatch): TradeBatch {
       decimals: x[7],
     }),
   )
-  return { chainId, shard: e.shard, fromBlock: BigInt(e.fromBlock), toBlock: BigInt(e.toBlock), toBlockHash: e.toBlockHash, toBlockTime: e.v === 3 ? e.toBlockTime : null, swaps, prices, transfers, readings }
+  const detachments = (e.v === 4 ? e.detachments : []).map((x): RoutedDetachment => ({ wallet: t[x[0]] as Address, account: t[x[1]]! }))
+  return {
+    chainId,
+    shard: e.shard,
+    fromBlock: BigInt(e.fromBlock),
+    toBlock: BigInt(e.toBlock),
+    toBlockHash: e.toBlockHash,
+    toBlockTime: e.v === 2 ? null : e.toBlockTime,
+    swaps,
+    prices,
+    transfers,
+    readings,
+    detachments,
+  }
 }

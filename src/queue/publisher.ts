@@ -2,7 +2,8 @@ import { Queue } from 'bullmq'
 import type { Address, Hex } from 'viem'
 import type { AccountResolver } from '../domain/accounts.ts'
 import type { BalanceReading, NormalizedSwap, PriceObservation, WalletTransfer } from '../domain/types.ts'
-import { batchJobId, encodeBatch, type RoutedReading, type RoutedSwap, type RoutedTransfer, type TradeBatch } from './batch.ts'
+import type { WalletOwner } from '../domain/account-directory.ts'
+import { batchJobId, encodeBatch, type RoutedDetachment, type RoutedReading, type RoutedSwap, type RoutedTransfer, type TradeBatch } from './batch.ts'
 import { bullConnection } from './connection.ts'
 import { shardOf, shardQueueName } from './shard-of.ts'
 
@@ -18,6 +19,8 @@ export type RangeOutput = {
   /** Named accounts: watched wallets' logged balance changes and balance readings (else empty). */
   transfers?: WalletTransfer[]
   readings?: BalanceReading[]
+  /** Named accounts: wallets taken out of their accounts since the last range, detached at fromBlock. */
+  detachments?: WalletOwner[]
   /**
    * Publication generation: set when an indexer starts and whenever it publishes a range again
    * (lost batches). A retried publish of the same range in one generation has the same job id and
@@ -34,8 +37,12 @@ export const REWIND_JOB = 'rewind'
 export type RewindJob = { chainId: number; toBlock: string }
 
 export type BatchPublisher = {
-  /** Routes a range's swaps to shards and enqueues one batch per shard (every shard, every range). */
-  publish(range: RangeOutput): Promise<void>
+  /**
+   * Routes a range's swaps to shards and enqueues one batch per shard (every shard, every range).
+   * `accounts` is the directory the range was read with (an indexer following account changes
+   * passes its own); default: the publisher's.
+   */
+  publish(range: RangeOutput, accounts?: AccountResolver): Promise<void>
   /**
    * Tells every shard to roll one chain back to `toBlock` (a reorg deeper than the confirmations):
    * a `rewind` job, queued behind the batches already published, ahead of the ranges published again.
@@ -63,7 +70,10 @@ export function routeRange(range: Omit<RangeOutput, 'generation'>, shards: numbe
     prices: range.prices,
     transfers: [] as RoutedTransfer[],
     readings: [] as RoutedReading[],
+    detachments: [] as RoutedDetachment[],
   }))
+  // A detachment goes to the shard of the account the wallet leaves (the resolver no longer knows it).
+  for (const d of range.detachments ?? []) batches[shardOf(d.account, shards)]!.detachments.push({ wallet: d.wallet, account: d.account })
   for (const s of range.swaps) {
     const { account, shard } = swapOwner(s, shards, accounts)
     batches[shard]!.swaps.push({ ...s, account })
@@ -114,8 +124,8 @@ export function createBatchPublisher(opts: {
   for (const q of queues) q.on('error', (err) => opts.onError?.(err))
   let closed: Promise<void> | undefined
   return {
-    async publish(range) {
-      const batches = routeRange(range, opts.shards, opts.accounts)
+    async publish(range, accounts = opts.accounts) {
+      const batches = routeRange(range, opts.shards, accounts)
       await Promise.all(batches.map((b) => queues[b.shard]!.add('batch', encodeBatch(b), { jobId: batchJobId(b, range.generation) })))
     },
     async rewind(chainId, toBlock, generation) {

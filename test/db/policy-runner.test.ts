@@ -327,6 +327,8 @@ function batch(t: number, block: number): BatchEffects {
     priceCache: new PriceCache({ stablecoins: new Set(), pivots: new Set() }),
     transfers: [],
     walletBalances: [],
+    detached: [],
+    walletBalancesGone: [],
     unexplained: [],
   }
 }

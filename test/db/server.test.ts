@@ -45,7 +45,7 @@ describe.runIf(SERVER)('on a TimescaleDB server (DEXRISK_TEST_DATABASE_URL)', ()
   const pricing = { stablecoins: new Set<`0x${string}`>(), pivots: new Set<`0x${string}`>() }
   const effects = (from: bigint, to: bigint, previousCheckpoint: bigint | null): BatchEffects => ({
     chainId: 9, fromBlock: from, toBlock: to, toBlockHash: null, toBlockTime: null, time: null, previousCheckpoint, swaps: [], prices: [], positions: [], priceCache: new PriceCache(pricing),
-    transfers: [], walletBalances: [], unexplained: [],
+    transfers: [], walletBalances: [], detached: [], walletBalancesGone: [], unexplained: [],
   })
 
   it('a batch is one statement: the checkpoint fence refuses a stale consumer and nothing it wrote stays', async () => {

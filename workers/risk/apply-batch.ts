@@ -18,6 +18,11 @@ export type ShardState = {
   /** Named accounts: `${chainId}:${wallet}:${token}` → the wallet's balance as last applied. */
   walletBalances: Map<string, WalletBalance>
   /**
+   * Named accounts: `${chainId}:${wallet}` → the tokens of walletBalances for that wallet, so that
+   * detaching a wallet visits its own balances, never every balance of the shard.
+   */
+  walletTokens: Map<string, Set<Address>>
+  /**
    * chainId → token → the accounts holding it with no cost booked yet (it came in before any
    * price): they take their cost at the token's first price. Kept so that a batch with prices
    * visits these positions of its chain only, never every position of the shard.
@@ -26,7 +31,24 @@ export type ShardState = {
 }
 
 export function emptyShardState(shard: number): ShardState {
-  return { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map(), walletBalances: new Map(), uncosted: new Map() }
+  return { shard, positions: new Map(), checkpoints: new Map(), priceCaches: new Map(), walletBalances: new Map(), walletTokens: new Map(), uncosted: new Map() }
+}
+
+/** Sets a wallet balance in the shard's state, keeping the wallet → tokens index. */
+export function setWalletBalance(state: Pick<ShardState, 'walletBalances' | 'walletTokens'>, b: WalletBalance): void {
+  state.walletBalances.set(walletBalanceKey(b.chainId, b.wallet, b.token), b)
+  const w = `${b.chainId}:${b.wallet}`
+  let tokens = state.walletTokens.get(w)
+  if (!tokens) state.walletTokens.set(w, (tokens = new Set()))
+  tokens.add(b.token)
+}
+
+/** Forgets a wallet balance (its wallet was detached from its account). */
+function dropWalletBalance(state: Pick<ShardState, 'walletBalances' | 'walletTokens'>, chainId: number, wallet: Address, token: Address): void {
+  state.walletBalances.delete(walletBalanceKey(chainId, wallet, token))
+  const w = `${chainId}:${wallet}`
+  const tokens = state.walletTokens.get(w)
+  if (tokens?.delete(token) && tokens.size === 0) state.walletTokens.delete(w)
 }
 
 /** A watched wallet's balance of one token, as applied to its account's position. */
@@ -68,6 +90,10 @@ export type BatchEffects = {
   transfers: (RoutedTransfer & { amountUsd: number | null })[]
   /** Named accounts: wallet balances changed by this batch. */
   walletBalances: WalletBalance[]
+  /** Named accounts: wallets detached from their accounts at `block`, with the tokens they stopped counting. */
+  detached: { wallet: Address; account: string; block: bigint; tokens: Address[] }[]
+  /** Named accounts: wallet balances the batch forgot (detached and not read again for the same account). */
+  walletBalancesGone: { wallet: Address; token: Address; account: string }[]
   /**
    * Balance changes no log explained, each set to the chain's balance: opening balances, ether
    * (no logs), and corrections (a rebasing or fee-on-transfer token, or a log that was missed).
@@ -146,10 +172,13 @@ export function computeBatch(
   }
 
   const stagedBalances = new Map<string, WalletBalance>()
+  /** Balances of detached wallets: gone from the state unless read again in this batch. */
+  const removedBalances = new Map<string, WalletBalance>()
+  const knownBalance = (key: string): WalletBalance | undefined => stagedBalances.get(key) ?? (removedBalances.has(key) ? undefined : state.walletBalances.get(key))
   const unexplained: BatchEffects['unexplained'] = []
   const balanceOf = (account: string, wallet: Address, token: Address): WalletBalance => {
     const key = walletBalanceKey(batch.chainId, wallet, token)
-    return stagedBalances.get(key) ?? state.walletBalances.get(key) ?? { chainId: batch.chainId, wallet, token, account, balance: 0n, block: after }
+    return knownBalance(key) ?? { chainId: batch.chainId, wallet, token, account, balance: 0n, block: after }
   }
   /** Moves a wallet's balance by `delta`. */
   const moveWallet = (account: string, wallet: Address, token: Address, delta: bigint, block: bigint): void => {
@@ -172,7 +201,7 @@ export function computeBatch(
       if (balance === null) continue
       const block = at === 'before' ? r.beforeBlock : r.afterBlock
       const key = walletBalanceKey(batch.chainId, r.wallet, r.token)
-      const known = stagedBalances.get(key) ?? state.walletBalances.get(key)
+      const known = knownBalance(key)
       const delta = balance - (known?.balance ?? 0n)
       if (delta === 0n) {
         // Nothing moved; a pair seen the first time is remembered (a zero opening balance).
@@ -207,6 +236,27 @@ export function computeBatch(
   const time = batch.toBlockTime ?? (lastEvent.length > 0 ? Math.max(...lastEvent) : null)
   const lastTime = time ?? 0
   const firstTime = swaps[0]?.blockTime ?? transfers[0]?.blockTime ?? prices[0]?.blockTime ?? lastTime
+
+  // Wallets taken out of their accounts (removed, moved to another account, the account deleted):
+  // from the first block still to apply, their balances no longer count. Each leaves its account's
+  // positions as a transfer out would, at the value its token has then (so the account's total PnL
+  // does not jump: what was unrealized is realized), and its balances are forgotten (a wallet added
+  // again later starts from an opening balance). First, so that a wallet moved to another account
+  // of this shard is opened for it by the readings below.
+  const detached: BatchEffects['detached'] = []
+  const detachBlock = after + 1n > batch.fromBlock ? after + 1n : batch.fromBlock
+  for (const d of batch.detachments) {
+    const tokens: Address[] = []
+    for (const token of [...(state.walletTokens.get(`${batch.chainId}:${d.wallet}`) ?? [])].sort()) {
+      const key = walletBalanceKey(batch.chainId, d.wallet, token)
+      const b = knownBalance(key)
+      if (!b || b.account !== d.account) continue
+      removedBalances.set(key, b)
+      tokens.push(token)
+      movePosition(b.account, token, -b.balance, valueOf(token, b.balance, decimalsOf(token), firstTime), detachBlock, firstTime)
+    }
+    detached.push({ wallet: d.wallet, account: d.account, block: detachBlock, tokens })
+  }
 
   // Balances before the range: an opening balance for a pair seen the first time, or the correction
   // of a change between ranges that no log showed.
@@ -283,6 +333,10 @@ export function computeBatch(
       priceCache: cache,
       transfers: outTransfers,
       walletBalances: [...stagedBalances.values()],
+      detached,
+      walletBalancesGone: [...removedBalances]
+        .filter(([key, b]) => stagedBalances.get(key)?.account !== b.account)
+        .map(([, b]) => ({ wallet: b.wallet, token: b.token, account: b.account })),
       unexplained,
     },
   }
@@ -296,7 +350,8 @@ export function commitEffects(state: ShardState, e: BatchEffects): void {
     m.set(positionKey(c.chainId, c.token), c.position)
     noteCost(state.uncosted, c.chainId, c.token, c.account, c.position)
   }
-  for (const b of e.walletBalances) state.walletBalances.set(walletBalanceKey(b.chainId, b.wallet, b.token), b)
+  for (const g of e.walletBalancesGone) dropWalletBalance(state, e.chainId, g.wallet, g.token)
+  for (const b of e.walletBalances) setWalletBalance(state, b)
   state.checkpoints.set(e.chainId, e.toBlock)
   state.priceCaches.set(e.chainId, e.priceCache)
 }

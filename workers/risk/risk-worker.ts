@@ -206,6 +206,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     const fresh = await retry(() => loadShardState(pool, shard, pricingOf, guards), { aborted: () => closing })
     state.positions = fresh.positions
     state.walletBalances = fresh.walletBalances
+    state.walletTokens = fresh.walletTokens
     state.uncosted = fresh.uncosted
     state.checkpoints.set(chainId, toBlock)
     metrics.rewound(chainId, toBlock)

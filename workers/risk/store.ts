@@ -5,7 +5,7 @@ import { combine, type Part } from '../../src/db/statement.ts'
 import { pricesPart, swapsPart, type TradeRows } from '../../src/db/swap-rows.ts'
 import { BatchError } from '../../src/errors.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
-import { emptyShardState, noteCost, positionKey, walletBalanceKey, type WalletBalance } from './apply-batch.ts'
+import { emptyShardState, noteCost, positionKey, setWalletBalance, type WalletBalance } from './apply-batch.ts'
 import type { Position } from './position.ts'
 import { PriceCache, type ChainPricing, type PriceCacheJson, type PriceGuards } from './price-cache.ts'
 
@@ -30,6 +30,7 @@ export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEf
   if (e.prices.length > 0) parts.push(priceEntriesPart(shard, e))
   if (e.positions.length > 0) parts.push(positionsPart(shard, e))
   if (e.transfers.length > 0) parts.push(transfersPart(shard, e))
+  if (e.walletBalancesGone.length > 0 || e.detached.some((d) => d.tokens.length > 0)) parts.push(detachedPart(shard, e))
   if (e.walletBalances.length > 0) parts.push(walletBalancesPart(shard, e))
   parts.push(checkpointPart(shard, e), ...extra)
   // The checkpoint moves only from the block this batch was computed against: if another consumer
@@ -163,8 +164,8 @@ function walletBalancesPart(shard: number, e: BatchEffects): Part {
     ctes: `wb_in AS (
        INSERT INTO wallet_balances (chain_id, wallet, token, account, shard, balance, block_number)
        SELECT $1, w, tok, acc, $2, bal, b FROM unnest($3::text[], $4::text[], $5::text[], $6::numeric[], $7::int8[]) AS u(w, tok, acc, bal, b)
-       ON CONFLICT (chain_id, wallet, token) DO UPDATE
-         SET balance = EXCLUDED.balance, block_number = EXCLUDED.block_number, account = EXCLUDED.account, shard = EXCLUDED.shard
+       ON CONFLICT (chain_id, wallet, token, account) DO UPDATE
+         SET balance = EXCLUDED.balance, block_number = EXCLUDED.block_number, shard = EXCLUDED.shard
      )`,
     params: [
       e.chainId,
@@ -174,6 +175,38 @@ function walletBalancesPart(shard: number, e: BatchEffects): Part {
       arrayLiteral(w.map((x) => x.account)),
       arrayLiteral(w.map((x) => x.balance)),
       arrayLiteral(w.map((x) => x.block)),
+    ],
+  }
+}
+
+/**
+ * Wallets detached from their accounts: the balances they stopped counting are deleted (this
+ * shard's rows of that account only: the wallet's new account may already have its own), and each
+ * detachment is recorded.
+ */
+function detachedPart(shard: number, e: BatchEffects): Part {
+  const g = e.walletBalancesGone
+  // A detachment that took nothing (the wallet held nothing this shard counted for that account) is not recorded.
+  const d = e.detached.filter((x) => x.tokens.length > 0)
+  return {
+    ctes: `wb_gone AS (
+       DELETE FROM wallet_balances x USING unnest($3::text[], $4::text[], $5::text[]) AS u(w, tok, acc)
+       WHERE x.chain_id = $1 AND x.shard = $2 AND x.wallet = u.w AND x.token = u.tok AND x.account = u.acc
+     ), wd_in AS (
+       INSERT INTO wallet_detachments (chain_id, wallet, block_number, account, shard, tokens)
+       SELECT $1, w, b, acc, $2, n FROM unnest($6::text[], $7::int8[], $8::text[], $9::int4[]) AS u(w, b, acc, n)
+       ON CONFLICT (chain_id, wallet, block_number) DO NOTHING
+     )`,
+    params: [
+      e.chainId,
+      shard,
+      arrayLiteral(g.map((x) => x.wallet)),
+      arrayLiteral(g.map((x) => x.token)),
+      arrayLiteral(g.map((x) => x.account)),
+      arrayLiteral(d.map((x) => x.wallet)),
+      arrayLiteral(d.map((x) => x.block)),
+      arrayLiteral(d.map((x) => x.account)),
+      arrayLiteral(d.map((x) => x.tokens.length)),
     ],
   }
 }
@@ -199,7 +232,7 @@ export async function loadShardState(
       balance: BigInt(r.balance),
       block: BigInt(r.block_number),
     }
-    state.walletBalances.set(walletBalanceKey(b.chainId, b.wallet, b.token), b)
+    setWalletBalance(state, b)
   }
   const cps = await db.query<{ chain_id: number; last_block: string }>('SELECT chain_id, last_block FROM checkpoints WHERE shard = $1', [shard])
   for (const r of cps.rows) {

@@ -1,7 +1,7 @@
 import type { Address, Hex } from 'viem'
 import { describe, expect, it } from 'vitest'
 import { NATIVE_TOKEN, type PriceObservation } from '../../../src/domain/types.ts'
-import type { RoutedReading, RoutedSwap, RoutedTransfer, TradeBatch } from '../../../src/queue/batch.ts'
+import type { RoutedDetachment, RoutedReading, RoutedSwap, RoutedTransfer, TradeBatch } from '../../../src/queue/batch.ts'
 import { commitEffects, computeBatch, emptyShardState, positionKey, walletBalanceKey, type BatchOptions, type ShardState } from '../../../workers/risk/apply-batch.ts'
 import { PriceCache, type ChainPricing } from '../../../workers/risk/price-cache.ts'
 
@@ -29,10 +29,10 @@ function transfer(block: bigint, logIndex: number, wallet: Address, counterparty
 function reading(wallet: Address, token: Address, from: bigint, to: bigint, before: bigint | null, after: bigint): RoutedReading {
   return { chainId: 1, wallet, token, beforeBlock: from - 1n, before, afterBlock: to, after, decimals: 18, account: 'desk' }
 }
-function batch(from: bigint, to: bigint, parts: { prices?: PriceObservation[]; transfers?: RoutedTransfer[]; readings?: RoutedReading[]; swaps?: RoutedSwap[] }): TradeBatch {
+function batch(from: bigint, to: bigint, parts: { prices?: PriceObservation[]; transfers?: RoutedTransfer[]; readings?: RoutedReading[]; swaps?: RoutedSwap[]; detachments?: RoutedDetachment[] }): TradeBatch {
   return {
     chainId: 1, shard: 0, fromBlock: from, toBlock: to, toBlockHash: hash(Number(to)), toBlockTime: T0 + Number(to),
-    swaps: parts.swaps ?? [], prices: parts.prices ?? [], transfers: parts.transfers ?? [], readings: parts.readings ?? [],
+    swaps: parts.swaps ?? [], prices: parts.prices ?? [], transfers: parts.transfers ?? [], readings: parts.readings ?? [], detachments: parts.detachments ?? [],
   }
 }
 const fresh = (): ShardState => ({ ...emptyShardState(0), checkpoints: new Map([[1, 99n]]) })
@@ -135,5 +135,61 @@ describe('computeBatch with named accounts (positions are wallet balances)', () 
     const e = apply(s, batch(100n, 110n, { swaps: [sw] }))
     expect(e.swaps.map((x) => x.amountUsd)).toEqual([2000])
     expect(s.positions.get('desk')).toBeUndefined()
+  })
+
+  describe('a wallet taken out of its account', () => {
+    const withDecimals: BatchOptions = { ...named, decimalsOf: (_c, t) => (t === WETH ? 18 : undefined) }
+    const applyD = (s: ShardState, b: TradeBatch) => {
+      const r = computeBatch(s, b, newCache, withDecimals)
+      if (r.kind !== 'apply') throw new Error('expected the batch to apply')
+      commitEffects(s, r.effects)
+      return r.effects
+    }
+    const opened = (): ShardState => {
+      const s = fresh()
+      applyD(s, batch(100n, 110n, { prices: [wethPrice(100n, 0, 2000)], readings: [reading(A1, WETH, 100n, 110n, 3n * ETH, 3n * ETH), reading(A2, WETH, 100n, 110n, ETH, ETH)] }))
+      applyD(s, batch(111n, 115n, { prices: [wethPrice(112n, 0, 2500)], readings: [reading(A1, WETH, 111n, 115n, null, 3n * ETH), reading(A2, WETH, 111n, 115n, null, ETH)] }))
+      return s
+    }
+
+    it('stops counting from the batch that detaches it, leaving as a transfer out would, and is forgotten', () => {
+      const s = opened()
+      expect(position(s, WETH)).toEqual({ quantity: 4n * ETH, costUsd: 8000, realizedPnlUsd: 0, unpricedCost: false, updatedBlock: 99n })
+      const e = applyD(s, batch(116n, 120n, { prices: [wethPrice(118n, 0, 3000)], detachments: [{ wallet: A1, account: 'desk' }], readings: [reading(A2, WETH, 116n, 120n, null, ETH)] }))
+      // 3 WETH leave at the start of block 116, at the price then (2,500; the batch's 3,000 comes
+      // later): 3 × (2,500 − 2,000) realized, a quarter of the cost left.
+      expect(position(s, WETH)).toEqual({ quantity: ETH, costUsd: 2000, realizedPnlUsd: 1500, unpricedCost: false, updatedBlock: 116n })
+      expect(e.detached).toEqual([{ wallet: A1, account: 'desk', block: 116n, tokens: [WETH] }])
+      expect(e.walletBalancesGone).toEqual([{ wallet: A1, token: WETH, account: 'desk' }])
+      expect(s.walletBalances.has(walletBalanceKey(1, A1, WETH))).toBe(false)
+      expect(s.walletTokens.has(`1:${A1}`)).toBe(false)
+      expect(s.walletBalances.get(walletBalanceKey(1, A2, WETH))!.balance).toBe(ETH)
+    })
+
+    it('a wallet moved to another account of the shard leaves one and opens in the other in the same batch', () => {
+      const s = opened()
+      const moved: RoutedReading = { ...reading(A1, WETH, 116n, 120n, 3n * ETH, 3n * ETH), account: 'other' }
+      const e = applyD(s, batch(116n, 120n, { prices: [wethPrice(118n, 0, 3000)], detachments: [{ wallet: A1, account: 'desk' }], readings: [moved] }))
+      expect(position(s, WETH)).toEqual({ quantity: ETH, costUsd: 2000, realizedPnlUsd: 1500, unpricedCost: false, updatedBlock: 116n })
+      // The other account opens it at the same price the first one let it go at.
+      expect(s.positions.get('other')!.get(positionKey(1, WETH))).toEqual({ quantity: 3n * ETH, costUsd: 7500, realizedPnlUsd: 0, unpricedCost: false, updatedBlock: 115n })
+      expect(s.walletBalances.get(walletBalanceKey(1, A1, WETH))).toMatchObject({ account: 'other', balance: 3n * ETH })
+      // The old account's row goes; the new account's is written (rows are keyed by account too).
+      expect(e.walletBalancesGone).toEqual([{ wallet: A1, token: WETH, account: 'desk' }])
+      expect(e.walletBalances).toEqual([{ chainId: 1, wallet: A1, token: WETH, account: 'other', balance: 3n * ETH, block: 115n }])
+      expect(e.unexplained).toEqual([{ account: 'other', token: WETH, wallet: A1, delta: 3n * ETH, at: 'before', block: 115n, opening: true }])
+    })
+
+    it('detaching a wallet the shard does not count for that account changes nothing', () => {
+      const s = opened()
+      const e = applyD(s, batch(116n, 120n, { detachments: [{ wallet: A1, account: 'someone-else' }, { wallet: OUT, account: 'desk' }] }))
+      expect(e.positions).toEqual([])
+      expect(e.walletBalancesGone).toEqual([])
+      expect(e.detached).toEqual([
+        { wallet: A1, account: 'someone-else', block: 116n, tokens: [] },
+        { wallet: OUT, account: 'desk', block: 116n, tokens: [] },
+      ])
+      expect(position(s, WETH)!.quantity).toBe(4n * ETH)
+    })
   })
 })

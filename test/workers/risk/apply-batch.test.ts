@@ -27,7 +27,7 @@ function price(block: bigint, logIndex: number, base: Address, quote: Address, p
   return { chainId: 1, pool: POOL, blockNumber: block, blockTime: 1_700_000_000 + Number(block), txHash: hash(Number(block) * 1000 + logIndex), logIndex, base, quote, price: p, quoteDepth: 1e6 }
 }
 function batch(from: bigint, to: bigint, swaps: RoutedSwap[], prices: PriceObservation[] = []): TradeBatch {
-  return { chainId: 1, shard: 0, fromBlock: from, toBlock: to, toBlockHash: hash(Number(to)), toBlockTime: 1_700_000_000 + Number(to), swaps, prices, transfers: [], readings: [] }
+  return { chainId: 1, shard: 0, fromBlock: from, toBlock: to, toBlockHash: hash(Number(to)), toBlockTime: 1_700_000_000 + Number(to), swaps, prices, transfers: [], readings: [], detachments: [] }
 }
 const fresh = (): ShardState => ({ ...emptyShardState(0), checkpoints: new Map([[1, 99n]]) })
 
@@ -111,6 +111,16 @@ describe('computeBatch', () => {
   it('round-trips a batch through its JSON job encoding exactly', () => {
     const b = batch(100n, 110n, [{ ...swap(101n, 1, 'desk', USDC, 2n ** 200n + 1n, WETH, 3n), sqrtPriceX96: 2n ** 96n, liquidity: 5n }], [price(101n, 0, WETH, USDC, 3000)])
     expect(decodeBatch(JSON.parse(JSON.stringify(encodeBatch(b))))).toEqual(b)
+  })
+
+  it('writes a batch that detaches a wallet as version 4, which a worker of version 3 would refuse, and every other as version 3', () => {
+    const plain = batch(100n, 110n, [], [price(101n, 0, WETH, USDC, 3000)])
+    expect(encodeBatch(plain).v).toBe(3)
+    const detaching = { ...plain, detachments: [{ wallet: POOL, account: 'desk' }] }
+    const encoded = encodeBatch(detaching)
+    expect(encoded.v).toBe(4)
+    expect(decodeBatch(JSON.parse(JSON.stringify(encoded)))).toEqual(detaching)
+    expect(() => decodeBatch({ ...encoded, v: 5 } as never)).toThrow('job data version 5 is not one this worker reads (2, 3, 4)')
   })
 
   it('lets a token priced through a pivot follow the pivot when only the pivot trades', () => {

@@ -35,7 +35,7 @@ function price(block: number, p: number): PriceObservation {
 }
 /** A range [from, block] whose one price observation is in its last block. */
 function batch(block: number, p: number, from = block): TradeBatch {
-  return { chainId: 1, shard: 0, fromBlock: BigInt(from), toBlock: BigInt(block), toBlockHash: hash(block), toBlockTime: T0 + block, swaps: [], prices: [price(block, p)], transfers: [], readings: [] }
+  return { chainId: 1, shard: 0, fromBlock: BigInt(from), toBlock: BigInt(block), toBlockHash: hash(block), toBlockTime: T0 + block, swaps: [], prices: [price(block, p)], transfers: [], readings: [], detachments: [] }
 }
 
 /** A shard holding HOLDERS accounts of 1 WETH each at 2000 USD, loaded and armed as a starting worker does. */

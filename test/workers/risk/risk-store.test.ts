@@ -13,7 +13,7 @@ const options = { horizonSeconds: 60, windowSize: 10, minHistory: 2, confidences
 
 const effects = (block: bigint): BatchEffects => ({
   chainId: 5, fromBlock: block, toBlock: block, toBlockHash: null, toBlockTime: 1_700_000_000, time: 1_700_000_000, previousCheckpoint: null, swaps: [], prices: [],
-  positions: [], priceCache: new PriceCache({ stablecoins: new Set<Address>(), pivots: new Set<Address>() }), transfers: [], walletBalances: [], unexplained: [],
+  positions: [], priceCache: new PriceCache({ stablecoins: new Set<Address>(), pivots: new Set<Address>() }), transfers: [], walletBalances: [], detached: [], walletBalancesGone: [], unexplained: [],
 })
 
 

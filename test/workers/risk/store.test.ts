@@ -33,7 +33,7 @@ describe('writeBatchEffects', () => {
   const pricing = { stablecoins: new Set<`0x${string}`>(), pivots: new Set<`0x${string}`>() }
   const effects = (from: bigint, to: bigint, previousCheckpoint: bigint | null): BatchEffects => ({
     chainId: 9, fromBlock: from, toBlock: to, toBlockHash: null, toBlockTime: null, time: null, previousCheckpoint, swaps: [], prices: [], positions: [], priceCache: new PriceCache(pricing),
-    transfers: [], walletBalances: [], unexplained: [],
+    transfers: [], walletBalances: [], detached: [], walletBalancesGone: [], unexplained: [],
   })
 
   it('moves the checkpoint only from the block the batch was computed against', async () => {
