@@ -5,6 +5,7 @@ import { V2_SWAP_TOPIC } from '../../indexers/uniswap-v2/abi.ts'
 import { V3_SWAP_TOPIC } from '../../indexers/uniswap-v3/abi.ts'
 import { createCommon, createLogger } from '../../src/common.ts'
 import { chainList, parseConfig } from '../../src/config/load-config.ts'
+import { syncConfigAccounts } from '../../src/domain/account-store.ts'
 import { createAccountResolver } from '../../src/domain/accounts.ts'
 import { createIndexer } from '../../src/indexer/create-indexer.ts'
 import { bullQueueDepthSource } from '../../src/metrics/queue-depth.ts'
@@ -86,6 +87,8 @@ describe('metrics of an indexer and its shard workers over a local chain', () =>
     )
     const workers: RiskWorker[] = []
     try {
+      // The indexer follows the account directory in the database, where a monitor's start writes the config's accounts.
+      await syncConfigAccounts(db.pool(), config.accounts as Record<string, string[]>)
       const indexer = await createIndexer({ common, chain, pool: db.pool(), publisher, untilBlock: until })
       await indexer.done
       expect(indexer.cursor()).toBe(until)
