@@ -222,7 +222,7 @@ const accounts = program.command('accounts').description("named accounts: the co
 
 accounts
   .command('sync')
-  .description("make the database's config accounts match the config, printing each change first (a running monitor adds new ones itself)")
+  .description("make the database's config accounts match the config, printing each change first (a monitor starting with the config adds new ones itself; a running one follows every change at its next range)")
   .addOption(configOption)
   .addOption(dataDirOption)
   .option('--dry-run', 'print what would change, change nothing')

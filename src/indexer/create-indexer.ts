@@ -1,11 +1,11 @@
 import type pg from 'pg'
-import type { Address, Hex, PublicClient } from 'viem'
+import type { Address, Hex } from 'viem'
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
 import { ConfigError, DecodeError, errorLine } from '../errors.ts'
 import type { BatchPublisher } from '../queue/publisher.ts'
-import { onDatabase, withTransaction } from '../db/pool.ts'
+import { onDatabase } from '../db/pool.ts'
 import { describeRpcError, isRetryableRpcOrTransient } from '../chain/call-errors.ts'
 import { retry, sleep } from '../retry.ts'
 import { createChainClient } from '../chain/create-chain-client.ts'
@@ -20,8 +20,8 @@ import { createBalanceReader, type BalanceReader } from './balance-reader.ts'
 import { loadPoolRegistry } from './pool-registry.ts'
 import { createTokenCache, detectFeeOnTransfer } from './token-cache.ts'
 import { decodeWalletTransfers, walletTopicFilters } from './wallet-flows.ts'
-import { createAccountResolver } from '../domain/accounts.ts'
-import { accountsVersion, diffAccountDirectories, loadAccountDirectory, type AccountDirectory, type WalletOwner } from '../domain/account-directory.ts'
+import { createAccountFollower } from './account-follower.ts'
+import { assertSameHistory, findFork, publishedHash, recordHash, recordReorg, seedCheckpoints, shardsBehind, trackedPairs } from './published-ranges.ts'
 
 export type IndexerOptions = {
   common: Common
@@ -97,21 +97,10 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const feeds = new Map<Address, ChainlinkFeed>(
     chain.chainlinkFeeds.map((f) => [f.aggregator, { chainId: chain.id, aggregator: f.aggregator, token: f.token, feedDecimals: f.decimals }]),
   )
-  // Named accounts follow the account directory in the database (the config's accounts and those
-  // the API or CLI made): a change reaches this indexer at its next range, without a restart.
-  const named = common.config.accounts !== 'auto'
-  let directory: AccountDirectory = named ? await retry(() => loadAccountDirectory(pool), retryOpts) : { version: 0, accounts: {} }
-  let resolver = createAccountResolver(named ? directory.accounts : 'auto')
-  let wallets = watchedWallets(directory.accounts)
-  let walletSet = new Set(wallets)
-  let accountsCheckedAt = Date.now()
-  /** Wallet → the first block its balances were read from by this process: ranges from there or before carry its opening balances. */
-  const openedAt = new Map<Address, bigint>()
-  /** Wallets taken out of their accounts, detached at the next range published. */
-  const detaching = new Map<Address, WalletOwner>()
-  /** The shards' committed wallet balances are checked against the directory before the next range (at start, after moving back). */
-  let reconcileDue = named
-  const balances: BalanceReader | null = named ? createBalanceReader({ client, chainId: chain.id, wallets, openingTokens: openingTokens(chain), log }) : null
+  const accounts = await retry(() => createAccountFollower({ pool, chainId: chain.id, named: common.config.accounts !== 'auto', log }), retryOpts)
+  const balances: BalanceReader | null = accounts.named
+    ? createBalanceReader({ client, chainId: chain.id, wallets: accounts.wallets(), openingTokens: openingTokens(chain), log })
+    : null
   log.info({ from: (cursor + 1n).toString(), pools: registry.pools.size }, 'indexer started')
 
   // Metrics: updated once per head read and once per published range, never per log or swap.
@@ -138,7 +127,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     const [first, logs, walletLogs, feedLogs] = await Promise.all([
       client.getBlock({ blockNumber: fromBlock }),
       fetchLogs(client, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit }),
-      wallets.length === 0 ? Promise.resolve([]) : fetchWalletLogs(fromBlock, toBlock),
+      accounts.wallets().length === 0 ? Promise.resolve([]) : fetchWalletLogs(fromBlock, toBlock),
       feeds.size === 0 ? Promise.resolve([]) : fetchLogs(client, { fromBlock, toBlock, topics: [ANSWER_UPDATED_TOPIC], address: [...feeds.keys()], onSplit }),
     ])
     // The block after the cursor must build on the block published as the cursor: else the chain
@@ -152,7 +141,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     // pool, or a pair credited less than it was sent): flagged once, with a warning.
     const feeTaking = detectFeeOnTransfer([...poolLogs, ...walletLogs], (a) => registry.pools.get(a))
     if (feeTaking.length > 0) await db(() => tokens.markFeeOnTransfer(feeTaking.map((e) => e.token), toBlock))
-    const flows = decodeWalletTransfers(walletLogs, walletSet, {
+    const flows = decodeWalletTransfers(walletLogs, { has: (w) => accounts.watches(w) }, {
       chainId: chain.id,
       blockTime: (n) => blocks.time.get(n),
       decimals: (a) => tokens.get(a)?.decimals ?? null,
@@ -169,20 +158,17 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     if (balances !== null) {
       const touched = new Map<Address, Set<Address>>()
       for (const t of flows.transfers) addPair(touched, t.wallet, t.token)
-      if (reread) for (const [wallet, tokens] of reread) for (const token of tokens) if (walletSet.has(wallet)) addPair(touched, wallet, token)
+      if (reread) for (const [wallet, tokens] of reread) for (const token of tokens) if (accounts.watches(wallet)) addPair(touched, wallet, token)
       // Opening balances of a wallet with the first range this process reads it in, and with any
       // range read again from that far back (batches lost with Redis are published again from a
       // checkpoint): at the start block they are the desk's holdings before indexing; after a
       // restart, or when an account gains a wallet, they also cover wallets added since. A wallet
       // the workers already follow reads what they hold: no change.
-      const opening = new Set<Address>()
-      for (const w of wallets) {
-        if (!openedAt.has(w)) openedAt.set(w, fromBlock)
-        if (fromBlock <= openedAt.get(w)!) opening.add(w)
-      }
+      const opening = accounts.openingWallets(fromBlock)
       if (opening.size > 0) await db(() => tokens.ensure(openingTokens(chain), toBlock))
       readings = await balances.read({ fromBlock, toBlock }, touched, opening, (a) => tokens.get(a)?.decimals ?? null)
     }
+    const detachments = accounts.detachments()
     await publisher.publish({
       chainId: chain.id,
       fromBlock,
@@ -193,11 +179,11 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       prices: decoded.prices,
       transfers: flows.transfers,
       readings,
-      detachments: [...detaching.values()],
+      detachments,
       generation,
-    }, resolver)
-    if (detaching.size > 0) log.info({ block: fromBlock.toString(), wallets: [...detaching.values()] }, 'wallets taken out of their accounts: detached from this block')
-    detaching.clear()
+    }, accounts.resolver())
+    if (detachments.length > 0) log.info({ block: fromBlock.toString(), wallets: detachments }, 'wallets taken out of their accounts: detached from this block')
+    accounts.published()
     metrics.batchesPublished.inc(labels, shards)
     countSwaps(decoded.swaps)
     if (blocks.toBlockHash !== null) await db(() => recordHash(pool, chain.id, toBlock, blocks.toBlockHash!))
@@ -234,7 +220,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
 
   /** Logged balance changes of watched wallets: Transfers from and to them, WETH wraps and unwraps. */
   async function fetchWalletLogs(fromBlock: bigint, toBlock: bigint): Promise<RawLog[]> {
-    const parts = await Promise.all(walletTopicFilters(wallets).map((topics) => fetchLogs(client, { fromBlock, toBlock, topics, onSplit })))
+    const parts = await Promise.all(walletTopicFilters(accounts.wallets()).map((topics) => fetchLogs(client, { fromBlock, toBlock, topics, onSplit })))
     return parts.flat()
   }
 
@@ -246,36 +232,14 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
    * every tracked wallet balance read at the fork point.
    */
   async function rollBack(seen: ReorgDetected): Promise<void> {
-    const kept = await db(() =>
-      pool.query<{ block_number: string; block_hash: string }>(
-        'SELECT block_number::text, block_hash FROM block_hashes WHERE chain_id = $1 AND block_number <= $2 ORDER BY block_number DESC',
-        [chain.id, cursor.toString()],
-      ),
-    )
-    let fork: { block: bigint; hash: Hex } | null = null
-    for (const row of kept.rows) {
-      const b = await client.getBlock({ blockNumber: BigInt(row.block_number) })
-      if (b.hash === row.block_hash) {
-        fork = { block: BigInt(row.block_number), hash: row.block_hash as Hex }
-        break
-      }
-    }
-    if (!fork)
-      throw new ConfigError(`reorg deeper than every block hash kept (${kept.rows.length} range ends): the published history cannot be matched to the chain`, {
+    const fork = await db(() => findFork(pool, client, chain.id, cursor))
+    if (!fork.found)
+      throw new ConfigError(`reorg deeper than every block hash kept (${fork.kept} range ends): the published history cannot be matched to the chain`, {
         context: { chainId: chain.id, block: seen.block },
       })
     const depth = cursor - fork.block
     const canonical = (await client.getBlock({ blockNumber: seen.block })).hash
-    await db(() =>
-      withTransaction(pool, async (c) => {
-        await c.query(
-          `INSERT INTO chain_reorgs (chain_id, fork_block, published_to, depth, orphaned_hash, canonical_hash, confirmations)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [chain.id, fork.block.toString(), cursor.toString(), Number(depth), seen.hash, canonical, chain.confirmations],
-        )
-        await c.query('DELETE FROM block_hashes WHERE chain_id = $1 AND block_number > $2', [chain.id, fork.block.toString()])
-      }),
-    )
+    await db(() => recordReorg(pool, { chainId: chain.id, fork: fork.block, publishedTo: cursor, orphaned: seen.hash, canonical, confirmations: chain.confirmations }))
     log.error(
       { fork: fork.block.toString(), publishedTo: cursor.toString(), depth: Number(depth), orphaned: seen.hash, canonical, confirmations: chain.confirmations },
       'reorg deeper than the confirmation window: published blocks after the fork point are rolled back and read again',
@@ -284,10 +248,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     metrics.reorgDepth.set(labels, Number(depth))
     generation = Date.now()
     await publisher.rewind(chain.id, fork.block, generation)
-    const tracked = await db(() => pool.query<{ wallet: string; token: string }>('SELECT wallet, token FROM wallet_balances WHERE chain_id = $1', [chain.id]))
-    const pairs = new Map<Address, Set<Address>>()
-    for (const r of tracked.rows) addPair(pairs, r.wallet as Address, r.token as Address)
-    reread = pairs
+    reread = await db(() => trackedPairs(pool, chain.id))
     balances?.forget()
     moveCursorBack(fork.block, fork.hash)
   }
@@ -299,7 +260,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   function moveCursorBack(block: bigint, hash: Hex | null): void {
     cursor = block
     cursorHash = hash
-    reconcileDue = named
+    accounts.movedBack()
     publishedTime = undefined
     observeLag()
   }
@@ -320,15 +281,9 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     if (Date.now() - lastLossCheck < LOST_BATCH_CHECK_MS) return
     lastLossCheck = Date.now()
     try {
-      const pending = await Promise.all(
-        Array.from({ length: shards }, (_, s) => publisher.queue(s).getJobCountByTypes('wait', 'active', 'prioritized')),
-      )
-      const r = await db(() =>
-        pool.query<{ shard: number; last_block: string }>('SELECT shard, last_block::text FROM checkpoints WHERE chain_id = $1 AND shard < $2', [chain.id, shards]),
-      )
-      const behind = r.rows.filter((c) => pending[c.shard] === 0 && BigInt(c.last_block) < cursor)
+      const behind = await shardsBehind(publisher, pool, chain.id, shards, cursor)
       if (behind.length === 0) return
-      const from = behind.reduce((m, c) => (BigInt(c.last_block) < m ? BigInt(c.last_block) : m), cursor)
+      const from = behind.reduce((m, c) => (c.checkpoint < m ? c.checkpoint : m), cursor)
       log.warn(
         { from: (from + 1n).toString(), to: cursor.toString(), shards: behind.map((c) => c.shard) },
         'published batches were lost from the queue (Redis restarted or flushed?): blocks published again from the shard checkpoint',
@@ -338,40 +293,6 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     } catch (err) {
       log.warn({ err: summary(err) }, 'checking the queues for lost batches failed; checking again when next idle')
     }
-  }
-
-  /**
-   * Takes in changes of the account directory, at a range boundary: wallets added to an account are
-   * watched from the next range (with their opening balances), wallets taken out of one are
-   * detached at it (their balances stop counting in the account's positions). Checks the version at
-   * most every ACCOUNTS_CHECK_MS; before the next range after a start or a move back, also detaches
-   * any wallet the shards still count for an account the directory no longer gives it to (removed
-   * while no indexer ran, or its detachment lost with the queue).
-   */
-  async function followAccounts(): Promise<void> {
-    if (reconcileDue) {
-      const tracked = await db(() =>
-        pool.query<{ wallet: string; account: string }>('SELECT DISTINCT wallet, account FROM wallet_balances WHERE chain_id = $1 ORDER BY wallet, account', [chain.id]),
-      )
-      for (const r of tracked.rows) if (resolver.accountOf(r.wallet as Address) !== r.account) detaching.set(r.wallet as Address, { wallet: r.wallet as Address, account: r.account })
-      reconcileDue = false
-    }
-    if (Date.now() - accountsCheckedAt < ACCOUNTS_CHECK_MS) return
-    accountsCheckedAt = Date.now()
-    if ((await db(() => accountsVersion(pool))) === directory.version) return
-    const next = await db(() => loadAccountDirectory(pool))
-    const { added, removed } = diffAccountDirectories(directory.accounts, next.accounts)
-    directory = next
-    if (added.length + removed.length === 0) return
-    for (const r of removed) {
-      detaching.set(r.wallet, r)
-      openedAt.delete(r.wallet)
-    }
-    resolver = createAccountResolver(directory.accounts)
-    wallets = watchedWallets(directory.accounts)
-    walletSet = new Set(wallets)
-    balances?.setWallets(wallets)
-    log.info({ version: directory.version, added, removed }, 'accounts changed: followed from the next range')
   }
 
   const loop = async (): Promise<void> => {
@@ -385,7 +306,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       let safe = head.number - BigInt(chain.confirmations)
       if (opts.untilBlock !== undefined && safe > opts.untilBlock) safe = opts.untilBlock
       while (cursor < safe && !signal.aborted) {
-        if (named) await retry(() => followAccounts(), retryOpts)
+        if (await retry(() => db(() => accounts.beforeRange()), retryOpts)) balances?.setWallets(accounts.wallets())
         const from = cursor + 1n
         const to = min(safe, cursor + BigInt(chain.maxBlockRange))
         let time: number
@@ -423,48 +344,6 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   }
 }
 
-/** Creates each shard's checkpoint at the block before the start (once); returns the resume point. */
-async function seedCheckpoints(pool: pg.Pool, chainId: number, shards: number, before: bigint): Promise<bigint> {
-  await pool.query(
-    `INSERT INTO checkpoints (shard, chain_id, last_block) SELECT s, $1, $2 FROM generate_series(0, $3 - 1) AS s
-     ON CONFLICT (shard, chain_id) DO NOTHING`,
-    [chainId, before.toString(), shards],
-  )
-  const r = await pool.query<{ min: string }>('SELECT min(last_block)::text AS min FROM checkpoints WHERE chain_id = $1 AND shard < $2', [chainId, shards])
-  return BigInt(r.rows[0]!.min)
-}
-
-/**
- * Refuses, at start, a chain that is not the one this database indexed (a local chain started
- * again under the same chain id, an RPC URL pointed elsewhere): waiting for it would wait forever,
- * and reading it would mix two histories. It is refused when it is shorter than the block already
- * published, or holds another block at that height, unless the oldest range end still kept is on
- * it: then the same chain's RPC is behind (the indexer waits for it), or the chain reorganised
- * while no indexer ran (the reorg rollback finds the fork point among the kept hashes).
- */
-async function assertSameHistory(client: PublicClient, pool: pg.Pool, chain: ChainConfig, cursor: bigint, cursorHash: Hex | null, log: Common['log']): Promise<void> {
-  const head = await client.getBlockNumber()
-  if (head >= cursor && (cursorHash === null || (await client.getBlock({ blockNumber: cursor })).hash === cursorHash)) return
-  const oldest = await pool.query<{ block_number: string; block_hash: string }>(
-    'SELECT block_number::text, block_hash FROM block_hashes WHERE chain_id = $1 ORDER BY block_number LIMIT 1',
-    [chain.id],
-  )
-  const kept = oldest.rows[0]
-  if (kept && BigInt(kept.block_number) <= head && (await client.getBlock({ blockNumber: BigInt(kept.block_number) })).hash === kept.block_hash) {
-    if (head < cursor) log.warn({ head: head.toString(), indexed: cursor.toString() }, "the chain's RPC answers a head below the block already indexed; waiting for it to catch up")
-    return
-  }
-  const what = `chain ${chain.name} (id ${chain.id})`
-  const why =
-    head < cursor
-      ? `is at block ${head}, below block ${cursor} that this database has already indexed`
-      : `holds another block ${cursor} than the one this database indexed (hash ${cursorHash})`
-  throw new ConfigError(
-    `${what} ${why}, and none of the blocks it kept is on the chain: it is not the chain that was indexed (a local chain started again?); index it into a fresh database (or data folder), or point chains.${chain.name}.rpcUrls at the chain this database indexed`,
-    { context: { field: `chains.${chain.name}`, chainId: chain.id, block: cursor } },
-  )
-}
-
 /** The chain no longer builds on the block published as the cursor. */
 class ReorgDetected extends Error {
   constructor(
@@ -474,30 +353,6 @@ class ReorgDetected extends Error {
   ) {
     super(`block ${block} was published with hash ${hash}; the chain's next block builds on ${parentHash}`)
   }
-}
-
-/** The hash a range ending at `block` was published with, if kept. */
-async function publishedHash(pool: pg.Pool, chainId: number, block: bigint): Promise<Hex | null> {
-  const r = await pool.query<{ block_hash: string }>('SELECT block_hash FROM block_hashes WHERE chain_id = $1 AND block_number = $2', [chainId, block.toString()])
-  return (r.rows[0]?.block_hash as Hex | undefined) ?? null
-}
-
-/** Keeps the hash of a published range's last block; forgets those more than KEPT_HASH_BLOCKS behind. */
-async function recordHash(pool: pg.Pool, chainId: number, block: bigint, hash: Hex): Promise<void> {
-  await pool.query(
-    `WITH pruned AS (DELETE FROM block_hashes WHERE chain_id = $1 AND block_number < $2::int8 - $4::int8)
-     INSERT INTO block_hashes (chain_id, block_number, block_hash) VALUES ($1, $2, $3)
-     ON CONFLICT (chain_id, block_number) DO UPDATE SET block_hash = EXCLUDED.block_hash`,
-    [chainId, block.toString(), hash, KEPT_HASH_BLOCKS],
-  )
-}
-
-/** How far behind the cursor published block hashes are kept: the deepest reorg that can be rolled back. */
-const KEPT_HASH_BLOCKS = 4096
-
-/** Every wallet of every named account. */
-function watchedWallets(accounts: AccountDirectory['accounts']): Address[] {
-  return [...new Set(Object.values(accounts).flat().map((w) => w.toLowerCase() as Address))].sort()
 }
 
 /** Tokens whose opening balances are read at the start block: every token the chain's config names. */
@@ -520,9 +375,6 @@ function min(a: bigint, b: bigint): bigint {
 
 /** topic0s asked of eth_getLogs for every range: fixed by the families compiled in. */
 const WATCHED_TOPICS = watchedTopics()
-
-/** How often, at most, an indexer checks whether accounts or their wallets changed. */
-const ACCOUNTS_CHECK_MS = 1_000
 
 /** How often, at most, an idle indexer checks the shards for batches lost with the queue. */
 const LOST_BATCH_CHECK_MS = 2_000

@@ -34,7 +34,7 @@ export function walletTopicFilters(wallets: readonly Address[]): (Hex[] | null)[
  */
 export function decodeWalletTransfers(
   logs: readonly RawLog[],
-  watched: ReadonlySet<Address>,
+  watched: Pick<ReadonlySet<Address>, 'has'>,
   ctx: {
     chainId: number
     blockTime: (block: bigint) => number | undefined
