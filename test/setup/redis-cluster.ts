@@ -1,0 +1,119 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { Redis } from 'ioredis'
+
+const run = promisify(execFile)
+
+export type LocalRedisCluster = {
+  /** redis://127.0.0.1:P of each master. */
+  nodes: string[]
+  /** Kills the three redis-server processes and removes their folder. Idempotent. */
+  stop(): Promise<void>
+}
+
+/** True when `port` of 127.0.0.1 can be bound now. */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer()
+    s.once('error', () => resolve(false))
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)))
+  })
+}
+
+/** A port the OS picked for port 0 whose cluster bus port (port + 10000) is free too. */
+async function freeClusterPort(taken: Set<number>): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = createServer()
+      s.once('error', reject)
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port
+        s.close(() => resolve(p))
+      })
+    })
+    if (port + 10_000 > 65_535 || taken.has(port)) continue
+    if (await canBind(port + 10_000)) return port
+  }
+  throw new Error('no free port with a free cluster bus port (+10000) on 127.0.0.1')
+}
+
+/**
+ * Three `redis-server --cluster-enabled yes` masters on free loopback ports, no persistence, their
+ * node files in a folder of their own, joined with `redis-cli --cluster create` (no replicas), and
+ * resolved once every node reports cluster_state:ok.
+ */
+export async function startRedisCluster(opts: { bin?: string; cli?: string } = {}): Promise<LocalRedisCluster> {
+  const bin = opts.bin ?? '/usr/bin/redis-server'
+  const cli = opts.cli ?? '/usr/bin/redis-cli'
+  const dir = await mkdtemp(join(tmpdir(), 'dexrisk-cluster-'))
+  const children: ChildProcess[] = []
+  let stopped: Promise<void> | undefined
+  const stop = (): Promise<void> =>
+    (stopped ??= (async () => {
+      await Promise.all(
+        children.map(
+          (c) =>
+            new Promise<void>((resolve) => {
+              if (c.exitCode !== null || c.signalCode !== null) return resolve()
+              c.once('exit', () => resolve())
+              c.kill('SIGKILL')
+            }),
+        ),
+      )
+      await rm(dir, { recursive: true, force: true })
+    })())
+  // A test that dies before its afterAll leaves no redis-server behind.
+  const onExit = (): void => {
+    for (const c of children) c.kill('SIGKILL')
+  }
+  process.once('exit', onExit)
+  try {
+    const taken = new Set<number>()
+    const ports: number[] = []
+    for (let i = 0; i < 3; i++) {
+      const p = await freeClusterPort(taken)
+      taken.add(p)
+      ports.push(p)
+    }
+    for (const port of ports) {
+      const c = spawn(
+        bin,
+        ['--cluster-enabled', 'yes', '--port', String(port), '--bind', '127.0.0.1', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+        { cwd: dir, stdio: 'ignore' },
+      )
+      children.push(c)
+    }
+    for (const port of ports) await waitFor(port, async (r) => (await r.ping()) === 'PONG', `redis-server on port ${port} did not answer PING`)
+    await run(cli, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 })
+    for (const port of ports)
+      await waitFor(port, async (r) => /cluster_state:ok/.test(String(await r.call('CLUSTER', 'INFO'))), `node ${port} did not reach cluster_state:ok`)
+    return { nodes: ports.map((p) => `redis://127.0.0.1:${p}`), stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+async function waitFor(port: number, check: (r: Redis) => Promise<boolean>, message: string): Promise<void> {
+  const r = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
+  r.on('error', () => {})
+  const deadline = Date.now() + 20_000
+  try {
+    for (;;) {
+      try {
+        if (r.status !== 'ready') await r.connect()
+        if (await check(r)) return
+      } catch {
+        // not yet
+      }
+      if (Date.now() > deadline) throw new Error(message)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  } finally {
+    r.disconnect()
+  }
+}
