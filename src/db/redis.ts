@@ -108,6 +108,15 @@ export function createRedisConnection(target: RedisTarget, opts: CreateRedisConn
         ...(opts.name === undefined ? {} : { connectionName: opts.name }),
         ...opts.options,
       })
+  if (redis instanceof Cluster && typeof opts.options?.maxRetriesPerRequest === 'number') {
+    // maxRetriesPerRequest bounds only a node's own queue: a command sent while the whole cluster
+    // reconnects waits in the cluster's queue forever, and disconnect() does not end it. A client
+    // that must fail fast (a finite maxRetriesPerRequest) queues only until the cluster first
+    // answers; after that a command sent during an outage fails, and the caller's retry sees it.
+    redis.once('ready', () => {
+      redis.options.enableOfflineQueue = false
+    })
+  }
   const where = describeRedis(target)
   let last = ''
   let lastAt = 0
@@ -117,11 +126,21 @@ export function createRedisConnection(target: RedisTarget, opts: CreateRedisConn
     failing = true
     opts.log?.warn({ redis: where }, 'Redis connection lost; reconnecting')
   })
+  // A cluster that is down alternates between messages ("Connection is closed.", "Failed to
+  // refresh slots cache.", a node's ECONNREFUSED): each is held back for 10 s on its own.
+  const seen = new Map<string, number>()
   const onError = (err: Error): void => {
     const now = Date.now()
-    if (err.message === last && now - lastAt < 10_000) return
-    last = err.message
-    lastAt = now
+    if (isCluster(target)) {
+      const at = seen.get(err.message)
+      if (at !== undefined && now - at < 10_000) return
+      if (seen.size >= 50) seen.clear()
+      seen.set(err.message, now)
+    } else {
+      if (err.message === last && now - lastAt < 10_000) return
+      last = err.message
+      lastAt = now
+    }
     opts.log?.warn({ err: err.message, redis: where }, 'Redis connection error')
   }
   redis.on('error', onError)
@@ -131,6 +150,7 @@ export function createRedisConnection(target: RedisTarget, opts: CreateRedisConn
     if (!failing) return
     failing = false
     last = ''
+    seen.clear()
     opts.log?.info({ redis: where }, 'Redis connection restored')
   })
   return redis

@@ -4,6 +4,7 @@ import { createApiKey } from '../../src/api/key-store.ts'
 import { createCommon, createLogger } from '../../src/common.ts'
 import { parseConfig } from '../../src/config/load-config.ts'
 import { startEmbeddedDatabase } from '../../src/db/embedded.ts'
+import type { DbLogger } from '../../src/db/pool.ts'
 import { createRedisConnection, describeRedis, type RedisTarget } from '../../src/db/redis.ts'
 import { accountKey, checkpointKey } from '../../src/read-model/keys.ts'
 import { shardOf, shardQueueName } from '../../src/queue/shard-of.ts'
@@ -155,6 +156,38 @@ describe('Redis Cluster', () => {
       await expect(cross.exec()).rejects.toThrow(/CROSSSLOT|slot/i)
     } finally {
       client.disconnect()
+    }
+  })
+
+  it('on a cluster that goes away, a fail-fast client errors instead of waiting, and the log is throttled with the password hidden', async () => {
+    const password = 'not-in-any-log'
+    const own = await startRedisCluster({ password })
+    const lines: { msg: string; obj: Record<string, unknown> }[] = []
+    const record = (obj: object, msg?: string): void => void lines.push({ msg: msg ?? '', obj: obj as Record<string, unknown> })
+    const log: DbLogger = { warn: record, info: record, error: record }
+    // As the risk worker's read-model client: maxRetriesPerRequest 1.
+    const client = createRedisConnection({ cluster: own.nodes }, { log, name: 'dexrisk-test', options: { maxRetriesPerRequest: 1 } })
+    try {
+      await client.set('k:{0}', '1')
+      expect(await client.get('k:{0}')).toBe('1')
+      await own.stop()
+      const started = Date.now()
+      // Commands during the outage fail (the caller's retry sees it), none waits for the cluster.
+      for (let i = 0; i < 5; i++) {
+        await expect(client.set('k:{0}', '2')).rejects.toThrow()
+        await new Promise((resolve) => setTimeout(resolve, 500))
+      }
+      expect(Date.now() - started).toBeLessThan(15_000)
+      expect(lines.some((l) => l.msg === 'Redis connection lost; reconnecting')).toBe(true)
+      const errors = lines.filter((l) => l.msg === 'Redis connection error')
+      // Each message at most once per 10 s, however often the cluster retries.
+      const messages = errors.map((l) => String(l.obj.err))
+      expect(new Set(messages).size).toBe(messages.length)
+      expect(JSON.stringify(lines)).not.toContain(password)
+      expect(String(errors[0]?.obj.redis)).toContain('redis://***@127.0.0.1:')
+    } finally {
+      client.disconnect()
+      await own.stop()
     }
   })
 })

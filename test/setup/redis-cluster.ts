@@ -9,7 +9,7 @@ import { Redis } from 'ioredis'
 const run = promisify(execFile)
 
 export type LocalRedisCluster = {
-  /** redis://127.0.0.1:P of each master. */
+  /** redis://[:password@]127.0.0.1:P of each master. */
   nodes: string[]
   /** Kills the three redis-server processes and removes their folder. Idempotent. */
   stop(): Promise<void>
@@ -44,9 +44,10 @@ async function freeClusterPort(taken: Set<number>): Promise<number> {
 /**
  * Three `redis-server --cluster-enabled yes` masters on free loopback ports, no persistence, their
  * node files in a folder of their own, joined with `redis-cli --cluster create` (no replicas), and
- * resolved once every node reports cluster_state:ok.
+ * resolved once every node reports cluster_state:ok. With `password`, every node requires it (and
+ * uses it towards the others).
  */
-export async function startRedisCluster(opts: { bin?: string; cli?: string } = {}): Promise<LocalRedisCluster> {
+export async function startRedisCluster(opts: { bin?: string; cli?: string; password?: string } = {}): Promise<LocalRedisCluster> {
   const bin = opts.bin ?? '/usr/bin/redis-server'
   const cli = opts.cli ?? '/usr/bin/redis-cli'
   const dir = await mkdtemp(join(tmpdir(), 'dexrisk-cluster-'))
@@ -82,24 +83,25 @@ export async function startRedisCluster(opts: { bin?: string; cli?: string } = {
     for (const port of ports) {
       const c = spawn(
         bin,
-        ['--cluster-enabled', 'yes', '--port', String(port), '--bind', '127.0.0.1', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+        ['--cluster-enabled', 'yes', '--port', String(port), '--bind', '127.0.0.1', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...(opts.password ? ['--requirepass', opts.password, '--masterauth', opts.password] : [])],
         { cwd: dir, stdio: 'ignore' },
       )
       children.push(c)
     }
-    for (const port of ports) await waitFor(port, async (r) => (await r.ping()) === 'PONG', `redis-server on port ${port} did not answer PING`)
-    await run(cli, ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 })
+    for (const port of ports) await waitFor(port, opts.password, async (r) => (await r.ping()) === 'PONG', `redis-server on port ${port} did not answer PING`)
+    await run(cli, [...(opts.password ? ['-a', opts.password, '--no-auth-warning'] : []), '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 })
     for (const port of ports)
-      await waitFor(port, async (r) => /cluster_state:ok/.test(String(await r.call('CLUSTER', 'INFO'))), `node ${port} did not reach cluster_state:ok`)
-    return { nodes: ports.map((p) => `redis://127.0.0.1:${p}`), stop }
+      await waitFor(port, opts.password, async (r) => /cluster_state:ok/.test(String(await r.call('CLUSTER', 'INFO'))), `node ${port} did not reach cluster_state:ok`)
+    const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : ''
+    return { nodes: ports.map((p) => `redis://${auth}127.0.0.1:${p}`), stop }
   } catch (err) {
     await stop()
     throw err
   }
 }
 
-async function waitFor(port: number, check: (r: Redis) => Promise<boolean>, message: string): Promise<void> {
-  const r = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
+async function waitFor(port: number, password: string | undefined, check: (r: Redis) => Promise<boolean>, message: string): Promise<void> {
+  const r = new Redis(port, '127.0.0.1', { ...(password ? { password } : {}), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
   r.on('error', () => {})
   const deadline = Date.now() + 20_000
   try {
