@@ -6,7 +6,7 @@ import { parseConfig } from '../../src/config/load-config.ts'
 import { startEmbeddedDatabase } from '../../src/db/embedded.ts'
 import type { DbLogger } from '../../src/db/pool.ts'
 import { createRedisConnection, describeRedis, type RedisTarget } from '../../src/db/redis.ts'
-import { accountKey, checkpointKey } from '../../src/read-model/keys.ts'
+import { accountKey, checkpointKey, updatesChannel } from '../../src/read-model/keys.ts'
 import { shardOf, shardQueueName } from '../../src/queue/shard-of.ts'
 import { startMonitor } from '../../src/runtime/start-monitor.ts'
 import { waitForCheckpoints } from '../../src/runtime/wait-for-checkpoints.ts'
@@ -15,6 +15,7 @@ import { worldConfig } from '../../src/world/world-config.ts'
 import { webhookQueueName } from '../../workers/webhook/webhook-queue.ts'
 import { startRedisCluster, type LocalRedisCluster } from '../setup/redis-cluster.ts'
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../setup/redis.ts'
+import { waitUntil } from '../setup/wait-until.ts'
 import { expectedPositions, headBlocks, startLocalWorlds, storedPositions, type LocalWorlds } from '../setup/worlds.ts'
 
 const SHARDS = 3
@@ -34,14 +35,15 @@ afterAll(async () => {
   await cluster?.stop()
 })
 
-type Run = { positions: Map<string, bigint>; summaries: Map<string, string | null>; checkpoints: Record<string, string>[] }
+type Run = { positions: Map<string, bigint>; summaries: Map<string, string | null>; checkpoints: Record<string, string>[]; published: string[] }
 
 /**
  * The real monitor, indexers and three risk workers (and the webhook worker) in this process, on
  * `redis`, over the two chains up to `heads`, with a fresh embedded database: the positions it
  * stored, each account's read-model summary and each shard's Redis checkpoint, read back through a
- * client of the same kind (`read`). With `api`, one request through the API (rate limit in Redis,
- * summary from the read model) must answer the same summary.
+ * client of the same kind (`read`), and the accounts whose updates a subscriber of the factory
+ * received. One request through the API (rate limit in Redis, summary from the read model) must
+ * answer the same summary.
  */
 async function runMonitor(redis: RedisTarget, prefix: string, read: () => Redis | Cluster): Promise<Run> {
   const db = await startEmbeddedDatabase()
@@ -50,6 +52,12 @@ async function runMonitor(redis: RedisTarget, prefix: string, read: () => Redis 
     input.redis = typeof redis === 'string' ? { url: redis } : { cluster: [...redis.cluster] }
     input.api = { port: 0 }
     const config = parseConfig(input, {})
+    // Pub/sub: on a cluster the workers publish inside their shard's MULTI, on the node of its slot,
+    // and the subscriber listens on whichever node it picked.
+    const sub = createRedisConnection(redis, { name: 'dexrisk-test-updates' })
+    const published = new Set<string>()
+    sub.on('message', (_channel: string, message: string) => published.add((JSON.parse(message) as { account: string }).account))
+    await sub.subscribe(updatesChannel(prefix))
     let stopped: (err: Error) => void = () => {}
     const fatal = new Promise<never>((_, reject) => (stopped = reject))
     fatal.catch(() => {})
@@ -58,6 +66,7 @@ async function runMonitor(redis: RedisTarget, prefix: string, read: () => Redis 
       expect(monitor.workers.map((x) => x.shard)).toEqual([0, 1, 2])
       await Promise.race([waitForCheckpoints(monitor.workers, heads, 180_000), fatal])
       const positions = await storedPositions((q) => monitor.pool.query(q))
+      await waitUntil('every account was published', () => published.size === Object.keys(w.accounts).length)
       const client = read()
       try {
         const summaries = new Map<string, string | null>()
@@ -69,12 +78,13 @@ async function runMonitor(redis: RedisTarget, prefix: string, read: () => Redis 
         const res = await fetch(`${monitor.api!.url}/v1/accounts/${account}/risk`, { headers: { authorization: `Bearer ${key}` } })
         expect(res.status).toBe(200)
         expect(JSON.stringify(await res.json())).toBe(summaries.get(account))
-        return { positions, summaries, checkpoints }
+        return { positions, summaries, checkpoints, published: [...published].sort() }
       } finally {
         client.disconnect()
       }
     } finally {
       await monitor.close()
+      sub.disconnect()
     }
   } finally {
     await db.stop()
@@ -133,6 +143,8 @@ describe('Redis Cluster', () => {
     expect([...onCluster.summaries.values()].every((s) => s !== null)).toBe(true)
     expect(onCluster.summaries).toEqual(plain.summaries)
     expect(onCluster.checkpoints).toEqual(plain.checkpoints)
+    expect(onCluster.published).toEqual(Object.keys(w.accounts).sort())
+    expect(onCluster.published).toEqual(plain.published)
     const wanted = Object.fromEntries([...heads].map(([chainId, block]) => [String(chainId), block.toString()]))
     for (const cp of onCluster.checkpoints) expect(cp).toEqual(wanted)
   }, 600_000)
