@@ -20,11 +20,6 @@ export type RedisClient = Redis | Cluster
 
 export const isCluster = (target: RedisTarget): target is RedisClusterTarget => typeof target !== 'string'
 
-/** The target of `config.redis`: its cluster when it names one, else its URL (undefined: find one, see connectRedis). */
-export function redisTargetOf(redis: { url?: string | undefined; cluster?: readonly string[] | undefined }): RedisTarget | undefined {
-  return redis.cluster ? { cluster: redis.cluster } : redis.url
-}
-
 /** A target fit for a log: passwords hidden, a cluster as `cluster(host:port, …)`. */
 export function describeRedis(target: RedisTarget): string {
   return isCluster(target) ? `cluster(${target.cluster.map(redact).join(', ')})` : redact(target)
@@ -41,6 +36,8 @@ export type ConnectedRedis = {
 
 /**
  * Finds the Redis to use (docs/decisions.md 6):
+ * - `cluster` given: that Redis Cluster (a warning when none of the nodes answers with
+ *   cluster_state:ok yet; clients reconnect until it does);
  * - `url` given: use it (a warning when it does not answer yet; clients reconnect until it does);
  * - else 127.0.0.1:6379 when it answers;
  * - else, unless `startIfMissing` is false, a `redis-server` child process on a free port, with no
@@ -83,7 +80,8 @@ export type CreateRedisConnectionOptions = {
 }
 
 /**
- * An ioredis client configured for BullMQ and for surviving a Redis restart:
+ * An ioredis client of the target (a `Redis` for a URL, a `Cluster` for a cluster, the same
+ * settings on each of its node connections) configured for BullMQ and for surviving a Redis restart:
  * - `maxRetriesPerRequest: null`: commands wait for the reconnection instead of failing (BullMQ
  *   workers require it; a producer that must fail fast passes `options: { enableOfflineQueue: false }`);
  * - `enableReadyCheck: true`: commands are sent once Redis has finished loading after a restart;
