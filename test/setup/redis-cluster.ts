@@ -48,6 +48,20 @@ async function freeClusterPort(taken: Set<number>): Promise<number> {
  * uses it towards the others).
  */
 export async function startRedisCluster(opts: { bin?: string; cli?: string; password?: string } = {}): Promise<LocalRedisCluster> {
+  // Ports are free when picked, not reserved: another program may bind one (or its bus port) before
+  // redis-server does. A node that exits at start is tried again on fresh ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(opts)
+    } catch (err) {
+      if (!(err instanceof NodeExited) || attempt >= 3) throw err
+    }
+  }
+}
+
+class NodeExited extends Error {}
+
+async function startOnce(opts: { bin?: string; cli?: string; password?: string }): Promise<LocalRedisCluster> {
   const bin = opts.bin ?? '/usr/bin/redis-server'
   const cli = opts.cli ?? '/usr/bin/redis-cli'
   const dir = await mkdtemp(join(tmpdir(), 'dexrisk-cluster-'))
@@ -65,6 +79,7 @@ export async function startRedisCluster(opts: { bin?: string; cli?: string; pass
             }),
         ),
       )
+      process.off('exit', onExit)
       await rm(dir, { recursive: true, force: true })
     })())
   // A test that dies before its afterAll leaves no redis-server behind.
@@ -80,18 +95,28 @@ export async function startRedisCluster(opts: { bin?: string; cli?: string; pass
       taken.add(p)
       ports.push(p)
     }
+    const exited = new Map<number, string>()
     for (const port of ports) {
       const c = spawn(
         bin,
         ['--cluster-enabled', 'yes', '--port', String(port), '--bind', '127.0.0.1', '--cluster-config-file', join(dir, `nodes-${port}.conf`), '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning', ...(opts.password ? ['--requirepass', opts.password, '--masterauth', opts.password] : [])],
-        { cwd: dir, stdio: 'ignore' },
+        { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
       )
+      let output = ''
+      const keep = (d: Buffer): void => void (output = (output + d.toString('utf8')).slice(-2_000))
+      c.stdout!.on('data', keep)
+      c.stderr!.on('data', keep)
+      c.once('exit', (code) => exited.set(port, `redis-server on port ${port} exited (${code}): ${output.trim().split('\n').at(-1) ?? ''}`))
       children.push(c)
     }
-    for (const port of ports) await waitFor(port, opts.password, async (r) => (await r.ping()) === 'PONG', `redis-server on port ${port} did not answer PING`)
+    const alive = (): void => {
+      const gone = [...exited.values()][0]
+      if (gone !== undefined && !stopped) throw new NodeExited(gone)
+    }
+    for (const port of ports) await waitFor(port, opts.password, alive, async (r) => (await r.ping()) === 'PONG', `redis-server on port ${port} did not answer PING`)
     await run(cli, [...(opts.password ? ['-a', opts.password, '--no-auth-warning'] : []), '--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 })
     for (const port of ports)
-      await waitFor(port, opts.password, async (r) => /cluster_state:ok/.test(String(await r.call('CLUSTER', 'INFO'))), `node ${port} did not reach cluster_state:ok`)
+      await waitFor(port, opts.password, alive, async (r) => /cluster_state:ok/.test(String(await r.call('CLUSTER', 'INFO'))), `node ${port} did not reach cluster_state:ok`)
     const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : ''
     return { nodes: ports.map((p) => `redis://${auth}127.0.0.1:${p}`), stop }
   } catch (err) {
@@ -100,22 +125,22 @@ export async function startRedisCluster(opts: { bin?: string; cli?: string; pass
   }
 }
 
-async function waitFor(port: number, password: string | undefined, check: (r: Redis) => Promise<boolean>, message: string): Promise<void> {
-  const r = new Redis(port, '127.0.0.1', { ...(password ? { password } : {}), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false })
-  r.on('error', () => {})
+async function waitFor(port: number, password: string | undefined, alive: () => void, check: (r: Redis) => Promise<boolean>, message: string): Promise<void> {
   const deadline = Date.now() + 20_000
-  try {
-    for (;;) {
-      try {
-        if (r.status !== 'ready') await r.connect()
-        if (await check(r)) return
-      } catch {
-        // not yet
-      }
-      if (Date.now() > deadline) throw new Error(message)
-      await new Promise((resolve) => setTimeout(resolve, 50))
+  for (;;) {
+    // A fresh client per try: one whose connect failed half-way may stay in a state connect() refuses.
+    const r = new Redis(port, '127.0.0.1', { ...(password ? { password } : {}), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 1_000 })
+    r.on('error', () => {})
+    try {
+      await r.connect()
+      if (await check(r)) return
+    } catch {
+      // not yet
+    } finally {
+      r.disconnect()
     }
-  } finally {
-    r.disconnect()
+    alive()
+    if (Date.now() > deadline) throw new Error(message)
+    await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
