@@ -140,7 +140,9 @@ async function main(): Promise<number> {
     const monitor: Monitor = await startMonitor({ common, api: true })
     // After the sockets (added in front below), before anvil; then the folder, then the Redis keys.
     cleanups.splice(cleanups.length - 2, 0, () => monitor.close())
-    cleanups.push(() => deleteKeys(monitor.redisUrl, prefix))
+    // The bench runs on one Redis (REDIS_URL or the one found): SCAN there finds every key.
+    const redisUrl = monitor.redisUrl
+    if (typeof redisUrl === 'string') cleanups.push(() => deleteKeys(redisUrl, prefix))
     const api = monitor.api!
     const keys = await Promise.all(names.map(async (account) => (await createApiKey(monitor.pool, { role: 'account', account }, 'bench:ws')).key))
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../db/redis.ts'
 import type pg from 'pg'
 import { shardOf } from '../queue/shard-of.ts'
 import { getHalt, listAlerts } from '../risk/rule-store.ts'
@@ -57,7 +57,7 @@ export type AccountSnapshot = {
 export type PositionsMessage = { type: 'positions'; account: string; positions: PositionJson[] }
 
 /** The account's latest summary from the Redis read model (null before its first computation). */
-export async function readSummary(redis: Redis, prefix: string, shards: number, account: string): Promise<AccountSummary | null> {
+export async function readSummary(redis: RedisClient, prefix: string, shards: number, account: string): Promise<AccountSummary | null> {
   const raw = await redis.get(accountKey(prefix, shardOf(account, shards), account))
   return raw === null ? null : (JSON.parse(raw) as AccountSummary)
 }
@@ -100,7 +100,7 @@ export async function readPositions(db: pg.Pool, account: string): Promise<Posit
  * the connection did not receive), and a thousand dashboards of one account reconnecting at once
  * cost two reads, not a thousand — which matters on the embedded database's single connection.
  */
-export function createSnapshotReader(opts: { pool: pg.Pool; redis: Redis; prefix: string; shards: number; historyPoints: number }): (account: string) => Promise<AccountSnapshot> {
+export function createSnapshotReader(opts: { pool: pg.Pool; redis: RedisClient; prefix: string; shards: number; historyPoints: number }): (account: string) => Promise<AccountSnapshot> {
   return sharedReads(async (account) => {
     const summary = await readSummary(opts.redis, opts.prefix, opts.shards, account)
     const history = await readHistory(opts.pool, account, opts.historyPoints)

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../db/redis.ts'
 import type pg from 'pg'
 import type { Common } from '../common.ts'
 import type { AccountSnapshot } from './account-view.ts'
@@ -9,7 +9,7 @@ import type { LiveHub } from './live-hub.ts'
 export type ApiContext = {
   common: Common
   pool: pg.Pool
-  redis: Redis
+  redis: RedisClient
   hub: LiveHub
   /** Key verification (live connections re-check theirs while open). */
   auth: Auth

@@ -8,7 +8,7 @@ import fastifyWebsocket from '@fastify/websocket'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify'
 import type pg from 'pg'
 import type { Common } from '../common.ts'
-import { createRedisConnection } from '../db/redis.ts'
+import { createRedisConnection, type RedisTarget } from '../db/redis.ts'
 import { RetryableError } from '../errors.ts'
 import type { ApiContext } from './api-context.ts'
 import { createSnapshotReader } from './account-view.ts'
@@ -27,7 +27,8 @@ import { ruleRoutes } from './routes/rules.ts'
 export type CreateApiOptions = {
   common: Common
   pool: pg.Pool
-  redisUrl: string
+  /** One Redis's URL, or a Redis Cluster. */
+  redisUrl: RedisTarget
   /** Default: config.api.host / config.api.port. */
   host?: string
   port?: number

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis'
 import type { Logger } from 'pino'
-import { createRedisConnection } from '../db/redis.ts'
+import { createRedisConnection, type RedisClient, type RedisTarget } from '../db/redis.ts'
 import { alertsChannel, updatesChannel } from '../read-model/keys.ts'
 
 /** What a live connection is: a place to send text frames, with the bytes it has not yet sent. */
@@ -46,7 +45,7 @@ const MAX_PENDING = 1_000
  * dropped, counted) and marked behind; once its buffer has drained below a quarter of the limit it
  * gets a fresh snapshot, which replaces everything it missed. Nothing waits on a slow client.
  */
-export function createLiveHub(opts: { redisUrl: string; prefix: string; maxBufferedBytes: number; log: Logger; onDropped?: (n: number) => void }): LiveHub {
+export function createLiveHub(opts: { redisUrl: RedisTarget; prefix: string; maxBufferedBytes: number; log: Logger; onDropped?: (n: number) => void }): LiveHub {
   const { log } = opts
   const byAccount = new Map<string, Set<LiveClient>>()
   const behind = new Set<LiveClient>()
@@ -54,7 +53,7 @@ export function createLiveHub(opts: { redisUrl: string; prefix: string; maxBuffe
   let dropped = 0
   const updates = updatesChannel(opts.prefix)
   const alerts = alertsChannel(opts.prefix)
-  const sub: Redis = createRedisConnection(opts.redisUrl, { log, name: 'dexrisk-api-live' })
+  const sub: RedisClient = createRedisConnection(opts.redisUrl, { log, name: 'dexrisk-api-live' })
   void sub.subscribe(updates, alerts).catch((err: Error) => log.error({ err: err.message }, 'live updates: subscribing failed'))
   sub.on('message', (channel: string, message: string) => {
     try {

@@ -105,7 +105,8 @@ export async function runDemo(opts: DemoOptions): Promise<void> {
     out()
     out(`Trading: ${opts.swapsPerChain} swaps per chain through the real routers (V2/V3, direct and multi-hop), and`)
     out(`${walletSteps(opts.swapsPerChain)} wallet moves per chain (transfers between the desk's wallets and out, wraps, unwraps, ether swaps) …`)
-    const redis = new Redis(monitor.redisUrl, { maxRetriesPerRequest: 3 })
+    // The demo's own Redis (never a cluster): its summary SCANs and MGETs keys of several shards.
+    const redis = new Redis(demoRedis.url, { maxRetriesPerRequest: 3 })
     stops.unshift(async () => redis.disconnect())
     const started = Date.now()
     const symbols = new Map(worlds.flatMap((w) => [...w.tokens.map((t) => [`${w.chainId}:${t.address.toLowerCase()}`, t.symbol] as const), [`${w.chainId}:${NATIVE_TOKEN}`, 'ETH'] as const]))

@@ -1,6 +1,7 @@
 import type { Common } from '../common.ts'
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.ts'
 import { startMonitor } from '../runtime/start-monitor.ts'
+import { describeRedis } from '../db/redis.ts'
 
 export type RunMonitorOptions = {
   shards?: number[]
@@ -64,7 +65,8 @@ export async function runMonitor(common: Common, opts: RunMonitorOptions): Promi
     common.log.info(
       {
         database: monitor.embedded ? `embedded (${monitor.embedded.dataDir})` : 'server',
-        redis: monitor.redisUrl,
+        // Its password hidden, as in every other Redis log line.
+        redis: describeRedis(monitor.redisUrl),
         indexers: monitor.indexers.map((i) => i.chainId),
         shards: monitor.workers.map((w) => w.shard),
         api: monitor.api?.url ?? 'off',

@@ -8,7 +8,7 @@ import { configSchema, type ChainConfig, type Config, type ConfigInput } from '.
 
 /**
  * Checks a config object, then applies environment overrides:
- * DATABASE_URL, REDIS_URL, DEXRISK_DATA_DIR, DEXRISK_SHARDS, DEXRISK_QUEUE_PREFIX, DEXRISK_API_HOST,
+ * DATABASE_URL, REDIS_URL, REDIS_CLUSTER_NODES (comma-separated node URLs), DEXRISK_DATA_DIR, DEXRISK_SHARDS, DEXRISK_QUEUE_PREFIX, DEXRISK_API_HOST,
  * DEXRISK_API_PORT and, per chain,
  * DEXRISK_RPC_URLS_<NAME> (comma-separated; NAME upper-cased, '-' → '_').
  * Throws ConfigError naming the first bad field, e.g. "chains.base.rpcUrls[0]: not a URL".
@@ -63,7 +63,17 @@ function applyEnv(input: unknown, env: NodeJS.ProcessEnv): unknown {
   }
   if (env.DATABASE_URL) obj('database').url = env.DATABASE_URL
   if (env.DEXRISK_DATA_DIR) obj('database').dataDir = env.DEXRISK_DATA_DIR
-  if (env.REDIS_URL) obj('redis').url = env.REDIS_URL
+  // Either variable names the Redis to use and replaces whichever form the file has; both is ambiguous.
+  if (env.REDIS_URL && env.REDIS_CLUSTER_NODES)
+    throw new ConfigError('REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis, or REDIS_CLUSTER_NODES for a Redis Cluster', { context: { field: 'REDIS_CLUSTER_NODES' } })
+  if (env.REDIS_URL) {
+    obj('redis').url = env.REDIS_URL
+    delete obj('redis').cluster
+  }
+  if (env.REDIS_CLUSTER_NODES) {
+    obj('redis').cluster = env.REDIS_CLUSTER_NODES.split(',').map((s) => s.trim()).filter(Boolean)
+    delete obj('redis').url
+  }
   if (env.DEXRISK_QUEUE_PREFIX) obj('queue').prefix = env.DEXRISK_QUEUE_PREFIX
   if (env.DEXRISK_API_HOST) obj('api').host = env.DEXRISK_API_HOST
   if (env.DEXRISK_API_PORT) {

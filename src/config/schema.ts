@@ -42,6 +42,23 @@ const url = z.string().refine(
   { message: 'not an http(s) URL' },
 )
 
+/**
+ * A Redis node of a cluster: redis:// or rediss://, a host and a port, no database number (a
+ * cluster has only database 0).
+ */
+const redisNodeUrl = z.string().superRefine((s, ctx) => {
+  let u: URL
+  try {
+    u = new URL(s)
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not a URL (redis://host:port)' })
+    return
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') ctx.addIssue({ code: 'custom', message: 'not a redis:// or rediss:// URL' })
+  else if (!u.hostname || !u.port) ctx.addIssue({ code: 'custom', message: 'needs a host and a port (redis://host:port)' })
+  else if (u.pathname && u.pathname !== '/' && u.pathname !== '/0') ctx.addIssue({ code: 'custom', message: 'a Redis Cluster has database 0 only: drop the /<db> part' })
+})
+
 const blockNumber = z.union([z.number().int().nonnegative(), z.bigint().nonnegative()]).transform((n) => BigInt(n))
 
 /** Every family dexrisk decodes (src/indexer/families.ts), the one list the config accepts. */
@@ -168,6 +185,15 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Redis URL. Unset: 127.0.0.1:6379, or a redis-server child process if nothing answers. */
       url: z.string().optional(),
+      /**
+       * A Redis Cluster instead: some of its nodes' URLs (`redis://[:password@]host:port`), from
+       * which the client learns the rest. Unset: one Redis (url).
+       */
+      cluster: z.array(redisNodeUrl).min(1, 'at least one node URL').optional(),
+    })
+    .refine((r) => r.url === undefined || r.cluster === undefined, {
+      message: 'set url (one Redis) or cluster (a Redis Cluster), not both',
+      path: ['cluster'],
     })
     .prefault({}),
   risk: z
@@ -240,8 +266,18 @@ export const configSchema = z.strictObject({
     .prefault({}),
   queue: z
     .strictObject({
-      /** BullMQ key prefix. Default 'dexrisk'. */
-      prefix: z.string().min(1).default('dexrisk'),
+      /**
+       * BullMQ key prefix, also the read model's. Default 'dexrisk'. No braces: dexrisk's keys carry
+       * their own Redis Cluster hash tags (`trades-{0}`, `{webhooks}`, `account:{0}:…`), and Redis
+       * hashes only the first `{…}` of a key, so a brace in the prefix would override them: every
+       * key in one slot (one node does all the work), or, unbalanced, a shard's keys split across
+       * slots (its MULTI refused). Refused for one Redis too, so a config moves to a cluster as is.
+       */
+      prefix: z
+        .string()
+        .min(1)
+        .regex(/^[^{}]*$/, 'no braces: they would override the Redis Cluster hash tags in dexrisk\'s key names (docs/configuration.md#redis-cluster)')
+        .default('dexrisk'),
     })
     .prefault({}),
 })

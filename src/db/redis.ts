@@ -3,13 +3,32 @@ import { accessSync, constants } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
-import { Redis, type RedisOptions } from 'ioredis'
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { ConfigError, RetryableError } from '../errors.ts'
 import type { DbLogger } from './pool.ts'
 
 const DEFAULT_URL = 'redis://127.0.0.1:6379'
 
+/** A Redis Cluster, named by some of its nodes' URLs (`redis://[:password@]host:port`). */
+export type RedisClusterTarget = { readonly cluster: readonly string[] }
+
+/** Where Redis is: one server's redis:// URL, or a Redis Cluster. */
+export type RedisTarget = string | RedisClusterTarget
+
+/** A client of either: both have the same commands, MULTI and pub/sub. */
+export type RedisClient = Redis | Cluster
+
+export const isCluster = (target: RedisTarget): target is RedisClusterTarget => typeof target !== 'string'
+
+/** A target fit for a log: passwords hidden, a cluster as `cluster(host:port, …)`. */
+export function describeRedis(target: RedisTarget): string {
+  return isCluster(target) ? `cluster(${target.cluster.map(redact).join(', ')})` : redact(target)
+}
+
 export type ConnectedRedis = {
+  /** The Redis to use: what the caller named, or the URL found or started. */
+  target: RedisTarget
+  /** One Redis's URL; for a cluster its first node's (each client learns the others from it). */
   url: string
   /** Stops the redis-server child process when this call started one; otherwise does nothing. */
   stop(): Promise<void>
@@ -17,21 +36,30 @@ export type ConnectedRedis = {
 
 /**
  * Finds the Redis to use (docs/decisions.md 6):
+ * - `cluster` given: that Redis Cluster (a warning when none of the nodes answers with
+ *   cluster_state:ok yet; clients reconnect until it does);
  * - `url` given: use it (a warning when it does not answer yet; clients reconnect until it does);
  * - else 127.0.0.1:6379 when it answers;
  * - else, unless `startIfMissing` is false, a `redis-server` child process on a free port, with no
  *   persistence, stopped by `stop()` (and when this process exits);
  * - else a ConfigError saying what to install.
  */
-export async function connectRedis(opts: { url?: string; startIfMissing?: boolean; log?: DbLogger } = {}): Promise<ConnectedRedis> {
+export async function connectRedis(opts: { url?: string; cluster?: readonly string[]; startIfMissing?: boolean; log?: DbLogger } = {}): Promise<ConnectedRedis> {
   const log = opts.log
+  if (opts.cluster && opts.cluster.length > 0) {
+    // A cluster is never started here, and one node answering is enough: the client finds the rest.
+    const target: RedisClusterTarget = { cluster: opts.cluster }
+    const state = await probeCluster(opts.cluster)
+    if (state !== 'up') log?.warn({ redis: describeRedis(target), state }, 'Redis Cluster does not answer yet; clients will reconnect until it does')
+    return { target, url: opts.cluster[0]!, stop: async () => {} }
+  }
   if (opts.url) {
     const state = await probe(opts.url)
     if (state !== 'up') log?.warn({ redis: redact(opts.url), state }, 'Redis does not answer yet; clients will reconnect until it does')
-    return { url: opts.url, stop: async () => {} }
+    return { target: opts.url, url: opts.url, stop: async () => {} }
   }
   const state = await probe(DEFAULT_URL)
-  if (state === 'up') return { url: DEFAULT_URL, stop: async () => {} }
+  if (state === 'up') return { target: DEFAULT_URL, url: DEFAULT_URL, stop: async () => {} }
   if (state === 'auth')
     throw new ConfigError('the Redis at 127.0.0.1:6379 requires a password: set REDIS_URL=redis://:PASSWORD@127.0.0.1:6379')
   if (opts.startIfMissing === false) throw new RetryableError(`no Redis answers at ${DEFAULT_URL}`)
@@ -40,7 +68,7 @@ export async function connectRedis(opts: { url?: string; startIfMissing?: boolea
     throw new ConfigError('no Redis answers on 127.0.0.1:6379 and there is no redis-server to start: install it (apt-get install redis-server) or set REDIS_URL')
   const server = await startRedisServer({ bin, log })
   log?.info({ redis: server.url, pid: server.pid }, 'nothing answered on 127.0.0.1:6379: started a redis-server child process')
-  return { url: server.url, stop: server.stop }
+  return { target: server.url, url: server.url, stop: server.stop }
 }
 
 export type CreateRedisConnectionOptions = {
@@ -52,7 +80,8 @@ export type CreateRedisConnectionOptions = {
 }
 
 /**
- * An ioredis client configured for BullMQ and for surviving a Redis restart:
+ * An ioredis client of the target (a `Redis` for a URL, a `Cluster` for a cluster, the same
+ * settings on each of its node connections) configured for BullMQ and for surviving a Redis restart:
  * - `maxRetriesPerRequest: null`: commands wait for the reconnection instead of failing (BullMQ
  *   workers require it; a producer that must fail fast passes `options: { enableOfflineQueue: false }`);
  * - `enableReadyCheck: true`: commands are sent once Redis has finished loading after a restart;
@@ -60,15 +89,33 @@ export type CreateRedisConnectionOptions = {
  * - a lost connection and its return are logged; errors are logged (a repeated message at most
  *   every 10 s), never thrown: a Redis restart does not crash the process.
  */
-export function createRedisConnection(url: string, opts: CreateRedisConnectionOptions = {}): Redis {
-  const redis = new Redis(url, {
-    maxRetriesPerRequest: null,
-    enableReadyCheck: true,
-    retryStrategy: (times) => Math.min(100 * times, 3_000),
-    ...(opts.name === undefined ? {} : { connectionName: opts.name }),
-    ...opts.options,
-  })
-  const where = redact(url)
+export function createRedisConnection(url: string, opts?: CreateRedisConnectionOptions): Redis
+export function createRedisConnection(target: RedisTarget, opts?: CreateRedisConnectionOptions): RedisClient
+export function createRedisConnection(target: RedisTarget, opts: CreateRedisConnectionOptions = {}): RedisClient {
+  const redis = isCluster(target)
+    ? createCluster(target, {
+        maxRetriesPerRequest: null,
+        enableReadyCheck: true,
+        ...(opts.name === undefined ? {} : { connectionName: opts.name }),
+        ...opts.options,
+      }, (times) => Math.min(100 * times, 3_000))
+    : new Redis(target, {
+        maxRetriesPerRequest: null,
+        enableReadyCheck: true,
+        retryStrategy: (times) => Math.min(100 * times, 3_000),
+        ...(opts.name === undefined ? {} : { connectionName: opts.name }),
+        ...opts.options,
+      })
+  if (redis instanceof Cluster && typeof opts.options?.maxRetriesPerRequest === 'number') {
+    // maxRetriesPerRequest bounds only a node's own queue: a command sent while the whole cluster
+    // reconnects waits in the cluster's queue forever, and disconnect() does not end it. A client
+    // that must fail fast (a finite maxRetriesPerRequest) queues only until the cluster first
+    // answers; after that a command sent during an outage fails, and the caller's retry sees it.
+    redis.once('ready', () => {
+      redis.options.enableOfflineQueue = false
+    })
+  }
+  const where = describeRedis(target)
   let last = ''
   let lastAt = 0
   let failing = false
@@ -77,20 +124,62 @@ export function createRedisConnection(url: string, opts: CreateRedisConnectionOp
     failing = true
     opts.log?.warn({ redis: where }, 'Redis connection lost; reconnecting')
   })
-  redis.on('error', (err: Error) => {
+  // A cluster that is down alternates between messages ("Connection is closed.", "Failed to
+  // refresh slots cache.", a node's ECONNREFUSED): each is held back for 10 s on its own.
+  const seen = new Map<string, number>()
+  const onError = (err: Error): void => {
     const now = Date.now()
-    if (err.message === last && now - lastAt < 10_000) return
-    last = err.message
-    lastAt = now
+    if (isCluster(target)) {
+      const at = seen.get(err.message)
+      if (at !== undefined && now - at < 10_000) return
+      if (seen.size >= 50) seen.clear()
+      seen.set(err.message, now)
+    } else {
+      if (err.message === last && now - lastAt < 10_000) return
+      last = err.message
+      lastAt = now
+    }
     opts.log?.warn({ err: err.message, redis: where }, 'Redis connection error')
-  })
+  }
+  redis.on('error', onError)
+  // A cluster reports one node's trouble apart from its own (a node down while others serve).
+  if (isCluster(target)) redis.on('node error', onError)
   redis.on('ready', () => {
     if (!failing) return
     failing = false
     last = ''
+    seen.clear()
     opts.log?.info({ redis: where }, 'Redis connection restored')
   })
   return redis
+}
+
+/**
+ * An ioredis Cluster on the target's nodes. `redisOptions` apply to each node connection, the
+ * cluster's credentials and TLS come from its first URL that has them (a cluster has one password),
+ * and `retry` paces reconnecting when no node answers. Options that ioredis reads at the cluster
+ * level (lazyConnect, enableOfflineQueue, enableReadyCheck) are passed there too.
+ */
+export function createCluster(target: RedisClusterTarget, redisOptions: RedisOptions, retry: (times: number) => number): Cluster {
+  const urls = target.cluster.map((s) => new URL(s))
+  const withAuth = urls.find((u) => u.username || u.password)
+  const tls = urls.some((u) => u.protocol === 'rediss:')
+  const options: ClusterOptions = {
+    clusterRetryStrategy: retry,
+    redisOptions: {
+      ...(withAuth?.username ? { username: decodeURIComponent(withAuth.username) } : {}),
+      ...(withAuth?.password ? { password: decodeURIComponent(withAuth.password) } : {}),
+      ...(tls ? { tls: {} } : {}),
+      ...redisOptions,
+    },
+    ...(redisOptions.lazyConnect === undefined ? {} : { lazyConnect: redisOptions.lazyConnect }),
+    ...(redisOptions.enableOfflineQueue === undefined ? {} : { enableOfflineQueue: redisOptions.enableOfflineQueue }),
+    ...(redisOptions.enableReadyCheck === undefined ? {} : { enableReadyCheck: redisOptions.enableReadyCheck }),
+  }
+  return new Cluster(
+    urls.map((u) => ({ host: u.hostname, port: Number(u.port) })),
+    options,
+  )
 }
 
 export type RedisServer = {
@@ -206,6 +295,25 @@ async function probe(url: string): Promise<'up' | 'auth' | 'down'> {
   } finally {
     r.disconnect()
   }
+}
+
+/** 'up' when a node answers and reports cluster_state:ok, 'auth' when one wants a password, else 'down'. */
+async function probeCluster(nodes: readonly string[]): Promise<'up' | 'auth' | 'down'> {
+  let auth = false
+  for (const node of nodes) {
+    const r = new Redis(node, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1_000, enableReadyCheck: false, enableOfflineQueue: false })
+    r.on('error', () => {})
+    try {
+      await r.connect()
+      const info = String(await r.call('CLUSTER', 'INFO'))
+      if (/cluster_state:ok/.test(info)) return 'up'
+    } catch (err) {
+      if (/NOAUTH|WRONGPASS|invalid password|Authentication required/i.test(err instanceof Error ? err.message : '')) auth = true
+    } finally {
+      r.disconnect()
+    }
+  }
+  return auth ? 'auth' : 'down'
 }
 
 function findOnPath(name: string): string | undefined {

@@ -1,10 +1,11 @@
-import { Queue } from 'bullmq'
+import type { Queue } from 'bullmq'
 import type { Address, Hex } from 'viem'
 import type { AccountResolver } from '../domain/accounts.ts'
 import type { BalanceReading, NormalizedSwap, PriceObservation, WalletTransfer } from '../domain/types.ts'
 import type { WalletOwner } from '../domain/account-directory.ts'
 import { batchJobId, encodeBatch, type RoutedDetachment, type RoutedReading, type RoutedSwap, type RoutedTransfer, type TradeBatch } from './batch.ts'
-import { bullConnection } from './connection.ts'
+import { openQueue } from './connection.ts'
+import type { RedisTarget } from '../db/redis.ts'
 import { shardOf, shardQueueName } from './shard-of.ts'
 
 export type RangeOutput = {
@@ -104,18 +105,17 @@ export function swapOwner(s: Pick<NormalizedSwap, 'trader' | 'recipient'>, shard
 }
 
 export function createBatchPublisher(opts: {
-  redisUrl: string
+  /** One Redis's URL, or a Redis Cluster. */
+  redisUrl: RedisTarget
   prefix: string
   shards: number
   accounts: AccountResolver
   onError?: (err: Error) => void
 }): BatchPublisher {
-  const connection = bullConnection(opts.redisUrl)
   const queues = Array.from(
     { length: opts.shards },
     (_, shard) =>
-      new Queue(shardQueueName(shard), {
-        connection,
+      openQueue(shardQueueName(shard), opts.redisUrl, {
         prefix: opts.prefix,
         defaultJobOptions: { removeOnComplete: { count: 1_000 }, attempts: 1 },
       }),

@@ -5,7 +5,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded.ts'
 import { migrate } from '../db/migrate.ts'
 import { startPolicyRunner, type PolicyRunner } from '../db/policy-runner.ts'
 import { assertTimescale, createPool, withTransaction } from '../db/pool.ts'
-import { connectRedis } from '../db/redis.ts'
+import { connectRedis, type RedisTarget } from '../db/redis.ts'
 import { createAccountResolver } from '../domain/accounts.ts'
 import { applyConfigAccounts, describeConfigAccountsPlan, listAccounts, planConfigAccounts } from '../domain/account-store.ts'
 import { createApi, type Api } from '../api/create-api.ts'
@@ -43,7 +43,8 @@ export type MonitorOptions = {
 export type Monitor = {
   pool: pg.Pool
   databaseUrl: string
-  redisUrl: string
+  /** The Redis it runs on: one Redis's URL, or a Redis Cluster. */
+  redisUrl: RedisTarget
   embedded: EmbeddedDatabase | undefined
   indexers: Indexer[]
   workers: RiskWorker[]
@@ -64,7 +65,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const embedded = config.database.url ? undefined : await startEmbeddedDatabase({ dataDir: config.database.dataDir, log })
   const databaseUrl = config.database.url ?? embedded!.url
   const pool = createPool({ url: databaseUrl, max: embedded ? 1 : config.database.poolMax, log })
-  const redis = await connectRedis({ url: config.redis.url, startIfMissing: true, log })
+  const redis = await connectRedis({ url: config.redis.url, cluster: config.redis.cluster, startIfMissing: true, log })
   const parts: { indexers: Indexer[]; workers: RiskWorker[]; publisher?: BatchPublisher; webhooks?: WebhookWorker; api?: Api; policies?: PolicyRunner } = { indexers: [], workers: [] }
   const close = async (): Promise<void> => {
     await parts.policies?.close()
@@ -115,7 +116,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     const chainNames = opts.chains ?? Object.keys(config.chains)
     if (chainNames.length > 0) {
       parts.publisher = createBatchPublisher({
-        redisUrl: redis.url,
+        redisUrl: redis.target,
         prefix: config.queue.prefix,
         shards: config.shards,
         accounts,
@@ -129,14 +130,14 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     }
     const shards = opts.shards ?? Array.from({ length: config.shards }, (_, i) => i)
     for (const shard of shards) {
-      parts.workers.push(await createRiskWorker({ common: run, shard, pool, redisUrl: redis.url, onFatal: opts.onFatal, onBatchApplied: opts.onBatchApplied }))
+      parts.workers.push(await createRiskWorker({ common: run, shard, pool, redisUrl: redis.target, onFatal: opts.onFatal, onBatchApplied: opts.onBatchApplied }))
     }
     if (opts.webhooks ?? shards.length > 0) {
       const w = config.webhooks
       parts.webhooks = await createWebhookWorker({
         common: run,
         pool,
-        redisUrl: redis.url,
+        redisUrl: redis.target,
         allow: w.allow,
         attempts: w.attempts,
         backoffBaseMs: w.backoffBaseMs,
@@ -148,7 +149,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       // The control key lets `dexrisk report` and other commands reach this process while it owns
       // the embedded database; with a server database they connect to it themselves.
       const controlKey = embedded?.dataDir ? newControlKey() : undefined
-      parts.api = await createApi({ common: run, pool, redisUrl: redis.url, ...(controlKey ? { controlKey } : {}) })
+      parts.api = await createApi({ common: run, pool, redisUrl: redis.target, ...(controlKey ? { controlKey } : {}) })
       if (controlKey && embedded?.dataDir) await writeMonitorFile(embedded.dataDir, { api: parts.api.url, controlKey, pid: process.pid })
     }
   } catch (err) {
@@ -159,7 +160,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   return {
     pool,
     databaseUrl,
-    redisUrl: redis.url,
+    redisUrl: redis.target,
     embedded,
     indexers: parts.indexers,
     workers: parts.workers,

@@ -93,4 +93,18 @@ describe('parseConfig refuses what would otherwise be silently ignored', () => {
     expect(parse({ ...base, accounts: { [wallet[0]!]: wallet } })).toThrow('looks like an address; a named account needs a name')
     expect(parseConfig({ ...base, accounts: { 'desk-1.eu_x': wallet } }, {}).accounts).toEqual({ 'desk-1.eu_x': wallet })
   })
+
+  it('Redis Cluster: redis.cluster or REDIS_CLUSTER_NODES; refuses a queue prefix with braces, and url with cluster, naming the field', () => {
+    expect(() => parseConfig({ ...base, queue: { prefix: '{dexrisk}' } }, {})).toThrow(ConfigError)
+    expect(() => parseConfig({ ...base, queue: { prefix: 'dex{risk' } }, {})).toThrow(/^queue\.prefix: no braces/)
+    expect(() => parseConfig({ ...base, redis: { url: 'redis://127.0.0.1:6379', cluster: ['redis://127.0.0.1:7000'] } }, {})).toThrow(/^redis\.cluster: set url \(one Redis\) or cluster/)
+    expect(() => parseConfig({ ...base, redis: { cluster: ['127.0.0.1:7000'] } }, {})).toThrow(/^redis\.cluster\[0\]: /)
+    expect(() => parseConfig({ ...base, redis: { cluster: ['redis://127.0.0.1:7000/2'] } }, {})).toThrow(/^redis\.cluster\[0\]: a Redis Cluster has database 0 only/)
+    expect(() => parseConfig({ ...base, redis: { clusters: [] } }, {})).toThrow(/unknown field "clusters" \(did you mean "cluster"\?\)/)
+    // The environment names the Redis, replacing the file's form.
+    const fromEnv = parseConfig({ ...base, redis: { url: 'redis://127.0.0.1:6379' } }, { REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000, redis://127.0.0.1:7001' })
+    expect(fromEnv.redis).toEqual({ cluster: ['redis://127.0.0.1:7000', 'redis://127.0.0.1:7001'] })
+    expect(parseConfig({ ...base, redis: { cluster: ['redis://127.0.0.1:7000'] } }, { REDIS_URL: 'redis://127.0.0.1:6380' }).redis).toEqual({ url: 'redis://127.0.0.1:6380' })
+    expect(() => parseConfig(base, { REDIS_URL: 'redis://127.0.0.1:6380', REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000' })).toThrow(/REDIS_URL and REDIS_CLUSTER_NODES are both set/)
+  })
 })

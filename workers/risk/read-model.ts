@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { RedisClient } from '../../src/db/redis.ts'
 import { accountKey, alertsChannel, checkpointKey, updatesChannel, type AccountSummary } from '../../src/read-model/keys.ts'
 import { alertToJson, haltChangeToJson, type Alert, type HaltChange } from '../../src/risk/rules.ts'
 import type { BatchEffects } from './apply-batch.ts'
@@ -11,7 +11,7 @@ export function summariesOf(shard: number, e: Pick<BatchEffects, 'chainId' | 'to
 
 /** Writes the accounts' summaries and the shard's checkpoint, and publishes updates, alerts and halts. */
 export async function publishSummaries(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   checkpoint: { shard: number; chainId: number; block: bigint },
   summaries: AccountSummary[],

@@ -1,11 +1,11 @@
-import { DelayedError, Queue, UnrecoverableError, Worker, type Job } from 'bullmq'
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq'
 import type pg from 'pg'
 import type { Common } from '../../src/common.ts'
 import { onDatabase, withTransaction } from '../../src/db/pool.ts'
-import { createRedisConnection } from '../../src/db/redis.ts'
+import { createRedisConnection, type RedisTarget } from '../../src/db/redis.ts'
 import { BatchError, BatchGapError, errorLine, isTransientError } from '../../src/errors.ts'
 import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue/batch.ts'
-import { bullConnection } from '../../src/queue/connection.ts'
+import { bullConnection, openQueue } from '../../src/queue/connection.ts'
 import { REWIND_JOB, type RewindJob } from '../../src/queue/publisher.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
@@ -26,7 +26,8 @@ export type RiskWorkerOptions = {
   common: Common
   shard: number
   pool: pg.Pool
-  redisUrl: string
+  /** One Redis's URL, or a Redis Cluster. */
+  redisUrl: RedisTarget
   /** Called once when the shard stops on a batch it cannot apply (the batch is kept as failed). */
   onFatal?: (err: Error) => void
   /** Called when a batch's transaction has committed (benchmarks, lag metrics). Default: none. */
@@ -264,7 +265,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
    * stays where it is, and the gap check sets the batches after it aside (fail closed).
    */
   async function adoptOrphans(): Promise<void> {
-    const queue = new Queue<EncodedBatch>(shardQueueName(shard), { connection: bullConnection(opts.redisUrl), prefix })
+    const queue = openQueue<EncodedBatch>(shardQueueName(shard), opts.redisUrl, { prefix })
     queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'))
     try {
       const [active, failed] = await retry(() => Promise.all([queue.getJobs(['active']), queue.getJobs(['failed'])]), { maxDelayMs: 5_000 })
@@ -307,7 +308,7 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
 
   // dexrisk_queue_depth of this shard, read at scrape time through a queue opened on the first scrape.
   const depth = bullQueueDepthSource(() => {
-    const q = new Queue(shardQueueName(shard), { connection: bullConnection(opts.redisUrl), prefix })
+    const q = openQueue(shardQueueName(shard), opts.redisUrl, { prefix })
     q.on('error', () => {}) // a scrape during a Redis outage leaves the shard out; the worker warns of the outage
     return q
   })

@@ -1,7 +1,8 @@
-import { Queue } from 'bullmq'
+import type { Queue } from 'bullmq'
 import type { Common } from '../../src/common.ts'
 import { BaseError, ConfigError } from '../../src/errors.ts'
-import { bullConnection } from '../../src/queue/connection.ts'
+import { openQueue } from '../../src/queue/connection.ts'
+import type { RedisTarget } from '../../src/db/redis.ts'
 
 /**
  * One webhook event for one endpoint. `id` is deterministic (e.g. `${alertId}.${endpointId}`): it is
@@ -40,7 +41,8 @@ export function webhookQueueName(): string {
 
 export type CreateWebhookQueueOptions = {
   common: Common
-  redisUrl: string
+  /** One Redis's URL, or a Redis Cluster. */
+  redisUrl: RedisTarget
   /** Tries per delivery. Default DEFAULT_WEBHOOK_ATTEMPTS (8). */
   attempts?: number
 }
@@ -53,8 +55,7 @@ export type CreateWebhookQueueOptions = {
 export function createWebhookQueue(opts: CreateWebhookQueueOptions): Queue<WebhookMessage> {
   const attempts = opts.attempts ?? DEFAULT_WEBHOOK_ATTEMPTS
   if (!Number.isInteger(attempts) || attempts < 1) throw new ConfigError(`must be a whole number of at least 1, got ${attempts}`, { context: { field: 'attempts' } })
-  const queue = new Queue<WebhookMessage>(webhookQueueName(), {
-    connection: bullConnection(opts.redisUrl),
+  const queue = openQueue<WebhookMessage>(webhookQueueName(), opts.redisUrl, {
     prefix: opts.common.config.queue.prefix,
     defaultJobOptions: {
       attempts,

@@ -4,6 +4,7 @@ import { Webhook } from 'standardwebhooks'
 import type { Common } from '../../src/common.ts'
 import { ConfigError, errorLine } from '../../src/errors.ts'
 import { bullConnection } from '../../src/queue/connection.ts'
+import type { RedisTarget } from '../../src/db/redis.ts'
 import { retry } from '../../src/retry.ts'
 import { guardedPost, parseAllowList, redactUrl, WebhookUrlRefusedError, type Resolve } from './ssrf-guard.ts'
 import {
@@ -20,7 +21,8 @@ export type WebhookOutcome = 'delivered' | 'retry' | 'dead' | 'refused'
 export type WebhookWorkerOptions = {
   common: Common
   pool: pg.Pool
-  redisUrl: string
+  /** One Redis's URL, or a Redis Cluster. */
+  redisUrl: RedisTarget
   /** SSRF allow-list: CIDRs ('10.1.0.0/16') or exact host names. Default: none (public unicast only). */
   allow?: string[]
   /** Bound on one POST, connect to response. Default 15 000 ms. */
