@@ -7,7 +7,10 @@ import {
   ExecutionRevertedError,
   HttpRequestError,
   InternalRpcError,
+  InvalidRequestRpcError,
   LimitExceededRpcError,
+  MethodNotFoundRpcError,
+  MethodNotSupportedRpcError,
   ResourceUnavailableRpcError,
   SocketClosedError,
   TimeoutError,
@@ -82,10 +85,28 @@ export function isDecodeFailure(err: unknown): boolean {
 
 /**
  * What a chain-following loop retries: any RPC failure (every viem error: HTTP, timeout, node
- * error) and any transient fault (database, Redis). A dexrisk fatal error or a bug is not retried.
+ * error) and any transient fault (database, Redis), except an RPC answer a retry cannot change
+ * (isDeterministicRpcError). A dexrisk fatal error or a bug is not retried either.
  */
 export function isRetryableRpcOrTransient(err: unknown): boolean {
-  return err instanceof ViemError || isTransientError(err)
+  return (err instanceof ViemError && deterministicRpcProblem(err) === null) || isTransientError(err)
+}
+
+/**
+ * An RPC answer that asking again cannot change, with what to fix: the provider does not offer the
+ * method (JSON-RPC -32601, -32004), calls the request malformed (-32600), or refuses the endpoint
+ * or key (HTTP 401, 403, 404). Invalid params (-32602) is not among them: providers also use it for
+ * a block range that is too large or a block they pruned, which splitting or waiting can cure.
+ * Null when the error is not one of these.
+ */
+export function deterministicRpcProblem(err: unknown): string | null {
+  if (walkFind(err, (e) => e instanceof MethodNotFoundRpcError || e instanceof MethodNotSupportedRpcError) !== undefined)
+    return 'the RPC does not offer a method dexrisk needs (eth_getLogs, eth_getBlockByNumber, eth_call, eth_getBalance, eth_chainId): use a provider that does'
+  if (walkFind(err, (e) => e instanceof InvalidRequestRpcError) !== undefined) return 'the RPC calls the request malformed: is the URL a JSON-RPC endpoint of an EVM chain?'
+  const http = walkFind(err, (e) => e instanceof HttpRequestError) as HttpRequestError | undefined
+  if (http?.status === 401 || http?.status === 403) return `the RPC refuses the request (HTTP ${http.status}): check the API key or the allowed origins of the URL`
+  if (http?.status === 404) return 'the RPC answers HTTP 404: check the URL path'
+  return null
 }
 
 /**

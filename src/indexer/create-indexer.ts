@@ -32,6 +32,11 @@ export type IndexerOptions = {
   untilBlock?: bigint
   /** Aborts the start-up (a signal while the RPC does not answer yet): createIndexer then rejects. */
   signal?: AbortSignal
+  /**
+   * Told of each failure that is being retried (its line, as logged: method, status, masked URL),
+   * and null once a range is published again: how /ready says why a chain is not following.
+   */
+  onProblem?: (problem: string | null) => void
 }
 
 export type Indexer = {
@@ -62,13 +67,18 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     // error, or a bug (TypeError …), stops the indexer instead of looping on it forever.
     retryable: isRetryableRpcOrTransient,
     aborted: () => signal.aborted,
-    onRetry: (err: unknown, attempt: number, delay: number) => log.warn({ err: summary(err), attempt, delay }, 'indexer step failed, retrying'),
+    onRetry: (err: unknown, attempt: number, delay: number) => {
+      log.warn({ err: summary(err), attempt, delay }, 'indexer step failed, retrying')
+      opts.onProblem?.(summary(err))
+    },
   }
   /** Retry options for one block range: the warning names the range that is read again. */
   const rangeRetry = (from: bigint, to: bigint) => ({
     ...retryOpts,
-    onRetry: (err: unknown, attempt: number, delay: number) =>
-      log.warn({ from: from.toString(), to: to.toString(), err: summary(err), attempt, delay }, 'processing a block range failed, retrying the same range'),
+    onRetry: (err: unknown, attempt: number, delay: number) => {
+      log.warn({ from: from.toString(), to: to.toString(), err: summary(err), attempt, delay }, 'processing a block range failed, retrying the same range')
+      opts.onProblem?.(`blocks ${from}-${to}: ${summary(err)}`)
+    },
   })
 
   const onSplit = (from: bigint, to: bigint, err: unknown): void =>
@@ -300,6 +310,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       // The head block itself (not eth_blockNumber): its time gives dexrisk_indexer_lag_seconds.
       const latest = await retry(() => client.getBlock({ blockTag: 'latest' }), retryOpts)
       head = { number: latest.number, time: Number(latest.timestamp) }
+      opts.onProblem?.(null)
       if (publishedTime === undefined && cursor >= 0n && cursor <= head.number)
         publishedTime = cursor === head.number ? head.time : Number((await retry(() => client.getBlock({ blockNumber: cursor }), retryOpts)).timestamp)
       observeLag()
@@ -320,6 +331,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
         cursor = to
         publishedTime = time
         observeLag()
+        opts.onProblem?.(null)
       }
       if (opts.untilBlock !== undefined && cursor >= opts.untilBlock) return
       await recoverLostBatches()

@@ -5,7 +5,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from '../db/embedded.ts'
 import { migrate } from '../db/migrate.ts'
 import { startPolicyRunner, type PolicyRunner } from '../db/policy-runner.ts'
 import { assertTimescale, createPool, withTransaction } from '../db/pool.ts'
-import { connectRedis, type RedisTarget } from '../db/redis.ts'
+import { connectRedis, createRedisConnection, type RedisTarget } from '../db/redis.ts'
 import { createAccountResolver } from '../domain/accounts.ts'
 import { applyConfigAccounts, describeConfigAccountsPlan, listAccounts, planConfigAccounts } from '../domain/account-store.ts'
 import { createApi, type Api } from '../api/create-api.ts'
@@ -13,7 +13,9 @@ import { newControlKey, removeMonitorFile, writeMonitorFile } from '../api/monit
 import { createIndexer, type Indexer } from '../indexer/create-indexer.ts'
 import { createBatchPublisher, type BatchPublisher } from '../queue/publisher.ts'
 import { retry } from '../retry.ts'
-import { ConfigError, errorLine } from '../errors.ts'
+import { BaseError, ConfigError, errorLine } from '../errors.ts'
+import { writeChainStatus } from '../read-model/chain-status.ts'
+import { followChain, type ChainFollower } from './chain-follower.ts'
 import { createRiskWorker, type BatchApplied, type RiskWorker } from '../../workers/risk/risk-worker.ts'
 import { createWebhookWorker, type WebhookWorker } from '../../workers/webhook/webhook-worker.ts'
 
@@ -66,12 +68,13 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const databaseUrl = config.database.url ?? embedded!.url
   const pool = createPool({ url: databaseUrl, max: embedded ? 1 : config.database.poolMax, log })
   const redis = await connectRedis({ url: config.redis.url, cluster: config.redis.cluster, startIfMissing: true, log })
-  const parts: { indexers: Indexer[]; workers: RiskWorker[]; publisher?: BatchPublisher; webhooks?: WebhookWorker; api?: Api; policies?: PolicyRunner } = { indexers: [], workers: [] }
+  const parts: { closeStatus?: () => void; indexers: Indexer[]; workers: RiskWorker[]; publisher?: BatchPublisher; webhooks?: WebhookWorker; api?: Api; policies?: PolicyRunner } = { indexers: [], workers: [] }
   const close = async (): Promise<void> => {
     await parts.policies?.close()
     if (parts.api && embedded?.dataDir) await removeMonitorFile(embedded.dataDir).catch(() => {})
     await parts.api?.close()
     await Promise.all(parts.indexers.map((i) => i.close()))
+    parts.closeStatus?.()
     await parts.publisher?.close()
     await Promise.all(parts.workers.map((w) => w.close()))
     await parts.webhooks?.close()
@@ -122,10 +125,41 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         accounts,
         onError: (err) => log.warn({ err: err.message }, 'queue connection error (publisher)'),
       })
+      // Each chain starts on its own, in the background: one whose RPC does not answer keeps
+      // retrying (its status, in Redis for /ready, says why) while the others, the workers and the
+      // API run. One that stops on an error a retry cannot cure stops alone; when every chain of
+      // this process has stopped, there is nothing left to ingest: the monitor stops (onFatal).
+      const statusRedis = createRedisConnection(redis.target, { log, name: 'dexrisk-chain-status', options: { maxRetriesPerRequest: 1 } })
+      parts.closeStatus = () => statusRedis.disconnect()
+      const followers: ChainFollower[] = []
       for (const chain of chainList(config).filter((c) => chainNames.includes(c.name))) {
-        const indexer = await createIndexer({ common: run, chain, pool, publisher: parts.publisher, untilBlock: opts.untilBlocks?.get(chain.id), signal: opts.signal })
-        indexer.done.catch((err: Error) => opts.onFatal?.(err))
-        parts.indexers.push(indexer)
+        const follower = followChain({
+          chain,
+          log,
+          publish: (status) => writeChainStatus(statusRedis, config.queue.prefix, status),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          start: (signal, onProblem) =>
+            createIndexer({
+              common: run,
+              chain,
+              pool,
+              publisher: parts.publisher!,
+              untilBlock: opts.untilBlocks?.get(chain.id),
+              signal,
+              onProblem,
+            }),
+        })
+        follower.done.catch(() => {
+          if (!followers.every((f) => f.status().state === 'stopped')) return
+          const errors = followers.map((f) => f.done.catch((err: unknown) => err as Error))
+          void Promise.all(errors).then((all) => {
+            const stopped = all.filter((e): e is Error => e instanceof Error)
+            // One line each, in the config's order: what to fix on every chain.
+            opts.onFatal?.(stopped.length === 1 ? stopped[0]! : new BaseError(stopped.map((e) => e.message.split('\n')[0]!).join('\n')))
+          })
+        })
+        followers.push(follower)
+        parts.indexers.push(follower)
       }
     }
     const shards = opts.shards ?? Array.from({ length: config.shards }, (_, i) => i)

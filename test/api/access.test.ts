@@ -6,6 +6,7 @@ import { syncConfigAccounts } from '../../src/domain/account-store.ts'
 import type { AccountMetrics } from '../../src/risk/account-metrics.ts'
 import { type AccountSummary } from '../../src/read-model/keys.ts'
 import { publishSummaries } from '../../workers/risk/read-model.ts'
+import { writeChainStatus } from '../../src/read-model/chain-status.ts'
 import { shardOf } from '../../src/queue/shard-of.ts'
 import { apiTestConfig, openSocket, startTestApi, upgradeStatus, WALLETS } from '../setup/api.ts'
 import { useEmbeddedDatabase } from '../setup/database.ts'
@@ -252,9 +253,21 @@ describe('API access', () => {
     for (const p of ['/v1/accounts', '/v1/accounts/{account}/risk', '/v1/accounts/{account}/history', '/v1/accounts/{account}/rules/{id}', '/v1/keys/{id}'])
       expect(Object.keys(doc.paths)).toContain(p)
     expect(await (await fetch(`${api.url}/health`)).json()).toEqual({ status: 'ok' })
-    const ready = await fetch(`${api.url}/ready`)
-    expect(ready.status).toBe(200)
-    expect(await ready.json()).toEqual({ status: 'ready', database: { ok: true }, redis: { ok: true } })
+    const ready = async () => {
+      const res = await fetch(`${api.url}/ready`)
+      return { status: res.status, body: (await res.json()) as unknown }
+    }
+    // The config names a chain no process follows here: degraded, the chain named.
+    const up = { database: { ok: true }, redis: { ok: true } }
+    expect(await ready()).toEqual({ status: 200, body: { status: 'degraded', ...up, chains: { local: { ok: false, state: 'unreported', error: 'no process reports following it' } } } })
+    // What an indexer in another process reports through Redis.
+    const status = { chain: 'local', chainId: 31337, state: 'following' as const, block: '42', at: new Date().toISOString() }
+    await writeChainStatus(redis, prefix, status)
+    expect(await ready()).toEqual({ status: 200, body: { status: 'ready', ...up, chains: { local: { ok: true, state: 'following', block: '42' } } } })
+    // A report its process stopped renewing is nobody's.
+    const old = new Date(Date.now() - 60_000).toISOString()
+    await writeChainStatus(redis, prefix, { ...status, at: old })
+    expect(await ready()).toEqual({ status: 200, body: { status: 'degraded', ...up, chains: { local: { ok: false, state: 'unreported', error: `no report since ${old}: the process that followed it is gone` } } } })
     const metrics = await fetch(`${api.url}/metrics`)
     expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
     const text = await metrics.text()

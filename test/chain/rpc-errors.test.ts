@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createPublicClient, http } from 'viem'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { describeRpcError, maskRpcUrl } from '../../src/chain/call-errors.ts'
+import { describeRpcError, deterministicRpcProblem, isRetryableRpcOrTransient, maskRpcUrl } from '../../src/chain/call-errors.ts'
 import { errorLine } from '../../src/errors.ts'
 
 /** A provider that refuses every request with 429, as a rate-limited RPC does. */
@@ -37,5 +37,63 @@ describe('describeRpcError', () => {
 
   it('leaves an error with nothing to add as its first line', () => {
     expect(describeRpcError(new Error('boom'), 'boom')).toBe('boom')
+  })
+})
+
+describe('deterministicRpcProblem: what a retry cannot cure', () => {
+  /** A provider answering every request with `status` and `body` (a JSON-RPC error echoes the request id). */
+  async function provider(status: number, body: (id: unknown) => unknown): Promise<{ url: string; close(): Promise<void> }> {
+    const s = createServer((req, res) => {
+      let raw = ''
+      req.on('data', (c: Buffer) => (raw += c.toString()))
+      req.on('end', () => {
+        const id = (JSON.parse(raw) as { id?: unknown }).id
+        res.writeHead(status, { 'content-type': 'application/json' })
+        res.end(JSON.stringify(body(id)))
+      })
+    })
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
+    return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, close: () => new Promise((resolve) => s.close(() => resolve())) }
+  }
+  const failure = async (url: string) => createPublicClient({ transport: http(url, { retryCount: 0 }) }).getChainId().catch((e: unknown) => e)
+
+  it('names a refused key, a missing method and a wrong path, and stops retrying them', async () => {
+    const cases: [number, (id: unknown) => unknown, RegExp][] = [
+      [401, () => ({ error: 'invalid api key' }), /^the RPC refuses the request \(HTTP 401\): check the API key/],
+      [403, () => ({ error: 'forbidden' }), /^the RPC refuses the request \(HTTP 403\)/],
+      [404, () => ({ error: 'not found' }), /^the RPC answers HTTP 404: check the URL path$/],
+      [200, (id) => ({ jsonrpc: '2.0', id, error: { code: -32601, message: 'the method eth_chainId does not exist/is not available' } }), /^the RPC does not offer a method dexrisk needs/],
+    ]
+    for (const [status, body, expected] of cases) {
+      const p = await provider(status, body)
+      try {
+        const err = await failure(p.url)
+        expect(deterministicRpcProblem(err)).toMatch(expected)
+        expect(isRetryableRpcOrTransient(err)).toBe(false)
+      } finally {
+        await p.close()
+      }
+    }
+  })
+
+  it('leaves rate limits, server errors, invalid params and unreachable hosts to the retry', async () => {
+    const cases: [number, (id: unknown) => unknown][] = [
+      [429, () => ({ error: 'rate limited' })],
+      [503, () => ({ error: 'unavailable' })],
+      [200, (id) => ({ jsonrpc: '2.0', id, error: { code: -32602, message: 'block range too large' } })],
+    ]
+    for (const [status, body] of cases) {
+      const p = await provider(status, body)
+      try {
+        const err = await failure(p.url)
+        expect(deterministicRpcProblem(err)).toBeNull()
+        expect(isRetryableRpcOrTransient(err)).toBe(true)
+      } finally {
+        await p.close()
+      }
+    }
+    const closed = await failure('http://127.0.0.1:1')
+    expect(deterministicRpcProblem(closed)).toBeNull()
+    expect(isRetryableRpcOrTransient(closed)).toBe(true)
   })
 })

@@ -120,15 +120,23 @@ describe('a monitor started on a chain other than the one its database indexed',
   })
 })
 
-/** Starts the monitor on the chain as it is now: the error it refuses with (a start that succeeds is closed, undefined). */
+/**
+ * Starts the monitor on the chain as it is now: the error its only chain stops on (then, every chain
+ * of the process stopped, the monitor stops: onFatal), or undefined when the chain is followed.
+ */
 async function startRefused(): Promise<unknown> {
-  return startMonitor({ common: common() }).then(
-    async (m) => {
-      await m.close()
+  let refused: (err: Error) => void = () => {}
+  const fatal = new Promise<Error>((resolve) => (refused = resolve))
+  const m = await startMonitor({ common: common(), onFatal: (err) => refused(err) })
+  try {
+    const follows = (async () => {
+      while (m.indexers[0]!.cursor() < 0n) await new Promise((r) => setTimeout(r, 50))
       return undefined
-    },
-    (e: unknown) => e,
-  )
+    })()
+    return await Promise.race([fatal, follows])
+  } finally {
+    await m.close()
+  }
 }
 
 /** The shard's checkpoint for the chain. */

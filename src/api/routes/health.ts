@@ -1,9 +1,21 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { ApiContext } from '../api-context.ts'
+import { readChainStatuses } from '../../read-model/chain-status.ts'
 
 const Check = Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) })
+const ChainCheck = Type.Object({
+  ok: Type.Boolean(),
+  state: Type.Union([Type.Literal('starting'), Type.Literal('following'), Type.Literal('stopped'), Type.Literal('done'), Type.Literal('unreported')]),
+  error: Type.Optional(Type.String()),
+  block: Type.Optional(Type.String()),
+})
+const Ready = Type.Object({ status: Type.String(), database: Check, redis: Check, chains: Type.Record(Type.String(), ChainCheck) })
 
-/** Liveness (the process answers) and readiness (its database and Redis answer). No key needed. */
+/**
+ * Liveness (the process answers) and readiness: its database and Redis answer (else 503), and
+ * each configured chain is followed, as the processes that run the indexers report it in Redis
+ * (a chain that is not: status `degraded`, still 200, the chain named with why). No key needed.
+ */
 export function healthRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
   const check = async (fn: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> => {
     let timer: NodeJS.Timeout | undefined
@@ -22,12 +34,28 @@ export function healthRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
     app.get('/health', { schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }))
     app.get(
       '/ready',
-      { schema: { tags: ['health'], summary: 'Readiness: database and Redis answer', security: [], response: { 200: Type.Object({ status: Type.String(), database: Check, redis: Check }), 503: Type.Object({ status: Type.String(), database: Check, redis: Check }) } } },
+      { schema: { tags: ['health'], summary: 'Readiness: database and Redis answer, and which chains are followed', security: [], response: { 200: Ready, 503: Ready } } },
       async (_req, reply) => {
         const [database, redis] = await Promise.all([check(() => ctx.pool.query('SELECT 1')), check(() => ctx.redis.ping())])
+        const chains = redis.ok ? await chainChecks() : {}
         const ok = database.ok && redis.ok
-        return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', database, redis })
+        const following = Object.values(chains).every((c) => c.ok)
+        return reply.code(ok ? 200 : 503).send({ status: !ok ? 'unavailable' : following ? 'ready' : 'degraded', database, redis, chains })
       },
+    )
+  }
+
+  /** Each configured chain: following (or done), or why not. A chain no live process reports is `unreported`. */
+  async function chainChecks(): Promise<Record<string, { ok: boolean; state: 'starting' | 'following' | 'stopped' | 'done' | 'unreported'; error?: string; block?: string }>> {
+    const statuses = await readChainStatuses(ctx.redis, ctx.common.config.queue.prefix).catch(() => new Map())
+    return Object.fromEntries(
+      Object.keys(ctx.common.config.chains)
+        .sort()
+        .map((name) => {
+          const s = statuses.get(name)
+          if (!s || s.silent) return [name, { ok: false, state: 'unreported' as const, error: s ? `no report since ${s.at}: the process that followed it is gone` : 'no process reports following it' }]
+          return [name, { ok: s.state === 'following' || s.state === 'done', state: s.state, ...(s.error === undefined ? {} : { error: s.error }), ...(s.block === undefined ? {} : { block: s.block }) }]
+        }),
     )
   }
 }
