@@ -3,7 +3,7 @@ import { startMetricsServer, type MetricsServer } from '../metrics/metrics-serve
 import { startMonitor } from '../runtime/start-monitor.ts'
 
 export type RunMonitorOptions = {
-  shards?: number[]
+  shards?: number[] | 'auto'
   chains?: string[]
   exitWhenReady?: boolean
   /** Serve the API (REST, WebSocket, dashboard) in this process (startMonitor's `api`). Default false. */
@@ -66,7 +66,7 @@ export async function runMonitor(common: Common, opts: RunMonitorOptions): Promi
         database: monitor.embedded ? `embedded (${monitor.embedded.dataDir})` : 'server',
         redis: monitor.redisUrl,
         indexers: monitor.indexers.map((i) => i.chainId),
-        shards: monitor.workers.map((w) => w.shard),
+        shards: monitor.leases ? `auto (member ${monitor.leases.member})` : monitor.workers.map((w) => w.shard),
         api: monitor.api?.url ?? 'off',
         metrics: metricsServer?.url ?? 'off',
       },
