@@ -105,7 +105,7 @@ describe('shard leases on the real Redis', () => {
     // Every lease is a key holding its member's id, and the member set lists the three.
     const keys = leaseKeys(r.prefix)
     for (const m of ms) for (const s of m.leases.held()) expect(await r.redis.get(keys.shard(s))).toBe(m.name)
-    expect((await r.redis.zrange(keys.members, 0, -1)).sort()).toEqual(['m-a', 'm-b', 'm-c'])
+    expect((await r.redis.zrange(keys.members, '0', '-1')).sort()).toEqual(['m-a', 'm-b', 'm-c'])
     expect(keys.members).toBe(`${r.prefix}:{lease}:members`)
     expect(keys.shard(3)).toBe(`${r.prefix}:{lease}:shard:3`)
     // A log line names the shards at each change.
@@ -139,7 +139,7 @@ describe('shard leases on the real Redis', () => {
     for (const s of lost) expect([...a!.started, ...b!.started]).toContain(s)
     // The crashed member released nothing: its leases expired, and its member entry too.
     expect(c!.logs.matching(/^shard lease released$/)).toEqual([])
-    expect(await r.redis.zrange(leaseKeys(r.prefix).members, 0, -1)).not.toContain('k-c')
+    expect(await r.redis.zrange(leaseKeys(r.prefix).members, '0', '-1')).not.toContain('k-c')
     expect(overlaps).toEqual([])
   })
 
@@ -165,7 +165,7 @@ describe('shard leases on the real Redis', () => {
     members = members.filter((m) => m !== b)
     expect(b.running()).toEqual([])
     expect(b.logs.matching(/^shard lease released$/).map((e) => e.shard).sort()).toEqual(handed)
-    expect(await r.redis.zrange(leaseKeys(r.prefix).members, 0, -1)).toEqual(['c-a'])
+    expect(await r.redis.zrange(leaseKeys(r.prefix).members, '0', '-1')).toEqual(['c-a'])
     await waitUntil('the remaining member holds every shard', () => converged([a]))
     expect(overlaps).toEqual([])
   })
