@@ -231,6 +231,8 @@ export function startShardLeases<W extends LeasedShard>(opts: ShardLeasesOptions
 
   const tick = async (): Promise<void> => {
     if (abandoned) return
+    // Not connected yet (start-up) with nothing held: nothing to renew, nothing to warn about.
+    if (redis.status !== 'ready' && entries.size === 0) return
     const sent = performance.now()
     // Renew every lease still ours (a draining one too: its worker may be finishing a batch).
     const renewing = [...entries.values()].filter((e) => e.state !== 'lost')
