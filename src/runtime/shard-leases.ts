@@ -200,12 +200,18 @@ export function startShardLeases<W extends LeasedShard>(opts: ShardLeasesOptions
 
   const startWorker = (e: Entry<W>): void => {
     onEntry(e, async () => {
+      let restarts = 0
       const control: ShardControl = {
         restart: (why) => {
-          if (e.state !== 'running') return
-          log.warn({ shard: e.shard, why }, 'restarting the shard worker: it reloads its state from the database and adopts the batch it stopped on')
+          // While starting too: the step runs once the start has finished.
+          if (e.state !== 'running' && e.state !== 'starting') return
+          // Backs off when it keeps happening (another consumer that is no member, e.g. a process
+          // started with fixed --shards next to the auto ones, keeps moving the checkpoint).
+          const delay = Math.min(ttlMs, 100 * 2 ** restarts++)
+          log.warn({ shard: e.shard, why, delayMs: delay }, 'restarting the shard worker: it reloads its state from the database and adopts the batch it stopped on')
           onEntry(e, async () => {
             await closeWorker(e)
+            await new Promise((res) => setTimeout(res, delay))
             if (e.state === 'running') await launch()
           })
         },

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { fairShare, leaseKeys, startShardLeases, type ShardLeases } from '../../src/runtime/shard-leases.ts'
+import { fairShare, leaseKeys, startShardLeases, type ShardControl, type ShardLeases } from '../../src/runtime/shard-leases.ts'
 import { captureLog, type CapturedLog } from '../setup/capture-log.ts'
 import { useRedisPrefix } from '../setup/redis.ts'
 import { waitUntil } from '../setup/wait-until.ts'
@@ -13,7 +13,16 @@ const r = useRedisPrefix()
 /** A stand-in for a shard's risk worker: records when it runs, so two at once on a shard show. */
 type FakeWorker = { shard: number; member: string; open: boolean; close(): Promise<void> }
 
-type Member = { name: string; leases: ShardLeases<FakeWorker>; logs: CapturedLog; started: number[]; closed: number[]; running(): number[] }
+type Member = {
+  name: string
+  leases: ShardLeases<FakeWorker>
+  logs: CapturedLog
+  started: number[]
+  closed: number[]
+  running(): number[]
+  /** The control each shard's latest worker was started with. */
+  controls: Map<number, ShardControl>
+}
 
 let members: Member[] = []
 /** Shard → the member whose worker runs it now (a crashed member's are dead: not counted). */
@@ -33,6 +42,7 @@ function join(name: string): Member {
   const started: number[] = []
   const closed: number[] = []
   const workers = new Set<FakeWorker>()
+  const controls = new Map<number, ShardControl>()
   const leases = startShardLeases<FakeWorker>({
     redisUrl: r.url,
     prefix: r.prefix,
@@ -40,7 +50,8 @@ function join(name: string): Member {
     ttlMs: TTL_MS,
     log: logs.logger,
     member: name,
-    start: async (shard) => {
+    start: async (shard, control) => {
+      controls.set(shard, control)
       const other = live.get(shard)
       if (other !== undefined && other !== name) overlaps.push(`shard ${shard}: ${name} started while ${other} ran it`)
       live.set(shard, name)
@@ -62,7 +73,7 @@ function join(name: string): Member {
       return w
     },
   })
-  const m: Member = { name, leases, logs, started, closed, running: () => [...workers].filter((w) => w.open).map((w) => w.shard).sort() }
+  const m: Member = { name, leases, logs, started, closed, running: () => [...workers].filter((w) => w.open).map((w) => w.shard).sort(), controls }
   members.push(m)
   return m
 }
@@ -154,6 +165,18 @@ describe('shard leases on the real Redis', () => {
     await r.redis.del(...Array.from({ length: SHARDS }, (_, s) => keys.shard(s)), keys.members)
     await waitUntil('every worker is closed and started again', () => a.started.length === SHARDS + 1 + SHARDS && converged([a]))
     expect(a.closed.sort()).toEqual([0, 1, 2, 2, 3])
+  })
+
+  it('restarts a worker that asks for it (a lost checkpoint fence) under the lease it still holds: closed first, then started again', async () => {
+    const a = join('r-a')
+    await waitUntil('the member holds every shard', () => converged([a]))
+    a.controls.get(1)!.restart('the checkpoint moved under this worker')
+    await waitUntil('shard 1 is closed and started again', () => a.closed.includes(1) && a.started.filter((s) => s === 1).length === 2 && converged([a]))
+    expect(a.closed).toEqual([1])
+    expect(a.logs.matching(/^restarting the shard worker/, { shard: 1 })).toHaveLength(1)
+    // The lease stayed this member's throughout: no other member could have taken it.
+    expect(await r.redis.get(leaseKeys(r.prefix).shard(1))).toBe('r-a')
+    expect(a.logs.matching(/^shard lease (lost|released)/)).toEqual([])
   })
 
   it('a member that leaves closes its workers, releases its leases and leaves the member set; the other takes over at once', async () => {
