@@ -315,7 +315,8 @@ export function startShardLeases<W extends LeasedShard>(opts: ShardLeasesOptions
     ticking = tick()
       .catch((err: unknown) => log.error({ err: errorLine(err) }, 'shard leases: tick failed'))
       .finally(() => {
-        if (!abandoned && !(leaving && entries.size === 0)) timer = setTimeout(loop, interval)
+        // Until the connection is first ready (nothing held), look again soon rather than a quarter TTL later.
+        if (!abandoned && !(leaving && entries.size === 0)) timer = setTimeout(loop, redis.status === 'ready' || entries.size > 0 ? interval : 100)
       })
   }
   loop()
@@ -330,13 +331,18 @@ export function startShardLeases<W extends LeasedShard>(opts: ShardLeasesOptions
         if (abandoned) return
         leaving = true
         for (const e of entries.values()) drain(e, 'this worker process is leaving')
-        // The loop keeps renewing the draining leases until every worker has closed and released.
-        while (entries.size > 0) {
-          await Promise.all([...entries.values()].map((e) => e.busy))
-          await new Promise((r) => setTimeout(r, 10))
+        // The loop keeps renewing the draining leases until every worker has closed and released
+        // (a claim a tick had in flight is drained too: it sees `leaving`).
+        const settled = async (): Promise<void> => {
+          do {
+            await ticking
+            await Promise.all([...entries.values()].map((e) => e.busy))
+            if (entries.size > 0) await new Promise((r) => setTimeout(r, 10))
+          } while (entries.size > 0)
         }
+        await settled()
         clearTimeout(timer)
-        await ticking
+        await settled()
         await redis.eval(HEARTBEAT, 1, keys.members, member, String(ttlMs), '0').catch((err: unknown) => redisFailed('leaving the member set', err))
         redis.disconnect()
         log.info('left the shard leases: every worker closed, every lease released')
