@@ -79,6 +79,9 @@ if ARGV[3] == '1' then redis.call('ZADD', KEYS[1], now + ttl, ARGV[1]) else redi
 redis.call('PEXPIRE', KEYS[1], ttl * 4)
 return redis.call('ZRANGE', KEYS[1], 0, -1)`
 
+/** How many TTLs a worker whose lease was lost may take to close before the shard may be claimed again. */
+const LOST_CLOSE_TTLS = 3
+
 /**
  * Lease keys. `{lease}` is a Redis Cluster hash tag: the member set and every shard's lease share a
  * slot, so MGET over the leases and the scripts work on a Cluster too.
@@ -176,7 +179,15 @@ export function startShardLeases<W extends LeasedShard>(opts: ShardLeasesOptions
     e.state = 'lost'
     log.warn({ shard: e.shard, why }, 'shard lease lost: closing its worker (a batch still in flight meets the checkpoint fence)')
     onEntry(e, async () => {
-      await closeWorker(e)
+      // A close that hangs (its Redis connections still down) must not keep this member from
+      // running the shard again for good, which with one member would leave it unrun: after a
+      // bound the close goes on in the background and the shard may be claimed again.
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const bound = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), LOST_CLOSE_TTLS * ttlMs)))
+      const closing = closeWorker(e)
+      if ((await Promise.race([closing.then(() => 'closed' as const), bound])) === 'late')
+        log.warn({ shard: e.shard, waitedMs: LOST_CLOSE_TTLS * ttlMs }, 'the worker of a lost lease has not closed yet; the shard may be claimed again meanwhile (the checkpoint fence guards the overlap)')
+      clearTimeout(timer)
       entries.delete(e.shard)
       report()
     })

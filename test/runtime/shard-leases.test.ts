@@ -37,7 +37,8 @@ afterEach(async () => {
   overlaps = []
 })
 
-function join(name: string): Member {
+/** `hangOnClose`: shards whose first worker never finishes closing (its connections still down). */
+function join(name: string, opts: { hangOnClose?: Set<number> } = {}): Member {
   const logs = captureLog('info')
   const started: number[] = []
   const closed: number[] = []
@@ -61,6 +62,7 @@ function join(name: string): Member {
         member: name,
         open: true,
         close: async () => {
+          if (opts.hangOnClose?.delete(shard)) return new Promise<void>(() => {})
           // A batch boundary takes a moment: the lease must outlive it.
           await new Promise((res) => setTimeout(res, 50))
           w.open = false
@@ -109,7 +111,7 @@ describe('fairShare', () => {
 
 describe('shard leases on the real Redis', () => {
   it('three members converge to disjoint shard sets that cover every shard, each its fair share, with keys under the queue prefix and the {lease} hash tag', async () => {
-    const ms = ['m-a', 'm-b', 'm-c'].map(join)
+    const ms = ['m-a', 'm-b', 'm-c'].map((n) => join(n))
     await waitUntil('three members converge', () => converged(ms))
     expect(ms.map((m) => m.leases.held().length).sort()).toEqual([1, 1, 2])
     expect(overlaps).toEqual([])
@@ -140,7 +142,7 @@ describe('shard leases on the real Redis', () => {
   })
 
   it('a member that stops renewing (a simulated crash) loses its shards to the others once its leases expire', async () => {
-    const [a, b, c] = ['k-a', 'k-b', 'k-c'].map(join)
+    const [a, b, c] = ['k-a', 'k-b', 'k-c'].map((n) => join(n))
     await waitUntil('three members converge', () => converged([a!, b!, c!]))
     const lost = c!.leases.held()
     expect(lost.length).toBeGreaterThanOrEqual(1)
@@ -165,6 +167,14 @@ describe('shard leases on the real Redis', () => {
     await r.redis.del(...Array.from({ length: SHARDS }, (_, s) => keys.shard(s)), keys.members)
     await waitUntil('every worker is closed and started again', () => a.started.length === SHARDS + 1 + SHARDS && converged([a]))
     expect(a.closed.sort()).toEqual([0, 1, 2, 2, 3])
+  })
+
+  it('claims a shard again, after a bound and saying so, when the worker of its lost lease never finishes closing', async () => {
+    const a = join('h-a', { hangOnClose: new Set([1]) })
+    await waitUntil('the member holds every shard', () => converged([a]))
+    await r.redis.del(leaseKeys(r.prefix).shard(1))
+    await waitUntil('shard 1 is won again with a new worker', () => a.started.filter((s) => s === 1).length === 2 && a.leases.held().length === SHARDS && a.leases.workers().length === SHARDS, 30_000)
+    expect(a.logs.matching(/^the worker of a lost lease has not closed yet/, { shard: 1 })).toHaveLength(1)
   })
 
   it('restarts a worker that asks for it (a lost checkpoint fence) under the lease it still holds: closed first, then started again', async () => {
