@@ -14,6 +14,7 @@ import { sleep } from '../../src/retry.ts'
 import { runRandomTraders } from '../../src/world/traders.ts'
 import { worldConfig } from '../../src/world/world-config.ts'
 import type { RiskWorker } from '../../workers/risk/risk-worker.ts'
+import { seriesOf } from '../metrics/metric-values.ts'
 import { captureLog, type CapturedLog } from '../setup/capture-log.ts'
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../setup/redis.ts'
 import { startTcpProxy } from '../setup/tcp-proxy.ts'
@@ -194,7 +195,8 @@ describe('worker processes with --shards auto, joining and dying mid-run', () =>
     // Member c reaches Redis through a proxy the test cuts, and the database through a pool it severs.
     const redisPort = Number(new URL(TEST_REDIS_URL).port || 6379)
     const proxy = await startTcpProxy({ host: new URL(TEST_REDIS_URL).hostname, port: redisPort })
-    const monitor = await startMonitor({ common: createCommon(config, { log: logs.a.logger }), shards: 'auto', onBatchApplied: () => applied.a++ })
+    const commonA = createCommon(config, { log: logs.a.logger })
+    const monitor = await startMonitor({ common: commonA, shards: 'auto', onBatchApplied: () => applied.a++ })
     const a = monitor.leases!
     const cPool = severablePool(monitor.pool)
     let b: ShardLeases<RiskWorker> | undefined
@@ -244,11 +246,15 @@ describe('worker processes with --shards auto, joining and dying mid-run', () =>
         const bad = logs[who].entries.filter((e) => e.level >= 50 && !/checkpoint moved under this worker/.test(String(e.err ?? '')))
         expect(bad, `${who}: ${JSON.stringify(bad)}`).toEqual([])
       }
-      // Each member logged the shards it holds at every change; the last line is what it holds now.
+      // Each member logged the shards it holds at every change; the last line is what it holds now,
+      // and so does its gauge.
       for (const [who, m] of [['a', a], ['b', b]] as const) {
         const lines = logs[who].matching(/^shards held by this worker process changed$/, { member: m.member })
         expect(lines.at(-1)?.shards, who).toEqual(m.held())
       }
+      expect(await seriesOf(commonA.metrics.registry, 'dexrisk_shard_lease_held')).toEqual(
+        Object.fromEntries(Array.from({ length: SHARDS }, (_, s) => [`shard=${s}`, a.held().includes(s) ? 1 : 0])),
+      )
     } catch (err) {
       for (const who of ['a', 'b', 'c'] as const) process.stderr.write(`member ${who} logged:\n${logs[who].entries.map((e) => JSON.stringify(e)).join('\n').slice(-4000)}\n`)
       throw err
