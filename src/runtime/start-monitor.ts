@@ -36,7 +36,11 @@ export type MonitorOptions = {
    * it started, the data folder included, and rejects.
    */
   signal?: AbortSignal
-  /** Called when a part stops on an error it cannot retry (a shard's batch, an indexer's config). */
+  /**
+   * Called when a part stops on an error it cannot retry (a shard's batch, an indexer's config).
+   * Not for a leased shard (shards 'auto'): its process keeps the lease and runs on, so that the
+   * batch is not adopted and stopped on by each process in turn (src/runtime/leased-workers.ts).
+   */
   onFatal?: (err: Error) => void
   /** Called after each batch a shard committed (tests record the batches for replay; lag metrics). */
   onBatchApplied?: (info: BatchApplied) => void
