@@ -34,12 +34,14 @@ const metricsHostOption = new Option('--metrics-host <host>', "interface /metric
   .default(DEFAULT_METRICS_HOST)
 type MetricsFlags = { metricsPort: number; metricsHost: string }
 const metricsOf = (o: MetricsFlags) => ({ port: o.metricsPort, host: o.metricsHost })
+/** --shards: a list or range, or 'auto' (leased: src/runtime/shard-leases.ts). */
+const shardsOption = (spec: string, shards: number): number[] | 'auto' => (spec.trim() === 'auto' ? 'auto' : parseShardList(spec, shards))
 
 program
   .command('run')
   .description('run indexers and risk workers in this process (the owner of an embedded database runs everything)')
   .addOption(configOption)
-  .option('--shards <list>', 'shards to run workers for, e.g. 0-3 or 1,3 (default: all)')
+  .option('--shards <list>', "shards to run workers for, e.g. 0-3 or 1,3, or 'auto': a fair share leased among the processes running auto (default: all)")
   .option('--chains <names>', 'comma-separated chain names to index (default: all)')
   .option('--no-indexers', 'run no indexer')
   .option('--no-workers', 'run no risk worker')
@@ -49,7 +51,7 @@ program
   .action(async (o: { config: string; shards?: string; chains?: string; indexers: boolean; workers: boolean; api: boolean } & MetricsFlags) => {
     const config = await loadConfig(o.config)
     await runMonitor(createCommon(config), {
-      shards: o.workers ? (o.shards ? parseShardList(o.shards, config.shards) : undefined) : [],
+      shards: o.workers ? (o.shards ? shardsOption(o.shards, config.shards) : undefined) : [],
       chains: o.indexers ? o.chains?.split(',').map((s) => s.trim()) : [],
       api: o.api,
       metrics: metricsOf(o),
@@ -69,12 +71,12 @@ program
   .command('worker')
   .description('run risk workers only (needs DATABASE_URL: an embedded database belongs to one process)')
   .addOption(configOption)
-  .requiredOption('--shards <list>', 'shards to run, e.g. 0-1')
+  .requiredOption('--shards <list>', "shards to run, e.g. 0-1, or 'auto': a fair share of them, leased through Redis, taken over from a process that leaves or dies")
   .addOption(metricsPortOption)
   .addOption(metricsHostOption)
   .action(async (o: { config: string; shards: string } & MetricsFlags) => {
     const config = await loadConfig(o.config)
-    await runMonitor(createCommon(config), { shards: parseShardList(o.shards, config.shards), chains: [], metrics: metricsOf(o) })
+    await runMonitor(createCommon(config), { shards: shardsOption(o.shards, config.shards), chains: [], metrics: metricsOf(o) })
   })
 
 program

@@ -4,7 +4,7 @@ import { startMonitor } from '../runtime/start-monitor.ts'
 import { describeRedis } from '../db/redis.ts'
 
 export type RunMonitorOptions = {
-  shards?: number[]
+  shards?: number[] | 'auto'
   chains?: string[]
   exitWhenReady?: boolean
   /** Serve the API (REST, WebSocket, dashboard) in this process (startMonitor's `api`). Default false. */
@@ -68,7 +68,7 @@ export async function runMonitor(common: Common, opts: RunMonitorOptions): Promi
         // Its password hidden, as in every other Redis log line.
         redis: describeRedis(monitor.redisUrl),
         indexers: monitor.indexers.map((i) => i.chainId),
-        shards: monitor.workers.map((w) => w.shard),
+        shards: monitor.leases ? `auto (member ${monitor.leases.member})` : monitor.workers.map((w) => w.shard),
         api: monitor.api?.url ?? 'off',
         metrics: metricsServer?.url ?? 'off',
       },

@@ -278,6 +278,12 @@ export const configSchema = z.strictObject({
         .min(1)
         .regex(/^[^{}]*$/, 'no braces: they would override the Redis Cluster hash tags in dexrisk\'s key names (docs/configuration.md#redis-cluster)')
         .default('dexrisk'),
+      /**
+       * With `--shards auto`: how long a worker process's shard leases and membership live without
+       * renewal (renewed every quarter of it), so how long a killed process's shards wait before
+       * the others take them. Default 10000 ms.
+       */
+      leaseTtlMs: z.number().int().min(200).max(600_000).default(10_000),
     })
     .prefault({}),
 })

@@ -67,6 +67,8 @@ export type Metrics = {
     appliedBlock: Gauge<'shard' | 'chain'>
     /** `dexrisk_shard_stopped{shard}`: 1 once a shard stopped on a batch it cannot apply, else 0. */
     stopped: Gauge<'shard'>
+    /** `dexrisk_shard_lease_held{shard}`: with --shards auto, 1 while this process runs the shard under its lease, else 0. */
+    leaseHeld: Gauge<'shard'>
   }
   webhooks: {
     /** `dexrisk_webhook_deliveries_total{outcome}`: one per try: delivered, retry, dead or refused. */
@@ -165,6 +167,12 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       trades: new Counter({ name: 'dexrisk_trades_total', help: 'Swaps of watched accounts applied by a shard', labelNames: ['shard'], registers }),
       alertsFired: new Counter({ name: 'dexrisk_alerts_fired_total', help: 'Alert rules fired (resolutions not counted), by severity', labelNames: ['shard', 'severity'], registers }),
       appliedBlock: new Gauge({ name: 'dexrisk_applied_block', help: 'Last block a shard applied, per chain (its checkpoint)', labelNames: ['shard', 'chain'], registers }),
+      leaseHeld: new Gauge({
+        name: 'dexrisk_shard_lease_held',
+        help: 'With --shards auto: 1 while this process runs the shard under its lease, else 0',
+        labelNames: ['shard'],
+        registers,
+      }),
       stopped: new Gauge({ name: 'dexrisk_shard_stopped', help: '1 when a shard stopped on a batch it cannot apply (kept in its failed set), else 0', labelNames: ['shard'], registers }),
     },
     webhooks: {

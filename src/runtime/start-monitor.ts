@@ -18,11 +18,17 @@ import { writeChainStatus } from '../read-model/chain-status.ts'
 import { followChain, type ChainFollower } from './chain-follower.ts'
 import { createRiskWorker, type BatchApplied, type RiskWorker } from '../../workers/risk/risk-worker.ts'
 import { createWebhookWorker, type WebhookWorker } from '../../workers/webhook/webhook-worker.ts'
+import { startLeasedWorkers } from './leased-workers.ts'
+import type { ShardLeases } from './shard-leases.ts'
 
 export type MonitorOptions = {
   common: Common
-  /** Shards to run workers for. Default: all. [] runs none. */
-  shards?: number[]
+  /**
+   * Shards to run workers for. Default: all. [] runs none. 'auto': as many as this process's fair
+   * share among the worker processes running 'auto', taken and handed over through Redis leases
+   * (src/runtime/shard-leases.ts).
+   */
+  shards?: number[] | 'auto'
   /** Chain names to index. Default: all. [] runs no indexer. */
   chains?: string[]
   /** Per chain id, stop indexing after this block (tests, bounded runs). */
@@ -32,7 +38,11 @@ export type MonitorOptions = {
    * it started, the data folder included, and rejects.
    */
   signal?: AbortSignal
-  /** Called when a part stops on an error it cannot retry (a shard's batch, an indexer's config). */
+  /**
+   * Called when a part stops on an error it cannot retry (a shard's batch, an indexer's config).
+   * Not for a leased shard (shards 'auto'): its process keeps the lease and runs on, so that the
+   * batch is not adopted and stopped on by each process in turn (src/runtime/leased-workers.ts).
+   */
   onFatal?: (err: Error) => void
   /** Called after each batch a shard committed (tests record the batches for replay; lag metrics). */
   onBatchApplied?: (info: BatchApplied) => void
@@ -49,7 +59,10 @@ export type Monitor = {
   redisUrl: RedisTarget
   embedded: EmbeddedDatabase | undefined
   indexers: Indexer[]
+  /** The workers of fixed shards; with shards 'auto', see `leases`. */
   workers: RiskWorker[]
+  /** With shards 'auto': the leases and the workers this process runs now. */
+  leases: ShardLeases<RiskWorker> | undefined
   webhookWorker: WebhookWorker | undefined
   publisher: BatchPublisher | undefined
   api: Api | undefined
@@ -68,7 +81,16 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
   const databaseUrl = config.database.url ?? embedded!.url
   const pool = createPool({ url: databaseUrl, max: embedded ? 1 : config.database.poolMax, log })
   const redis = await connectRedis({ url: config.redis.url, cluster: config.redis.cluster, startIfMissing: true, log })
-  const parts: { closeStatus?: () => void; indexers: Indexer[]; workers: RiskWorker[]; publisher?: BatchPublisher; webhooks?: WebhookWorker; api?: Api; policies?: PolicyRunner } = { indexers: [], workers: [] }
+  const parts: {
+    closeStatus?: () => void
+    indexers: Indexer[]
+    workers: RiskWorker[]
+    leases?: ShardLeases<RiskWorker>
+    publisher?: BatchPublisher
+    webhooks?: WebhookWorker
+    api?: Api
+    policies?: PolicyRunner
+  } = { indexers: [], workers: [] }
   const close = async (): Promise<void> => {
     await parts.policies?.close()
     if (parts.api && embedded?.dataDir) await removeMonitorFile(embedded.dataDir).catch(() => {})
@@ -76,7 +98,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     await Promise.all(parts.indexers.map((i) => i.close()))
     parts.closeStatus?.()
     await parts.publisher?.close()
-    await Promise.all(parts.workers.map((w) => w.close()))
+    await Promise.all([...parts.workers.map((w) => w.close()), parts.leases?.close()])
     await parts.webhooks?.close()
     await pool.end().catch(() => {})
     await redis.stop()
@@ -162,11 +184,12 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
         parts.indexers.push(follower)
       }
     }
-    const shards = opts.shards ?? Array.from({ length: config.shards }, (_, i) => i)
+    const shards = opts.shards === 'auto' ? [] : (opts.shards ?? Array.from({ length: config.shards }, (_, i) => i))
+    if (opts.shards === 'auto') parts.leases = startLeasedWorkers({ common: run, pool, redisUrl: redis.target, onBatchApplied: opts.onBatchApplied })
     for (const shard of shards) {
       parts.workers.push(await createRiskWorker({ common: run, shard, pool, redisUrl: redis.target, onFatal: opts.onFatal, onBatchApplied: opts.onBatchApplied }))
     }
-    if (opts.webhooks ?? shards.length > 0) {
+    if (opts.webhooks ?? (shards.length > 0 || parts.leases !== undefined)) {
       const w = config.webhooks
       parts.webhooks = await createWebhookWorker({
         common: run,
@@ -198,6 +221,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
     embedded,
     indexers: parts.indexers,
     workers: parts.workers,
+    leases: parts.leases,
     webhookWorker: parts.webhooks,
     publisher: parts.publisher,
     api: parts.api,

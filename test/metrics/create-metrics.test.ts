@@ -28,6 +28,7 @@ const PROJECT_METRICS: [string, 'gauge' | 'counter' | 'histogram'][] = [
   ['dexrisk_alerts_fired_total', 'counter'],
   ['dexrisk_applied_block', 'gauge'],
   ['dexrisk_shard_stopped', 'gauge'],
+  ['dexrisk_shard_lease_held', 'gauge'],
   ['dexrisk_webhook_deliveries_total', 'counter'],
   ['dexrisk_webhook_delivery_duration_seconds', 'histogram'],
 ]

@@ -56,6 +56,11 @@ export async function writeBatchEffects(db: Queryable, shard: number, e: BatchEf
 /** SQLSTATE of dexrisk_checkpoint_moved (sql/0013_batch_fence.sql). */
 const CHECKPOINT_MOVED = 'DXR01'
 
+/** Whether a shard stopped because it lost the checkpoint fence (another consumer applied the batch first). */
+export function isCheckpointMoved(err: unknown): boolean {
+  return err instanceof BatchError && (err.cause as { code?: unknown } | undefined)?.code === CHECKPOINT_MOVED
+}
+
 /** Moves the shard's checkpoint (CTE `cp`: one row when it moved from the expected block). */
 function checkpointPart(shard: number, e: BatchEffects): Part {
   const params = [shard, e.chainId, e.toBlock.toString(), e.toBlockHash]
