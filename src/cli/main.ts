@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { Command, Option } from 'commander'
 import type pg from 'pg'
 import { createCommon, createLogger } from '../common.ts'
@@ -21,6 +22,8 @@ import { runWebhookAdd, runWebhookDelete, runWebhookList, type WebhookAddFlags }
 const program = new Command()
   .name('dexrisk')
   .description('Multi-chain DEX exposure monitor: on-chain swaps → shard workers → TimescaleDB')
+  // bin/dexrisk.js answers a lone --version before loading the sources; this covers it elsewhere in a command line.
+  .version((JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version)
   .showHelpAfterError()
 
 const configOption = new Option('-c, --config <file>', 'config file (TypeScript or JavaScript, default export)').default('dexrisk.config.ts')
