@@ -2,7 +2,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq'
 import type pg from 'pg'
 import type { Common } from '../../src/common.ts'
 import { onDatabase, withTransaction } from '../../src/db/pool.ts'
-import { createRedisConnection, type RedisTarget } from '../../src/db/redis.ts'
+import type { RedisTarget } from '../../src/db/redis.ts'
 import { BatchError, BatchGapError, errorLine, isTransientError } from '../../src/errors.ts'
 import { decodeBatch, type EncodedBatch, type TradeBatch } from '../../src/queue/batch.ts'
 import { bullConnection, openQueue } from '../../src/queue/connection.ts'
@@ -10,15 +10,15 @@ import { REWIND_JOB, type RewindJob } from '../../src/queue/publisher.ts'
 import { shardQueueName } from '../../src/queue/shard-of.ts'
 import { retry } from '../../src/retry.ts'
 import { bullQueueDepthSource } from '../../src/metrics/queue-depth.ts'
-import { listHalted, rulesVersion } from '../../src/risk/rule-store.ts'
 import { createWebhookQueue } from '../webhook/webhook-queue.ts'
 import { createAlertWebhooks } from './alert-webhooks.ts'
 import { createShardMetrics } from './shard-metrics.ts'
-import { NATIVE_TOKEN } from '../../src/domain/types.ts'
 import type { BatchEffects, ShardState } from './apply-batch.ts'
-import { publishSummaries, summariesOf } from './read-model.ts'
+import { createAfterCommit } from './after-commit.ts'
+import { adoptOrphans } from './orphans.ts'
+import { createRulesFollower } from './rules-follower.ts'
 import { loadRiskState, riskParts } from './risk-store.ts'
-import { armShard, commitShardBatch, computeShardBatch, loadRules, shardSetup } from './shard-setup.ts'
+import { armShard, commitShardBatch, computeShardBatch, shardSetup } from './shard-setup.ts'
 import { rewindChain } from './rewind.ts'
 import { loadCheckpoint, loadShardState, writeBatchEffects } from './store.ts'
 
@@ -77,13 +77,11 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
   })
   const decimals = await loadDecimals(pool)
   const risk = await retry(() => loadRiskState(pool, shard, setup.riskOptions))
-  let rules = await retry(() => loadRules(pool))
-  let rulesSeen = await retry(() => rulesVersion(pool))
-  let rulesCheckedAt = Date.now()
+  const rules = await createRulesFollower(pool, log)
   const webhooks = createWebhookQueue({ common, redisUrl: opts.redisUrl, attempts: common.config.webhooks.attempts })
   const alertHooks = createAlertWebhooks({ pool, shard, shards: common.config.shards, webhooks, log, closing: () => closing })
   const armStarted = performance.now()
-  const armed = armShard(state, risk, setup, rules, decimals)
+  const armed = armShard(state, risk, setup, rules.rules(), decimals)
   log.info(
     {
       accounts: state.positions.size,
@@ -95,10 +93,8 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     'shard state loaded',
   )
 
-  // Read-model writes fail after one reconnect attempt instead of queueing forever, so the retry
-  // around them sees the outage and a shutdown during it does not hang.
-  const redis = createRedisConnection(opts.redisUrl, { log, name: `dexrisk-read-model-${shard}`, options: { maxRetriesPerRequest: 1 } })
   let closing = false
+  const afterCommit = createAfterCommit({ shard, prefix, redisUrl: opts.redisUrl, log, alertHooks, closing: () => closing })
   let fatal = false
 
   // Metrics: updated once per applied batch; the queue depth is read from BullMQ at scrape time.
@@ -117,8 +113,8 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
         state.priceCaches.set(batch.chainId, cp.priceCache)
       }
     }
-    await refreshRules()
-    const computed = computeShardBatch(state, risk, batch, setup, rules, decimals)
+    await rules.refresh(risk)
+    const computed = computeShardBatch(state, risk, batch, setup, rules.rules(), decimals)
     if (computed === null) {
       log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString() }, 'batch at or below checkpoint: skipped')
       return { applied: false, swaps: 0 }
@@ -146,44 +142,10 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
       batch,
       unexplained: effects.unexplained,
     })
-    for (const u of effects.unexplained)
-      if (u.token !== NATIVE_TOKEN && !u.opening)
-        log.warn(
-          { chain: batch.chainId, block: u.block.toString(), account: u.account, wallet: u.wallet, token: u.token, delta: u.delta.toString(), at: u.at },
-          'token balance moved without a log: position set to the chain balance (a rebasing or fee-on-transfer token, or a missed log)',
-        )
-    const summaries = summariesOf(shard, effects, riskEffects)
-    for (const a of riskEffects.alerts) log.info({ account: a.account, rule: a.ruleId, state: a.state, metric: a.metric, value: a.value, threshold: a.threshold }, 'alert')
-    for (const h of riskEffects.halts) log.error({ account: h.account, rule: h.ruleId, reason: h.reason }, 'account halted')
-    await alertHooks.send(riskEffects)
-    // The read model is derived state: if Redis is down the write retries; the database already holds the truth.
-    await retry(() => publishSummaries(redis, prefix, { shard, chainId: batch.chainId, block: batch.toBlock }, summaries, riskEffects), {
-      retryable: () => !closing,
-      maxDelayMs: 5_000,
-      onRetry: (err, attempt) => log.warn({ err: String(err), attempt }, 'publishing read model: redis unavailable, retrying'),
-    }).catch((err: unknown) => log.warn({ err: String(err) }, 'read model not updated'))
+    await afterCommit.run(batch, computed)
     log.debug({ chain: batch.chainId, from: batch.fromBlock.toString(), to: batch.toBlock.toString(), swaps: effects.swaps.length }, 'batch applied')
     metrics.took((performance.now() - started) / 1000)
     return { applied: true, swaps: effects.swaps.length }
-  }
-
-  /** Rules and halts are re-read when their version moves (a change through the database, CLI or API). */
-  async function refreshRules(): Promise<void> {
-    if (Date.now() - rulesCheckedAt < RULES_CHECK_MS) return
-    rulesCheckedAt = Date.now()
-    // A database that is down keeps the rules loaded: the batch's own write retries (and says so).
-    try {
-      const v = await rulesVersion(pool)
-      if (v === rulesSeen) return
-      const [nextRules, halted] = await Promise.all([loadRules(pool), listHalted(pool)])
-      rules = nextRules
-      risk.halted = new Set(halted.map((h) => h.account))
-      rulesSeen = v
-      log.info({ rules: rules.length, halted: risk.halted.size }, 'rules reloaded')
-    } catch (err) {
-      if (!isTransientError(err)) throw err
-      log.warn({ err: errorLine(err) }, 'checking for rule changes: database unavailable; keeping the rules loaded')
-    }
   }
 
   /**
@@ -252,42 +214,8 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
     return new UnrecoverableError(message)
   }
 
-  await adoptOrphans()
+  await adoptOrphans({ shard, redisUrl: opts.redisUrl, prefix, log, apply })
   await alertHooks.resendRecent()
-
-  /**
-   * A shard has one consumer, so a batch left 'active' when this worker starts belongs to a dead
-   * predecessor (killed mid-batch: its transaction rolled back), and a 'failed' one was left by a
-   * shutdown during a database outage or by a fatal error. BullMQ would hand an active one back only
-   * once its lock expires, after the batches queued behind it, which would then see a gap. Their data
-   * is all that is needed: apply them now, in block order; a redelivery is skipped by the checkpoint.
-   * A failed batch that is applied (or already covered) is removed; one that still cannot be applied
-   * stays where it is, and the gap check sets the batches after it aside (fail closed).
-   */
-  async function adoptOrphans(): Promise<void> {
-    const queue = openQueue<EncodedBatch>(shardQueueName(shard), opts.redisUrl, { prefix })
-    queue.on('error', (err) => log.warn({ err: err.message }, 'queue connection error'))
-    try {
-      const [active, failed] = await retry(() => Promise.all([queue.getJobs(['active']), queue.getJobs(['failed'])]), { maxDelayMs: 5_000 })
-      const orphans = [...active.map((job) => ({ job, failed: false })), ...failed.map((job) => ({ job, failed: true }))]
-        // A rewind left active or failed is published again by the indexer with its range (it rewinds from its checkpoint).
-        .filter((o) => o.job?.data && o.job.name !== REWIND_JOB)
-        .map((o) => ({ ...o, batch: decodeBatch(o.job.data) }))
-      orphans.sort((a, b) => a.batch.chainId - b.batch.chainId || (a.batch.fromBlock < b.batch.fromBlock ? -1 : a.batch.fromBlock > b.batch.fromBlock ? 1 : 0))
-      for (const o of orphans) {
-        try {
-          const r = await apply(o.batch)
-          log.info({ job: o.job.id, chain: o.batch.chainId, applied: r.applied, was: o.failed ? 'failed' : 'active' }, 'adopted a batch left by a previous worker')
-          if (o.failed) await o.job.remove()
-        } catch (err) {
-          if (!(err instanceof BatchError)) throw err
-          log.warn({ job: o.job.id, err: err.message }, 'batch left by a previous worker cannot be applied yet; kept')
-        }
-      }
-    } finally {
-      await queue.close()
-    }
-  }
 
   const worker = new Worker<EncodedBatch | RewindJob>(shardQueueName(shard), processor, {
     connection: bullConnection(opts.redisUrl),
@@ -326,14 +254,12 @@ export async function createRiskWorker(opts: RiskWorkerOptions): Promise<RiskWor
         await worker.close()
         await webhooks.close()
         await depth.close()
-        redis.disconnect()
+        afterCommit.close()
         log.info({ fatal }, 'risk worker closed')
       })()),
   }
 }
 
-/** How often, at most, a worker checks whether rules changed. */
-const RULES_CHECK_MS = 1_000
 
 
 /** How long a batch after a gap waits before it is tried again. */
