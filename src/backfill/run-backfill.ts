@@ -2,7 +2,7 @@ import type pg from 'pg'
 import type { PublicClient } from 'viem'
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
-import { createChainClient } from '../chain/create-chain-client.ts'
+import { createChainClient, createLogsClient } from '../chain/create-chain-client.ts'
 import { onDatabase, withTransaction } from '../db/pool.ts'
 import { isRetryableRpcOrTransient } from '../chain/call-errors.ts'
 import { createAccountResolver } from '../domain/accounts.ts'
@@ -69,9 +69,6 @@ export type BackfillResult = BackfillProgress & {
   gaps: BlockSpan[]
   interrupted: boolean
 }
-
-/** Largest eth_getLogs answer taken, bytes. */
-const LOGS_RESPONSE_LIMIT = 256 * 1024 * 1024
 
 /** Rows per insert statement. */
 const WRITE_CHUNK = 1_000
@@ -141,9 +138,8 @@ export async function runBackfill(opts: BackfillOptions): Promise<BackfillResult
     const limits = { requestsPerSecond: opts.requestsPerSecond }
     const client = opts.client ?? createChainClient(chain, common, limits)
     // eth_getLogs unbatched (concurrent ranges' answers must not add up to one HTTP response), and
-    // answers up to 256 MiB taken (viem's default, 10 MiB, refuses a dense range after the node has
-    // built it; providers cap ranges themselves, and a refusal is split).
-    const logsClient = opts.client ?? createChainClient(chain, common, { ...limits, batch: false, maxResponseBodySize: LOGS_RESPONSE_LIMIT })
+    // answers up to LOGS_RESPONSE_LIMIT taken.
+    const logsClient = opts.client ?? createLogsClient(chain, common, limits)
     const rpcChainId = await retry(() => client.getChainId(), retryOpts('eth_chainId'))
     if (rpcChainId !== chain.id) throw new ConfigError(`RPC answers chain id ${rpcChainId}, config says ${chain.id}`, { context: { field: `chains.${chain.name}.id` } })
     const dexes = chainDexes(chain)

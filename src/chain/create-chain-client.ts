@@ -13,6 +13,26 @@ import { rateLimitTransport } from './rate-limit-transport.ts'
  * `dexrisk_rpc_request_duration_seconds{chain,method}` and `dexrisk_rpc_errors_total{chain,method,kind}`
  * (a call inside a batched HTTP request counts once, under its own method).
  */
+/**
+ * Largest eth_getLogs answer taken, bytes. viem's default (10 MiB) refuses a dense range only after
+ * the node has built it; providers cap ranges themselves, and a refusal is split.
+ */
+export const LOGS_RESPONSE_LIMIT = 256 * 1024 * 1024
+
+/**
+ * The client for eth_getLogs: unbatched, so a logs answer never shares one HTTP response with other
+ * calls (a block, another range's logs) and, when it is too large, it is the logs call that fails
+ * and is split (fetchLogs), not a neighbour that would be retried as it was; answers up to
+ * LOGS_RESPONSE_LIMIT are taken.
+ */
+export function createLogsClient(
+  chain: Pick<ChainConfig, 'id' | 'name' | 'rpcUrls' | 'rpcTimeoutMs'>,
+  common?: Pick<Common, 'metrics'>,
+  opts: { requestsPerSecond?: number; maxResponseBodySize?: number } = {},
+): PublicClient {
+  return createChainClient(chain, common, { ...opts, batch: false, maxResponseBodySize: opts.maxResponseBodySize ?? LOGS_RESPONSE_LIMIT })
+}
+
 export function createChainClient(
   chain: Pick<ChainConfig, 'id' | 'name' | 'rpcUrls' | 'rpcTimeoutMs'>,
   common?: Pick<Common, 'metrics'>,

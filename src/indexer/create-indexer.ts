@@ -8,7 +8,7 @@ import type { BatchPublisher } from '../queue/publisher.ts'
 import { onDatabase } from '../db/pool.ts'
 import { describeRpcError, isRetryableRpcOrTransient } from '../chain/call-errors.ts'
 import { retry, sleep } from '../retry.ts'
-import { createChainClient } from '../chain/create-chain-client.ts'
+import { createChainClient, createLogsClient } from '../chain/create-chain-client.ts'
 import { watchedTopics } from './decode-range.ts'
 import { chainDexes, discoverKnownPools } from './pool-discovery.ts'
 import { createDexRangeReader, keepRejected } from './read-range.ts'
@@ -57,6 +57,10 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const { common, chain, pool, publisher } = opts
   const log = common.log.child({ chain: chain.name, chainId: chain.id })
   const client = createChainClient(chain, common)
+  // eth_getLogs on a client of its own, unbatched: with blocks dense in swaps, a range's logs answer
+  // rode in one HTTP batch with its getBlock, the batch passed viem's response cap, and the range
+  // was retried as it was, forever. Alone, a logs answer that is too large is split (fetchLogs).
+  const logsClient = createLogsClient(chain, common)
   const controller = new AbortController()
   const signal = controller.signal
   opts.signal?.addEventListener('abort', () => controller.abort(), { once: true })
@@ -103,7 +107,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const tokens = await retry(() => createTokenCache({ pool, client, chainId: chain.id, log }), retryOpts)
   const dexRange = createDexRangeReader({ client, chainId: chain.id, registry, factories, singletons, tokens })
   // Pools created before the resume point: found once (and resumably) before following.
-  await retry(() => discoverKnownPools({ pool, client, chain, registry, dexes: { factories, singletons }, upTo: cursor, onSplit }), retryOpts)
+  await retry(() => discoverKnownPools({ pool, client: logsClient, chain, registry, dexes: { factories, singletons }, upTo: cursor, onSplit }), retryOpts)
   const feeds = new Map<Address, ChainlinkFeed>(
     chain.chainlinkFeeds.map((f) => [f.aggregator, { chainId: chain.id, aggregator: f.aggregator, token: f.token, feedDecimals: f.decimals }]),
   )
@@ -136,9 +140,9 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   async function processRange(fromBlock: bigint, toBlock: bigint): Promise<number> {
     const [first, logs, walletLogs, feedLogs] = await Promise.all([
       client.getBlock({ blockNumber: fromBlock }),
-      fetchLogs(client, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit }),
+      fetchLogs(logsClient, { fromBlock, toBlock, topics: WATCHED_TOPICS, onSplit }),
       accounts.wallets().length === 0 ? Promise.resolve([]) : fetchWalletLogs(fromBlock, toBlock),
-      feeds.size === 0 ? Promise.resolve([]) : fetchLogs(client, { fromBlock, toBlock, topics: [ANSWER_UPDATED_TOPIC], address: [...feeds.keys()], onSplit }),
+      feeds.size === 0 ? Promise.resolve([]) : fetchLogs(logsClient, { fromBlock, toBlock, topics: [ANSWER_UPDATED_TOPIC], address: [...feeds.keys()], onSplit }),
     ])
     // The block after the cursor must build on the block published as the cursor: else the chain
     // reorganised below the confirmation window, and what was published after the fork is orphaned.
@@ -230,7 +234,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
 
   /** Logged balance changes of watched wallets: Transfers from and to them, WETH wraps and unwraps. */
   async function fetchWalletLogs(fromBlock: bigint, toBlock: bigint): Promise<RawLog[]> {
-    const parts = await Promise.all(walletTopicFilters(accounts.wallets()).map((topics) => fetchLogs(client, { fromBlock, toBlock, topics, onSplit })))
+    const parts = await Promise.all(walletTopicFilters(accounts.wallets()).map((topics) => fetchLogs(logsClient, { fromBlock, toBlock, topics, onSplit })))
     return parts.flat()
   }
 

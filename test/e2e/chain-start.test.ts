@@ -117,4 +117,36 @@ describe('chains start on their own', () => {
       await monitor.close()
     }
   })
+
+  it('asks eth_getLogs alone, never in an HTTP batch with other calls (a too large answer is then split, not retried as it was)', async () => {
+    // A proxy in front of the chain that keeps every request body.
+    const bodies: unknown[] = []
+    const proxy = createHttpServer((req, res) => {
+      let raw = ''
+      req.on('data', (c: Buffer) => (raw += c.toString()))
+      req.on('end', () => {
+        bodies.push(JSON.parse(raw))
+        void fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw }).then(async (r) => {
+          res.writeHead(r.status, { 'content-type': 'application/json' })
+          res.end(await r.text())
+        })
+      })
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const input = worldConfig([{ name: 'live', world }], { accounts: 'auto', shards: 2, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, queuePrefix: uniquePrefix() })
+    input.chains.live!.rpcUrls = [`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`]
+    const monitor = await startMonitor({ common: createCommon(parseConfig(input, {}), { log: createLogger({ level: 'silent' }) }) })
+    try {
+      await runRandomTraders(world, { traders, swaps: 6, seed: 9 })
+      await waitForCheckpoints(monitor.workers, new Map([[world.chainId, await blockNumberOf(anvil.rpcUrl)]]))
+    } finally {
+      await monitor.close()
+      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+    }
+    const method = (b: unknown) => (b as { method?: string }).method
+    expect(bodies.filter((b) => !Array.isArray(b) && method(b) === 'eth_getLogs').length).toBeGreaterThan(0)
+    const batched = bodies.filter(Array.isArray).flat().map(method)
+    expect(batched.length).toBeGreaterThan(0)
+    expect(batched).not.toContain('eth_getLogs')
+  })
 })
