@@ -10,7 +10,7 @@ export default defineConfig({
       confirmations: 12,
       pollIntervalMs: 4000,
       maxBlockRange: 500,
-      startBlock: 21_000_000, // index trades from here (pools from each factory's startBlock)
+      startBlock: 'latest', // live following from the next confirmed block ('-1h', or a block number); past blocks: dexrisk backfill
       dexes: [
         { family: 'uniswap-v2', name: 'uniswap-v2', factory: '0x5C69bEe701ef814a2B6a3EDD4B1652CB9cc5aA6f', startBlock: 10_000_835 },
         { family: 'uniswap-v3', name: 'uniswap-v3', factory: '0x1F98431c8aD98523631AE4a59f267346ea31F984', startBlock: 12_369_621 },

@@ -1,6 +1,7 @@
 import cliProgress from 'cli-progress'
-import type { PublicClient } from 'viem'
 import { runBackfill, type BackfillProgress, type BackfillResult } from '../backfill/run-backfill.ts'
+import { blockAtTime } from '../chain/block-at-time.ts'
+import { resolveStartBlock } from '../indexer/start-block.ts'
 import { createChainClient } from '../chain/create-chain-client.ts'
 import type { Common } from '../common.ts'
 import { chainList } from '../config/load-config.ts'
@@ -37,13 +38,13 @@ export async function runBackfillCommand(common: Common, flags: BackfillFlags, o
   const client = createChainClient(chain, common, flags.rps ? { requestsPerSecond: positive(flags.rps, '--rps') } : {})
   const head = await client.getBlockNumber({ cacheTime: 0 })
   const confirmed = head - BigInt(chain.confirmations)
-  const liveStart = chain.startBlock ?? chain.dexes.reduce((m, d) => (d.startBlock < m ? d.startBlock : m), chain.dexes[0]!.startBlock)
   let from: bigint
   if (flags.from !== undefined) from = block(flags.from, '--from')
   else if (flags.since !== undefined) from = await blockAtTime(client, Math.floor((Date.now() - parseDuration('backfill', 'since', flags.since)) / 1000), head)
   else throw new ConfigError('say where the backfill starts: --from <block> or --since <30d|12h|…>', { context: { field: '--from' } })
-  const to = flags.to !== undefined ? block(flags.to, '--to') : from < liveStart ? min(liveStart - 1n, confirmed) : confirmed
-  if (to > confirmed) throw new ConfigError(`--to ${to} is past the chain's confirmed head ${confirmed} (head ${head}, ${chain.confirmations} confirmations)`, { context: { field: '--to' } })
+  const toFlag = flags.to !== undefined ? block(flags.to, '--to') : undefined
+  if (toFlag !== undefined && toFlag > confirmed)
+    throw new ConfigError(`--to ${toFlag} is past the chain's confirmed head ${confirmed} (head ${head}, ${chain.confirmations} confirmations)`, { context: { field: '--to' } })
 
   const embedded = common.config.database.url ? undefined : await startEmbeddedDatabase({ dataDir: common.config.database.dataDir, log: common.log })
   const pool = createPool({ url: common.config.database.url ?? embedded!.url, max: embedded ? 1 : common.config.database.poolMax, log: common.log })
@@ -56,6 +57,10 @@ export async function runBackfillCommand(common: Common, flags: BackfillFlags, o
   const bar = flags.progress ? progressBar() : undefined
   try {
     await migrate(pool, { log: common.log })
+    // Where live following starts (resolved and kept here if no monitor has started yet, so that
+    // one started later begins right after this backfill's last block).
+    const liveStart = await resolveStartBlock({ pool, client, chain, log: common.log })
+    const to = toFlag ?? (from < liveStart ? min(liveStart - 1n, confirmed) : confirmed)
     out(`backfill ${chain.name} (chain ${chain.id}) blocks ${from}–${to}${flags.dex?.length ? `, dexes ${flags.dex.join(', ')}` : ''}`)
     bar?.start(Number(to - from + 1n), 0, { bps: '0', sps: '0', size: '-' })
     const result = await runBackfill({
@@ -104,19 +109,6 @@ function pickChain(common: Common, name: string | undefined): ChainConfig {
   const chain = chains.find((c) => c.name === name)
   if (!chain) throw new ConfigError(`no chain named "${name}" (configured: ${chains.map((c) => c.name).join(', ')})`, { context: { field: '--chain' } })
   return chain
-}
-
-/** The first block whose timestamp is at or after `time` (unix seconds): a binary search over block headers. */
-export async function blockAtTime(client: PublicClient, time: number, head: bigint): Promise<bigint> {
-  let lo = 0n
-  let hi = head
-  if (Number((await client.getBlock({ blockNumber: hi })).timestamp) < time) return head
-  while (lo < hi) {
-    const mid = (lo + hi) / 2n
-    if (Number((await client.getBlock({ blockNumber: mid })).timestamp) < time) lo = mid + 1n
-    else hi = mid
-  }
-  return lo
 }
 
 function progressBar(): cliProgress.SingleBar {

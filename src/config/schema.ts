@@ -138,8 +138,15 @@ export const chainSchema = z
   pollIntervalMs: z.number().int().positive().default(1000),
   /** Largest eth_getLogs range, blocks. Default 500. */
   maxBlockRange: z.number().int().positive().default(500),
-  /** First block to index trades from. Default: the lowest dex startBlock. */
-  startBlock: blockNumber.optional(),
+  /**
+   * Where live following starts, the first time this database follows the chain: `'latest'` (the
+   * next confirmed block), a time before the head (`'-1h'`, `'-30m'`, `'-7d'`: the first block at or
+   * after it), or a block number. Resolved once and kept (src/indexer/start-block.ts); later starts
+   * resume from the shards' checkpoints. Past blocks are the backfill's job. Default 'latest'.
+   */
+  startBlock: z
+    .union([blockNumber, z.literal('latest'), z.string().regex(/^-\d+[smhd]$/, "'latest', a time before the head such as '-1h' (s, m, h or d), or a block number")])
+    .default('latest'),
   /** RPC request timeout, ms. Default 10000. */
   rpcTimeoutMs: z.number().int().positive().default(10_000),
   dexes: z.array(dexSchema).min(1),

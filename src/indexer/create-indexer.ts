@@ -21,6 +21,7 @@ import { loadPoolRegistry } from './pool-registry.ts'
 import { createTokenCache, detectFeeOnTransfer } from './token-cache.ts'
 import { decodeWalletTransfers, walletTopicFilters } from './wallet-flows.ts'
 import { createAccountFollower } from './account-follower.ts'
+import { resolveStartBlock } from './start-block.ts'
 import { assertSameHistory, findFork, publishedHash, recordHash, recordReorg, seedCheckpoints, shardsBehind, trackedPairs } from './published-ranges.ts'
 
 export type IndexerOptions = {
@@ -93,7 +94,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     throw new ConfigError(`RPC answers chain id ${rpcChainId}, config says ${chain.id}`, { context: { field: `chains.${chain.name}.id` } })
 
   const { factories, singletons } = chainDexes(chain)
-  const startBlock = chain.startBlock ?? chain.dexes.reduce((m, d) => (d.startBlock < m ? d.startBlock : m), chain.dexes[0]!.startBlock)
+  const startBlock = await retry(() => resolveStartBlock({ pool, client, chain, log }), retryOpts)
   const shards = common.config.shards
   let cursor = await retry(() => seedCheckpoints(pool, chain.id, shards, startBlock - 1n), retryOpts)
   /** Hash of the cursor block as published (null: not known, e.g. the block before the start). */

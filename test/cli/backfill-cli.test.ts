@@ -10,7 +10,7 @@ import { startMonitor } from '../../src/runtime/start-monitor.ts'
 import { waitForCheckpoints } from '../../src/runtime/wait-for-checkpoints.ts'
 import { startAnvil, type AnvilInstance } from '../../src/world/anvil.ts'
 import { deploySwapStorm, type SwapStorm } from '../../src/world/swap-storm.ts'
-import { blockAtTime } from '../../src/cli/backfill.ts'
+import { blockAtTime } from '../../src/chain/block-at-time.ts'
 import { runDexrisk } from '../setup/cli.ts'
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix, useRedisPrefix } from '../setup/redis.ts'
 

@@ -22,6 +22,18 @@ describe('parseConfig', () => {
     expect(c.chains.base!.dexes[0]!.factory).toBe('0x33128a8fc17869897dce68ed026d694621f6fdfd')
     expect(c.chains.base!.dexes[0]!.startBlock).toBe(1371680n)
     expect(c.database.dataDir).toBe('.dexrisk/db')
+    // Live following starts at the head unless told otherwise.
+    expect(c.chains.base!.startBlock).toBe('latest')
+  })
+
+  it("takes a chain's startBlock as 'latest', a time before the head or a block number, and names anything else", () => {
+    const at = (startBlock: unknown) => parseConfig({ chains: { base: { ...base.chains.base, startBlock } } }, {}).chains.base!.startBlock
+    expect(at('latest')).toBe('latest')
+    expect(at('-1h')).toBe('-1h')
+    expect(at('-30m')).toBe('-30m')
+    expect(at(21_000_000)).toBe(21_000_000n)
+    for (const bad of ['yesterday', '-1w', '1h', '-h'])
+      expect(() => at(bad)).toThrow(/^chains\.base\.startBlock: /)
   })
 
   it('names the bad field: chains.base.rpcUrls[0]: not a URL', () => {
