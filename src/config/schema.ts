@@ -134,8 +134,16 @@ export const chainSchema = z
   rpcUrls: z.array(url).min(1),
   /** Blocks behind head that are considered final. Default: by chain id (DEFAULT_CONFIRMATIONS). */
   confirmations: z.number().int().nonnegative().optional(),
-  /** How often to poll for new blocks, ms. Default 1000. */
+  /** How often to poll for new blocks, ms; with wsUrl, the fallback. Default 1000. */
   pollIntervalMs: z.number().int().positive().default(1000),
+  /**
+   * A WebSocket JSON-RPC URL (ws:// or wss://) of the chain: new heads are pushed (eth_subscribe)
+   * and the indexer reads a new block at once, instead of at its next poll. Unset: polling only.
+   */
+  wsUrl: z
+    .string()
+    .refine((s) => /^wss?:\/\/[^/]/.test(s), { message: 'not a ws:// or wss:// URL' })
+    .optional(),
   /** Largest eth_getLogs range, blocks. Default 500. */
   maxBlockRange: z.number().int().positive().default(500),
   /**

@@ -9,6 +9,7 @@ import { onDatabase } from '../db/pool.ts'
 import { describeRpcError, isRetryableRpcOrTransient } from '../chain/call-errors.ts'
 import { retry, sleep } from '../retry.ts'
 import { createChainClient, createLogsClient } from '../chain/create-chain-client.ts'
+import { watchNewHeads } from '../chain/new-heads.ts'
 import { watchedTopics } from './decode-range.ts'
 import { chainDexes, discoverKnownPools } from './pool-discovery.ts'
 import { createDexRangeReader, keepRejected } from './read-range.ts'
@@ -310,6 +311,18 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
     }
   }
 
+  // New heads pushed by the RPC where the chain has a wsUrl: the loop wakes at once; the poll
+  // interval stays the fallback (and the only way without one).
+  let wake: (() => void) | null = null
+  const heads = chain.wsUrl ? watchNewHeads({ url: chain.wsUrl, log, onHead: () => wake?.() }) : null
+  /** Waits for the poll interval, or less: until the next new head, or a stop. */
+  async function nextHead(): Promise<void> {
+    const woken = new AbortController()
+    wake = () => woken.abort()
+    await sleep(chain.pollIntervalMs, AbortSignal.any([signal, woken.signal]))
+    wake = null
+  }
+
   const loop = async (): Promise<void> => {
     while (!signal.aborted) {
       // The head block itself (not eth_blockNumber): its time gives dexrisk_indexer_lag_seconds.
@@ -340,10 +353,10 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       }
       if (opts.untilBlock !== undefined && cursor >= opts.untilBlock) return
       await recoverLostBatches()
-      await sleep(chain.pollIntervalMs, signal)
+      await nextHead()
     }
   }
-  const done = loop().catch((err: unknown) => {
+  const done = loop().finally(() => heads?.close()).catch((err: unknown) => {
     if (signal.aborted) return
     log.fatal({ err: summary(err) }, 'indexer stopped')
     throw err

@@ -149,4 +149,23 @@ describe('chains start on their own', () => {
     expect(batched.length).toBeGreaterThan(0)
     expect(batched).not.toContain('eth_getLogs')
   })
+
+  it('with a wsUrl, reads a new block when the chain pushes its head, not at the next poll (an hour away here)', async () => {
+    const input = worldConfig([{ name: 'live', world }], { accounts: 'auto', shards: 2, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, queuePrefix: uniquePrefix() })
+    input.chains.live!.wsUrl = anvil.rpcUrl.replace(/^http/, 'ws')
+    input.chains.live!.pollIntervalMs = 3_600_000
+    const monitor = await startMonitor({ common: createCommon(parseConfig(input, {}), { log: createLogger({ level: 'silent' }) }) })
+    try {
+      // The first look at the head happens at start; every later block comes through the subscription.
+      await waitForCheckpoints(monitor.workers, new Map([[world.chainId, await blockNumberOf(anvil.rpcUrl)]]))
+      const run = await runRandomTraders(world, { traders, swaps: 4, seed: 21 })
+      const head = await blockNumberOf(anvil.rpcUrl)
+      await waitForCheckpoints(monitor.workers, new Map([[world.chainId, head]]))
+      const last = run.swaps.at(-1)!
+      const stored = await monitor.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM swaps WHERE chain_id = $1 AND tx_hash = $2', [world.chainId, last.txHash])
+      expect(stored.rows[0]!.n).toBe(last.path.length - 1)
+    } finally {
+      await monitor.close()
+    }
+  })
 })
