@@ -93,7 +93,8 @@ export function isRetryableRpcOrTransient(err: unknown): boolean {
 }
 
 /**
- * An RPC answer that asking again cannot change, with what to fix: the provider does not offer the
+ * An RPC answer that asking again cannot change, at start (an indexer retries it once it follows
+ * the chain: then it may be a quota, a CDN or a deploy), with what to fix: the provider does not offer the
  * method (JSON-RPC -32601, -32004), calls the request malformed (-32600), or refuses the endpoint
  * or key (HTTP 401, 403, 404). Invalid params (-32602) is not among them: providers also use it for
  * a block range that is too large or a block they pruned, which splitting or waiting can cure.
@@ -102,7 +103,10 @@ export function isRetryableRpcOrTransient(err: unknown): boolean {
 export function deterministicRpcProblem(err: unknown): string | null {
   if (walkFind(err, (e) => e instanceof MethodNotFoundRpcError || e instanceof MethodNotSupportedRpcError) !== undefined)
     return 'the RPC does not offer a method dexrisk needs (eth_getLogs, eth_getBlockByNumber, eth_call, eth_getBalance, eth_chainId): use a provider that does'
-  if (walkFind(err, (e) => e instanceof InvalidRequestRpcError) !== undefined) return 'the RPC calls the request malformed: is the URL a JSON-RPC endpoint of an EVM chain?'
+  // -32600 is also how geth refuses a JSON-RPC batch that is too large: that one passes.
+  const invalid = walkFind(err, (e) => e instanceof InvalidRequestRpcError) as InvalidRequestRpcError | undefined
+  if (invalid !== undefined && !/batch/i.test(invalid.details ?? invalid.message))
+    return 'the RPC calls the request malformed: is the URL a JSON-RPC endpoint of an EVM chain?'
   const http = walkFind(err, (e) => e instanceof HttpRequestError) as HttpRequestError | undefined
   if (http?.status === 401 || http?.status === 403) return `the RPC refuses the request (HTTP ${http.status}): check the API key or the allowed origins of the URL`
   if (http?.status === 404) return 'the RPC answers HTTP 404: check the URL path'

@@ -23,12 +23,15 @@ export type AccountFollower = {
    * longer gives them to. Call before reading a range. Returns true when the watched wallets changed.
    */
   beforeRange(): Promise<boolean>
-  /** The wallets whose opening balances a range from `fromBlock` carries (first read by this process there or later). */
-  openingWallets(fromBlock: bigint): Set<Address>
-  /** Wallets taken out of their accounts since the last range published: detached at the next one. */
+  /**
+   * The wallets whose opening balances a range from `fromBlock` carries, each with the tokens to
+   * read besides the config's (those the shards counted for it under another account).
+   */
+  openingWallets(fromBlock: bigint): Map<Address, ReadonlySet<Address>>
+  /** Wallets taken out of their accounts: detached by the next range, and by every range until one passes every shard. */
   detachments(): WalletOwner[]
-  /** The range carrying `detachments()` is published. */
-  published(): void
+  /** A range up to `toBlock` carrying `detachments()` is published. */
+  published(toBlock: bigint): void
   /** The cursor moved back (a reorg, lost batches): compare the shards' wallets with the directory before the next range. */
   movedBack(): void
 }
@@ -41,21 +44,54 @@ export async function createAccountFollower(opts: { pool: pg.Pool; chainId: numb
   let wallets = watchedWallets(directory.accounts)
   let walletSet = new Set(wallets)
   let checkedAt = Date.now()
-  /** Wallet → the first block its balances were read from by this process. */
+  /**
+   * The highest shard checkpoint of the chain when the cursor last moved (at start, a move back):
+   * a shard that far ahead skips every range up to it whole, so what a range must bring every
+   * shard (an opening, a detachment) goes with every range until one passes it.
+   */
+  let highWater = -1n
+  /** Wallet → the last block whose ranges carry its opening balances (from its first range, and up to highWater). */
   const openedAt = new Map<Address, bigint>()
-  /** Wallets taken out of their accounts, detached at the next range published. */
-  const detaching = new Map<Address, WalletOwner>()
+  /** Wallet → tokens its opening reads besides the config's: what the shards counted for it under another account. */
+  const carried = new Map<Address, Set<Address>>()
+  /** `${wallet}|${account}` → a wallet taken out of an account, and the block a range must pass to have reached every shard. */
+  const detaching = new Map<string, { owner: WalletOwner; until: bigint | null }>()
   let reconcileDue = named
 
-  /** Wallets the shards count for an account the directory does not give them to: detached next. */
+  const carry = (wallet: Address, token: Address): void => {
+    let set = carried.get(wallet)
+    if (!set) carried.set(wallet, (set = new Set()))
+    set.add(token)
+  }
+  const detach = (owner: WalletOwner): void => {
+    detaching.set(`${owner.wallet}|${owner.account}`, { owner, until: null })
+  }
+
+  /**
+   * After a start or a move back: the highest shard checkpoint, and the wallets the shards count
+   * for an account the directory does not give them to (detached next; a wallet the directory now
+   * gives to another account is opened there with the tokens the shards counted for it).
+   */
   async function reconcile(): Promise<void> {
-    const tracked = await pool.query<{ wallet: Address; account: string }>(
-      'SELECT DISTINCT wallet, account FROM wallet_balances WHERE chain_id = $1 ORDER BY wallet, account',
-      [chainId],
-    )
-    const stale = tracked.rows.filter((r) => resolver.accountOf(r.wallet) !== r.account)
-    for (const r of stale) detaching.set(r.wallet, { wallet: r.wallet, account: r.account })
-    if (stale.length > 0) log.warn({ wallets: stale }, 'the shards count wallets their accounts no longer hold (removed while no indexer ran?): detached at the next range')
+    const [tracked, top] = await Promise.all([
+      pool.query<{ wallet: Address; account: string; token: Address }>(
+        'SELECT wallet, account, token FROM wallet_balances WHERE chain_id = $1 ORDER BY wallet, account, token',
+        [chainId],
+      ),
+      pool.query<{ top: string | null }>('SELECT max(last_block)::text AS top FROM checkpoints WHERE chain_id = $1', [chainId]),
+    ])
+    highWater = top.rows[0]?.top === null || top.rows[0] === undefined ? -1n : BigInt(top.rows[0].top)
+    const stale = new Map<string, WalletOwner>()
+    for (const r of tracked.rows) {
+      const now = resolver.accountOf(r.wallet)
+      if (now === r.account) continue
+      stale.set(`${r.wallet}|${r.account}`, { wallet: r.wallet, account: r.account })
+      if (now !== null) carry(r.wallet, r.token)
+    }
+    for (const owner of stale.values()) detach(owner)
+    // Openings already made go with every range up to the high water too (a shard ahead skips the first).
+    for (const [w, at] of openedAt) if (at < highWater) openedAt.set(w, highWater)
+    if (stale.size > 0) log.warn({ wallets: [...stale.values()] }, 'the shards count wallets their accounts no longer hold (removed while no indexer ran?): detached at the next range')
     reconcileDue = false
   }
 
@@ -75,8 +111,19 @@ export async function createAccountFollower(opts: { pool: pg.Pool; chainId: numb
       directory = next
       if (added.length + removed.length === 0) return false
       for (const r of removed) {
-        detaching.set(r.wallet, r)
+        detach(r)
         openedAt.delete(r.wallet)
+        carried.delete(r.wallet)
+      }
+      if (added.length > 0) {
+        // Given back to the account it left before the detachment went out: nothing to detach.
+        for (const a of added) detaching.delete(`${a.wallet}|${a.account}`)
+        // A wallet that moved brings the tokens the shards counted for it, not only the config's.
+        const known = await pool.query<{ wallet: Address; token: Address }>(
+          'SELECT DISTINCT wallet, token FROM wallet_balances WHERE chain_id = $1 AND wallet = ANY($2::text[])',
+          [chainId, added.map((a) => a.wallet)],
+        )
+        for (const r of known.rows) carry(r.wallet, r.token)
       }
       resolver = createAccountResolver(directory.accounts)
       wallets = watchedWallets(directory.accounts)
@@ -85,15 +132,20 @@ export async function createAccountFollower(opts: { pool: pg.Pool; chainId: numb
       return true
     },
     openingWallets(fromBlock) {
-      const opening = new Set<Address>()
+      const opening = new Map<Address, ReadonlySet<Address>>()
       for (const w of wallets) {
-        if (!openedAt.has(w)) openedAt.set(w, fromBlock)
-        if (fromBlock <= openedAt.get(w)!) opening.add(w)
+        if (!openedAt.has(w)) openedAt.set(w, fromBlock > highWater ? fromBlock : highWater)
+        if (fromBlock <= openedAt.get(w)!) opening.set(w, carried.get(w) ?? new Set())
       }
       return opening
     },
-    detachments: () => [...detaching.values()],
-    published: () => detaching.clear(),
+    detachments: () => [...detaching.values()].map((d) => d.owner),
+    published(toBlock) {
+      for (const [key, d] of detaching) {
+        d.until ??= highWater
+        if (toBlock > d.until) detaching.delete(key)
+      }
+    },
     movedBack: () => {
       reconcileDue = named
     },

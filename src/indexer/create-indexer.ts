@@ -1,5 +1,5 @@
 import type pg from 'pg'
-import type { Address, Hex } from 'viem'
+import { BaseError as ViemError, type Address, type Hex } from 'viem'
 import type { Common } from '../common.ts'
 import type { ChainConfig } from '../config/schema.ts'
 import type { RawLog } from '../domain/log.ts'
@@ -69,9 +69,11 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   if (opts.signal?.aborted) controller.abort()
   const retryOpts = {
     signal,
-    // RPC failures (any viem error), unreachable databases and Redis are retried; a dexrisk fatal
-    // error, or a bug (TypeError …), stops the indexer instead of looping on it forever.
-    retryable: isRetryableRpcOrTransient,
+    // RPC failures, unreachable databases and Redis are retried; a dexrisk fatal error, or a bug
+    // (TypeError …), stops the indexer instead of looping on it forever. An RPC answer no retry
+    // changes (a refused key, a missing method) stops the start; once the chain is followed, the
+    // same answer may be a provider's passing fault (a quota, a CDN, a deploy), and is retried.
+    retryable: (err: unknown) => isRetryableRpcOrTransient(err) || (following && err instanceof ViemError),
     aborted: () => signal.aborted,
     onRetry: (err: unknown, attempt: number, delay: number) => {
       log.warn({ err: summary(err), attempt, delay }, 'indexer step failed, retrying')
@@ -90,6 +92,8 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const onSplit = (from: bigint, to: bigint, err: unknown): void =>
     log.warn({ from: from.toString(), to: to.toString(), err: summary(err) }, 'provider refused the block range as too large; reading it in halves')
 
+  /** Set once the start is done: from then on every RPC failure is retried. */
+  let following = false
   const rpcChainId = await retry(() => client.getChainId(), retryOpts)
   if (rpcChainId !== chain.id)
     throw new ConfigError(`RPC answers chain id ${rpcChainId}, config says ${chain.id}`, { context: { field: `chains.${chain.name}.id` } })
@@ -109,7 +113,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const tokens = await retry(() => createTokenCache({ pool, client, chainId: chain.id, log }), retryOpts)
   const dexRange = createDexRangeReader({ client, chainId: chain.id, registry, factories, singletons, tokens })
   // Pools created before the resume point: found once (and resumably) before following.
-  await retry(() => discoverKnownPools({ pool, client: logsClient, chain, registry, dexes: { factories, singletons }, upTo: cursor, onSplit }), retryOpts)
+  await retry(() => discoverKnownPools({ pool, client: logsClient, chain, registry, dexes: { factories, singletons }, upTo: cursor, onSplit, signal }), retryOpts)
   const feeds = new Map<Address, ChainlinkFeed>(
     chain.chainlinkFeeds.map((f) => [f.aggregator, { chainId: chain.id, aggregator: f.aggregator, token: f.token, feedDecimals: f.decimals }]),
   )
@@ -181,8 +185,9 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       // restart, or when an account gains a wallet, they also cover wallets added since. A wallet
       // the workers already follow reads what they hold: no change.
       const opening = accounts.openingWallets(fromBlock)
+      for (const [wallet, carried] of opening) for (const token of carried) addPair(touched, wallet, token)
       if (opening.size > 0) await db(() => tokens.ensure(openingTokens(chain), toBlock))
-      readings = await balances.read({ fromBlock, toBlock }, touched, opening, (a) => tokens.get(a)?.decimals ?? null)
+      readings = await balances.read({ fromBlock, toBlock }, touched, new Set(opening.keys()), (a) => tokens.get(a)?.decimals ?? null)
     }
     const detachments = accounts.detachments()
     await publisher.publish({
@@ -199,7 +204,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       generation,
     }, accounts.resolver())
     if (detachments.length > 0) log.info({ block: fromBlock.toString(), wallets: detachments }, 'wallets taken out of their accounts: detached from this block')
-    accounts.published()
+    accounts.published(toBlock)
     metrics.batchesPublished.inc(labels, shards)
     countSwaps(decoded.swaps)
     if (blocks.toBlockHash !== null) await db(() => recordHash(pool, chain.id, toBlock, blocks.toBlockHash!))
@@ -356,6 +361,7 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
       await nextHead()
     }
   }
+  following = true
   const done = loop().finally(() => heads?.close()).catch((err: unknown) => {
     if (signal.aborted) return
     log.fatal({ err: summary(err) }, 'indexer stopped')

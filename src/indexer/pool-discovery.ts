@@ -47,6 +47,8 @@ export async function discoverKnownPools(opts: {
   /** Retries of each eth_getLogs request (see fetchLogs). */
   retry?: RetryOptions
   onSplit?: (from: bigint, to: bigint, err: unknown) => void
+  /** Stops a scan between two of its requests (a signal during start-up); what was scanned is kept. */
+  signal?: AbortSignal
 }): Promise<void> {
   const { pool, client, chain, registry, upTo, onSplit } = opts
   for (const dex of chain.dexes) {
@@ -55,6 +57,7 @@ export async function discoverKnownPools(opts: {
       const r = await pool.query<{ scanned_to: string }>('SELECT scanned_to FROM factory_scans WHERE chain_id = $1 AND factory = $2', [chain.id, dex.factory])
       let from = r.rows[0] ? BigInt(r.rows[0].scanned_to) + 1n : dex.startBlock
       while (from <= upTo) {
+        if (opts.signal?.aborted) throw new Error('factory scan stopped: the indexer is closing')
         const step = BigInt(opts.step ?? chain.maxBlockRange)
         const to = upTo < from + step - 1n ? upTo : from + step - 1n
         const logs = await fetchLogs(client, { fromBlock: from, toBlock: to, topics: [family.poolCreatedTopic], address: [dex.factory], onSplit, retry: opts.retry })

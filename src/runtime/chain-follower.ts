@@ -15,9 +15,9 @@ export type ChainFollower = Indexer & {
  * Starts one chain's indexer without making anyone wait for it: a chain whose RPC does not answer
  * keeps retrying (its status says why) while the other chains, the workers and the API run. An
  * error a retry cannot cure (a wrong chain id, not the chain this database indexed, an RPC that
- * refuses the key or lacks a method) stops this chain alone: its status says what to fix, `done`
- * rejects with it, and `onStopped` is told. The status is handed to `publish` at every change and
- * every STATUS_EVERY_MS (how /ready in any process knows it).
+ * refuses the key or lacks a method) stops this chain alone: its status says what to fix (and
+ * keeps saying it until the process closes), and `done` rejects with it. The status is handed to
+ * `publish` at every change and every STATUS_EVERY_MS (how /ready in any process knows it).
  */
 export function followChain(opts: {
   chain: ChainConfig
@@ -57,14 +57,13 @@ export function followChain(opts: {
       set({ state: 'following' })
       await indexer.done
       if (!controller.signal.aborted) set({ state: 'done' })
+      clearInterval(heartbeat)
     } catch (err) {
       if (controller.signal.aborted) return
       const stopped = chainFailure(chain, err)
       set({ state: 'stopped', error: stopped.message.split('\n')[0]! })
       log.fatal({ chain: chain.name, err: stopped.message }, 'chain stopped: a retry cannot cure this; the other chains go on')
       throw stopped
-    } finally {
-      clearInterval(heartbeat)
     }
   })()
   done.catch(() => {})

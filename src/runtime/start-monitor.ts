@@ -154,6 +154,7 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
       const statusRedis = createRedisConnection(redis.target, { log, name: 'dexrisk-chain-status', options: { maxRetriesPerRequest: 1 } })
       parts.closeStatus = () => statusRedis.disconnect()
       const followers: ChainFollower[] = []
+      let allStopped = false
       for (const chain of chainList(config).filter((c) => chainNames.includes(c.name))) {
         const follower = followChain({
           chain,
@@ -172,7 +173,8 @@ export async function startMonitor(opts: MonitorOptions): Promise<Monitor> {
             }),
         })
         follower.done.catch(() => {
-          if (!followers.every((f) => f.status().state === 'stopped')) return
+          if (allStopped || !followers.every((f) => f.status().state === 'stopped')) return
+          allStopped = true
           const errors = followers.map((f) => f.done.catch((err: unknown) => err as Error))
           void Promise.all(errors).then((all) => {
             const stopped = all.filter((e): e is Error => e instanceof Error)

@@ -63,6 +63,7 @@ describe('deterministicRpcProblem: what a retry cannot cure', () => {
       [403, () => ({ error: 'forbidden' }), /^the RPC refuses the request \(HTTP 403\)/],
       [404, () => ({ error: 'not found' }), /^the RPC answers HTTP 404: check the URL path$/],
       [200, (id) => ({ jsonrpc: '2.0', id, error: { code: -32601, message: 'the method eth_chainId does not exist/is not available' } }), /^the RPC does not offer a method dexrisk needs/],
+      [200, (id) => ({ jsonrpc: '2.0', id, error: { code: -32600, message: 'invalid request' } }), /^the RPC calls the request malformed/],
     ]
     for (const [status, body, expected] of cases) {
       const p = await provider(status, body)
@@ -76,11 +77,13 @@ describe('deterministicRpcProblem: what a retry cannot cure', () => {
     }
   })
 
-  it('leaves rate limits, server errors, invalid params and unreachable hosts to the retry', async () => {
+  it('leaves rate limits, server errors, invalid params, a batch too large and unreachable hosts to the retry', async () => {
     const cases: [number, (id: unknown) => unknown][] = [
       [429, () => ({ error: 'rate limited' })],
       [503, () => ({ error: 'unavailable' })],
       [200, (id) => ({ jsonrpc: '2.0', id, error: { code: -32602, message: 'block range too large' } })],
+      // geth's refusal of a JSON-RPC batch that is too large is -32600 too: smaller batches cure it.
+      [200, (id) => ({ jsonrpc: '2.0', id, error: { code: -32600, message: 'batch too large' } })],
     ]
     for (const [status, body] of cases) {
       const p = await provider(status, body)

@@ -168,4 +168,49 @@ describe('chains start on their own', () => {
       await monitor.close()
     }
   })
+
+  it('once a chain is followed, retries an answer it would stop on at start (a passing 401), and /ready says so meanwhile', async () => {
+    // A proxy in front of the chain that can be made to refuse the key, as a provider's quota or CDN might for a while.
+    let refusing = false
+    const proxy = createHttpServer((req, res) => {
+      let raw = ''
+      req.on('data', (c: Buffer) => (raw += c.toString()))
+      req.on('end', () => {
+        if (refusing) {
+          res.writeHead(401, { 'content-type': 'application/json' })
+          res.end('{"error":"quota"}')
+          return
+        }
+        void fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw }).then(async (r) => {
+          res.writeHead(r.status, { 'content-type': 'application/json' })
+          res.end(await r.text())
+        })
+      })
+    })
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const input = worldConfig([{ name: 'live', world }], { accounts: 'auto', shards: 2, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, queuePrefix: uniquePrefix() })
+    input.chains.live!.rpcUrls = [`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`]
+    input.api = { port: 0 }
+    const fatal: Error[] = []
+    const monitor = await startMonitor({ common: createCommon(parseConfig(input, {}), { log: createLogger({ level: 'silent' }) }), api: true, onFatal: (err) => fatal.push(err) })
+    const live = async () => ((await (await fetch(`${monitor.api!.url}/ready`)).json()) as Ready).chains.live!
+    try {
+      await waitUntil('the chain to be followed', async () => (await live()).ok)
+      refusing = true
+      await waitUntil('/ready to show the refusal being retried', async () => (await live()).error?.includes('HTTP status 401') === true)
+      expect(await live()).toMatchObject({ ok: false, state: 'following' })
+      refusing = false
+      const run = await runRandomTraders(world, { traders, swaps: 3, seed: 31 })
+      await waitForCheckpoints(monitor.workers, new Map([[world.chainId, await blockNumberOf(anvil.rpcUrl)]]))
+      const last = run.swaps.at(-1)!
+      const stored = await monitor.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM swaps WHERE chain_id = $1 AND tx_hash = $2', [world.chainId, last.txHash])
+      expect(stored.rows[0]!.n).toBe(last.path.length - 1)
+      await waitUntil('/ready to be ready again', async () => (await live()).ok)
+      expect(fatal).toEqual([])
+    } finally {
+      refusing = false
+      await monitor.close()
+      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+    }
+  })
 })

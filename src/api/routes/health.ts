@@ -54,7 +54,8 @@ export function healthRoutes(ctx: ApiContext): FastifyPluginAsyncTypebox {
         .map((name) => {
           const s = statuses.get(name)
           if (!s || s.silent) return [name, { ok: false, state: 'unreported' as const, error: s ? `no report since ${s.at}: the process that followed it is gone` : 'no process reports following it' }]
-          return [name, { ok: s.state === 'following' || s.state === 'done', state: s.state, ...(s.error === undefined ? {} : { error: s.error }), ...(s.block === undefined ? {} : { block: s.block }) }]
+          // Following while retrying a failure (the same range for hours, an RPC refusing) is not ready.
+          return [name, { ok: (s.state === 'following' && s.error === undefined) || s.state === 'done', state: s.state, ...(s.error === undefined ? {} : { error: s.error }), ...(s.block === undefined ? {} : { block: s.block }) }]
         }),
     )
   }
