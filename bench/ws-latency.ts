@@ -75,6 +75,7 @@ async function main(): Promise<number> {
       swaps: { type: 'string', default: '100' },
       traders: { type: 'string', default: '4' },
       'poll-interval-ms': { type: 'string', default: '100' },
+      ws: { type: 'boolean', default: false },
       shards: { type: 'string', default: '2' },
       seed: { type: 'string', default: '1' },
       help: { type: 'boolean', default: false },
@@ -86,6 +87,7 @@ async function main(): Promise<number> {
   --swaps N             swaps, one at a time, each waited for on every connection of its account (default 100)
   --traders N           traders, each the one wallet of a named account (default 4)
   --poll-interval-ms N  the indexer's chain poll interval (default 100; confirmations 0)
+  --ws                  new heads pushed over anvil's WebSocket (chains.<name>.wsUrl); the poll is the fallback
   --shards N            shards, one risk worker each, all in this process (default 2)
   --seed N              seed of the swap picks and the pauses between swaps (default 1)`)
     return 0
@@ -107,7 +109,7 @@ async function main(): Promise<number> {
   out(`dexrisk WebSocket latency bench — ${cpu.length} cores (${cpu[0]?.model.trim() ?? 'unknown cpu'}), node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
   out(`  open files limit ${filesLimit === undefined ? 'unknown' : fmt(filesLimit)} (this run needs ~${fmt(filesNeeded)}: both ends of ${fmt(opts.connections)} connections live in this process)`)
   if (filesLimit !== undefined && filesLimit < filesNeeded) throw new Error(`open files limit ${filesLimit} is below the ~${filesNeeded} this run needs: raise it (ulimit -n ${filesNeeded}) or pass fewer --connections`)
-  out(`  ${fmt(opts.connections)} connections over ${names.length} accounts (${perAccount.join('/')}), ${fmt(opts.swaps)} swaps, indexer poll ${opts.pollMs} ms, confirmations 0, ${opts.shards} shards, rate limit ${fmt(rateLimit)}/min per key, seed ${opts.seed}`)
+  out(`  ${fmt(opts.connections)} connections over ${names.length} accounts (${perAccount.join('/')}), ${fmt(opts.swaps)} swaps, indexer poll ${opts.pollMs} ms${args.ws ? ' (fallback: new heads over WebSocket)' : ''}, confirmations 0, ${opts.shards} shards, rate limit ${fmt(rateLimit)}/min per key, seed ${opts.seed}`)
   out(`  one anvil chain (automine) with the real Uniswap V2 + V3 world; clients in a worker thread; a pause of 0–${opts.pollMs} ms (seeded) before each swap`)
 
   const cleanups: (() => Promise<unknown>)[] = []
@@ -133,7 +135,7 @@ async function main(): Promise<number> {
     cleanups.push(() => rm(dataDir, { recursive: true, force: true }))
     const prefix = `dexrisk-bench-ws-${process.pid}-${Date.now()}`
     const input = worldConfig([{ name: 'local', world }], { accounts, shards: opts.shards, dataDir, queuePrefix: prefix, redisUrl: process.env.REDIS_URL })
-    input.chains.local = { ...input.chains.local!, pollIntervalMs: opts.pollMs, confirmations: 0 }
+    input.chains.local = { ...input.chains.local!, pollIntervalMs: opts.pollMs, confirmations: 0, ...(args.ws ? { wsUrl: world.rpcUrl.replace(/^http/, 'ws') } : {}) }
     input.api = { port: 0, rateLimitPerMinute: rateLimit }
     const config = parseConfig(input, {})
     const common = createCommon(config, { log: createLogger({ level: process.env.DEXRISK_LOG_LEVEL ?? 'warn' }) })
