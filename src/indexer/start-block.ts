@@ -30,7 +30,11 @@ export async function resolveStartBlock(opts: {
   const { pool, client, chain } = opts
   if (typeof chain.startBlock === 'bigint') return chain.startBlock
   const kept = await recordedStartBlock(pool, chain.id)
-  if (kept !== null) return kept
+  if (kept !== null) {
+    // Said at every start, so a startBlock changed in the config since is not taken silently.
+    opts.log.info({ startBlock: chain.startBlock, kept: kept.toString() }, "live following began at this block on this database's first start (kept); earlier blocks are the backfill's")
+    return kept
+  }
   // A database that followed the chain before the start was kept: it started where the default
   // then was, the lowest DEX startBlock; that is recorded, not today's head.
   const followed = await pool.query('SELECT 1 FROM checkpoints WHERE chain_id = $1 LIMIT 1', [chain.id])
