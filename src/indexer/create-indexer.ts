@@ -319,9 +319,21 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   // New heads pushed by the RPC where the chain has a wsUrl: the loop wakes at once; the poll
   // interval stays the fallback (and the only way without one).
   let wake: (() => void) | null = null
-  const heads = chain.wsUrl ? watchNewHeads({ url: chain.wsUrl, log, onHead: () => wake?.() }) : null
-  /** Waits for the poll interval, or less: until the next new head, or a stop. */
+  /** A head was pushed since the loop last read the head: while it was busy, so the next wait is none. */
+  let headPushed = false
+  const heads = chain.wsUrl
+    ? watchNewHeads({
+        url: chain.wsUrl,
+        log,
+        onHead: () => {
+          headPushed = true
+          wake?.()
+        },
+      })
+    : null
+  /** Waits for the poll interval, or less: until the next new head (or one pushed while the loop was busy), or a stop. */
   async function nextHead(): Promise<void> {
+    if (headPushed) return
     const woken = new AbortController()
     wake = () => woken.abort()
     await sleep(chain.pollIntervalMs, AbortSignal.any([signal, woken.signal]))
@@ -331,6 +343,8 @@ export async function createIndexer(opts: IndexerOptions): Promise<Indexer> {
   const loop = async (): Promise<void> => {
     while (!signal.aborted) {
       // The head block itself (not eth_blockNumber): its time gives dexrisk_indexer_lag_seconds.
+      // A head pushed from here on is one this read may not see: it wakes the next wait.
+      headPushed = false
       const latest = await retry(() => client.getBlock({ blockTag: 'latest' }), retryOpts)
       head = { number: latest.number, time: Number(latest.timestamp) }
       opts.onProblem?.(null)
