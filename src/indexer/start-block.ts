@@ -3,9 +3,9 @@ import type { Logger } from 'pino'
 import type { PublicClient } from 'viem'
 import { blockAtTime } from '../chain/block-at-time.ts'
 import type { ChainConfig } from '../config/schema.ts'
+import { parseDuration } from '../reports/report-params.ts'
 
 const deploymentKey = (chainId: number): string => `startBlock:${chainId}`
-const UNIT_S = { s: 1, m: 60, h: 3_600, d: 86_400 } as const
 
 /** The block live following of a chain started at, as the first start resolved it (null: never started). */
 export async function recordedStartBlock(pool: Pick<pg.Pool, 'query'>, chainId: number): Promise<bigint | null> {
@@ -44,8 +44,8 @@ export async function resolveStartBlock(opts: {
   const next = confirmed + 1n > 0n ? confirmed + 1n : 0n
   let start = next
   if (chain.startBlock !== 'latest') {
-    const m = /^-(\d+)([smhd])$/.exec(chain.startBlock)!
-    const time = Number(head.timestamp) - Number(m[1]) * UNIT_S[m[2] as keyof typeof UNIT_S]
+    // '-1h': the config checked its form; the duration is read as the reports read theirs.
+    const time = Number(head.timestamp) - Math.floor(parseDuration(`chains.${chain.name}`, 'startBlock', chain.startBlock.slice(1)) / 1000)
     const at = await blockAtTime(client, time, head.number)
     if (at < start) start = at
   }

@@ -54,6 +54,31 @@ afterAll(async () => {
   redis.disconnect()
 })
 
+/**
+ * An HTTP proxy in front of the anvil chain: `answer` sees each request body and either forwards
+ * it ('forward') or answers in the chain's place.
+ */
+async function rpcProxy(answer: (raw: string) => 'forward' | { status: number; body: string }): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createHttpServer((req, res) => {
+    let raw = ''
+    req.on('data', (c: Buffer) => (raw += c.toString()))
+    req.on('end', () => {
+      const a = answer(raw)
+      if (a !== 'forward') {
+        res.writeHead(a.status, { 'content-type': 'application/json' })
+        res.end(a.body)
+        return
+      }
+      void fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw }).then(async (r) => {
+        res.writeHead(r.status, { 'content-type': 'application/json' })
+        res.end(await r.text())
+      })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) }
+}
+
 type Ready = { status: string; chains: Record<string, { ok: boolean; state: string; error?: string; block?: string }> }
 
 describe('chains start on their own', () => {
@@ -122,27 +147,19 @@ describe('chains start on their own', () => {
   it('asks eth_getLogs alone, never in an HTTP batch with other calls (a too large answer is then split, not retried as it was)', async () => {
     // A proxy in front of the chain that keeps every request body.
     const bodies: unknown[] = []
-    const proxy = createHttpServer((req, res) => {
-      let raw = ''
-      req.on('data', (c: Buffer) => (raw += c.toString()))
-      req.on('end', () => {
-        bodies.push(JSON.parse(raw))
-        void fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw }).then(async (r) => {
-          res.writeHead(r.status, { 'content-type': 'application/json' })
-          res.end(await r.text())
-        })
-      })
+    const proxy = await rpcProxy((raw) => {
+      bodies.push(JSON.parse(raw))
+      return 'forward'
     })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
     const input = worldConfig([{ name: 'live', world }], { accounts: 'auto', shards: 2, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, queuePrefix: uniquePrefix() })
-    input.chains.live!.rpcUrls = [`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`]
+    input.chains.live!.rpcUrls = [proxy.url]
     const monitor = await startMonitor({ common: createCommon(parseConfig(input, {}), { log: createLogger({ level: 'silent' }) }) })
     try {
       await runRandomTraders(world, { traders, swaps: 6, seed: 9 })
       await waitForCheckpoints(monitor.workers, new Map([[world.chainId, await blockNumberOf(anvil.rpcUrl)]]))
     } finally {
       await monitor.close()
-      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+      await proxy.close()
     }
     const method = (b: unknown) => (b as { method?: string }).method
     expect(bodies.filter((b) => !Array.isArray(b) && method(b) === 'eth_getLogs').length).toBeGreaterThan(0)
@@ -181,24 +198,9 @@ describe('chains start on their own', () => {
   it('once a chain is followed, retries an answer it would stop on at start (a passing 401), and /ready says so meanwhile', async () => {
     // A proxy in front of the chain that can be made to refuse the key, as a provider's quota or CDN might for a while.
     let refusing = false
-    const proxy = createHttpServer((req, res) => {
-      let raw = ''
-      req.on('data', (c: Buffer) => (raw += c.toString()))
-      req.on('end', () => {
-        if (refusing) {
-          res.writeHead(401, { 'content-type': 'application/json' })
-          res.end('{"error":"quota"}')
-          return
-        }
-        void fetch(anvil.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: raw }).then(async (r) => {
-          res.writeHead(r.status, { 'content-type': 'application/json' })
-          res.end(await r.text())
-        })
-      })
-    })
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+    const proxy = await rpcProxy(() => (refusing ? { status: 401, body: '{"error":"quota"}' } : 'forward'))
     const input = worldConfig([{ name: 'live', world }], { accounts: 'auto', shards: 2, databaseUrl: db.url, redisUrl: TEST_REDIS_URL, queuePrefix: uniquePrefix() })
-    input.chains.live!.rpcUrls = [`http://127.0.0.1:${(proxy.address() as AddressInfo).port}`]
+    input.chains.live!.rpcUrls = [proxy.url]
     input.api = { port: 0 }
     const fatal: Error[] = []
     const monitor = await startMonitor({ common: createCommon(parseConfig(input, {}), { log: createLogger({ level: 'silent' }) }), api: true, onFatal: (err) => fatal.push(err) })
@@ -219,7 +221,7 @@ describe('chains start on their own', () => {
     } finally {
       refusing = false
       await monitor.close()
-      await new Promise<void>((resolve) => proxy.close(() => resolve()))
+      await proxy.close()
     }
   })
 })

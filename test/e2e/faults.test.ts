@@ -22,14 +22,13 @@ import { worldArtifacts } from '../../src/world/artifacts.ts'
 import type { World } from '../../src/world/deploy.ts'
 import { sortTokens, v2PairAddress } from '../../src/world/poolMath.ts'
 import { createSender, waitForReceipts } from '../../src/world/sender.ts'
-import { runRandomTraders } from '../../src/world/traders.ts'
 import { worldConfig } from '../../src/world/world-config.ts'
 import { captureLog, type CapturedLog, type LogEntry } from '../setup/capture-log.ts'
 import { deployMalformedSwapEmitter, type MalformedSwapEmitter } from '../setup/malformed-swap-emitter.ts'
 import { startRpcProxy, type RpcFault, type RpcProxy } from '../setup/rpc-proxy.ts'
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../setup/redis.ts'
 import { waitUntil } from '../setup/wait-until.ts'
-import { ACCOUNT_NAMES, expectedPositions, headBlocks, startLocalWorlds, storedPositions, type LocalWorlds } from '../setup/worlds.ts'
+import { ACCOUNT_NAMES, expectedPositions, headBlocks, startLocalWorlds, startTrading as startWorldTrading, storedPositions, type LocalWorlds, type Trading } from '../setup/worlds.ts'
 
 const SHARDS = 2
 /** Swaps per chain in one round of random trading; a case trades round after round until it has healed its fault. */
@@ -51,46 +50,9 @@ afterAll(async () => {
   await w?.stop()
 })
 
-type Trading = {
-  /** Resolves once a round that started after this call has been mined on every chain. */
-  oneMoreRound(): Promise<void>
-  /** Lets the current rounds finish and stops. */
-  stop(): Promise<void>
-}
-
 /** alice … dave swap at random through the real routers on both chains, round after round. */
 function startTrading(): Trading {
-  let stopping = false
-  let failure: unknown
-  const started = w.worlds.map(() => 0)
-  const completed = w.worlds.map(() => 0)
-  const all = Promise.all(
-    w.worlds.map(async (world, i) => {
-      try {
-        do {
-          started[i]!++
-          await runRandomTraders(world, { traders: w.traders[i]!.slice(0, RANDOM_TRADERS), swaps: ROUND_SWAPS, seed: nextSeed++ })
-          completed[i]!++
-        } while (!stopping && failure === undefined)
-      } catch (err) {
-        failure ??= err
-      }
-    }),
-  )
-  return {
-    async oneMoreRound() {
-      const targets = started.map((s) => s + 1)
-      await waitUntil('one more round of swaps is mined', () => {
-        if (failure) throw failure
-        return completed.every((c, i) => c >= targets[i]!)
-      })
-    },
-    async stop() {
-      stopping = true
-      await all
-      if (failure) throw failure
-    },
-  }
+  return startWorldTrading(w, { traders: RANDOM_TRADERS, roundSwaps: ROUND_SWAPS, seed: () => nextSeed++ })
 }
 
 type CaseContext = { db: EmbeddedDatabase; monitor: Monitor; logs: CapturedLog }

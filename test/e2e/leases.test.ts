@@ -11,7 +11,6 @@ import { startLeasedWorkers } from '../../src/runtime/leased-workers.ts'
 import { fairShare, leaseKeys, type ShardLeases } from '../../src/runtime/shard-leases.ts'
 import { startMonitor } from '../../src/runtime/start-monitor.ts'
 import { sleep } from '../../src/retry.ts'
-import { runRandomTraders } from '../../src/world/traders.ts'
 import { worldConfig } from '../../src/world/world-config.ts'
 import type { RiskWorker } from '../../workers/risk/risk-worker.ts'
 import { seriesOf } from '../metrics/metric-values.ts'
@@ -19,7 +18,7 @@ import { captureLog, type CapturedLog } from '../setup/capture-log.ts'
 import { cleanupPrefix, TEST_REDIS_URL, uniquePrefix } from '../setup/redis.ts'
 import { startTcpProxy } from '../setup/tcp-proxy.ts'
 import { waitUntil } from '../setup/wait-until.ts'
-import { expectedPositions, headBlocks, startLocalWorlds, storedPositions, type LocalWorlds } from '../setup/worlds.ts'
+import { expectedPositions, headBlocks, startLocalWorlds, startTrading as startWorldTrading, storedPositions, type LocalWorlds, type Trading } from '../setup/worlds.ts'
 
 const SHARDS = 4
 /** Short, so that a dead member's shards move quickly; every wait below is for a state, never a pass condition on time. */
@@ -36,39 +35,9 @@ afterAll(async () => {
 })
 
 /** alice … dave swap at random on both chains, round after round, until stopped. */
-function startTrading(): { oneMoreRound(): Promise<void>; stop(): Promise<void> } {
-  let stopping = false
-  let failure: unknown
+function startTrading(): Trading {
   let seed = 900
-  const started = w.worlds.map(() => 0)
-  const completed = w.worlds.map(() => 0)
-  const all = Promise.all(
-    w.worlds.map(async (world, i) => {
-      try {
-        do {
-          started[i]!++
-          await runRandomTraders(world, { traders: w.traders[i]!, swaps: ROUND_SWAPS, seed: seed++ })
-          completed[i]!++
-        } while (!stopping && failure === undefined)
-      } catch (err) {
-        failure ??= err
-      }
-    }),
-  )
-  return {
-    async oneMoreRound() {
-      const targets = started.map((s) => s + 1)
-      await waitUntil('one more round of swaps is mined', () => {
-        if (failure) throw failure
-        return completed.every((c, i) => c >= targets[i]!)
-      })
-    },
-    async stop() {
-      stopping = true
-      await all
-      if (failure) throw failure
-    },
-  }
+  return startWorldTrading(w, { traders: w.traders[0]!.length, roundSwaps: ROUND_SWAPS, seed: () => seed++ })
 }
 
 /**

@@ -2,7 +2,8 @@ import type { Address, LocalAccount } from 'viem'
 import { startAnvil, type AnvilInstance } from '../../src/world/anvil.ts'
 import { blockNumberOf } from '../../src/world/block-number.ts'
 import { deployWorld, type World } from '../../src/world/deploy.ts'
-import { fundTraders, readBalances } from '../../src/world/traders.ts'
+import { fundTraders, readBalances, runRandomTraders } from '../../src/world/traders.ts'
+import { waitUntil } from './wait-until.ts'
 
 export const ACCOUNT_NAMES = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']
 
@@ -68,4 +69,49 @@ export async function storedPositions(query: (sql: string) => Promise<{ rows: Re
 
 export async function headBlocks(w: LocalWorlds): Promise<Map<number, bigint>> {
   return new Map(await Promise.all(w.anvils.map(async (a) => [a.chainId, await blockNumberOf(a.rpcUrl)] as const)))
+}
+
+export type Trading = {
+  /** Resolves once a round that started after this call has been mined on every chain. */
+  oneMoreRound(): Promise<void>
+  /** Lets the current rounds finish and stops. */
+  stop(): Promise<void>
+}
+
+/**
+ * The first `traders` of each world swap at random through the real routers, `roundSwaps` a round,
+ * round after round on every chain until stopped; each round takes its seed from `seed()`.
+ */
+export function startTrading(w: LocalWorlds, opts: { traders: number; roundSwaps: number; seed: () => number }): Trading {
+  let stopping = false
+  let failure: unknown
+  const started = w.worlds.map(() => 0)
+  const completed = w.worlds.map(() => 0)
+  const all = Promise.all(
+    w.worlds.map(async (world, i) => {
+      try {
+        do {
+          started[i]!++
+          await runRandomTraders(world, { traders: w.traders[i]!.slice(0, opts.traders), swaps: opts.roundSwaps, seed: opts.seed() })
+          completed[i]!++
+        } while (!stopping && failure === undefined)
+      } catch (err) {
+        failure ??= err
+      }
+    }),
+  )
+  return {
+    async oneMoreRound() {
+      const targets = started.map((s) => s + 1)
+      await waitUntil('one more round of swaps is mined', () => {
+        if (failure) throw failure
+        return completed.every((c, i) => c >= targets[i]!)
+      })
+    },
+    async stop() {
+      stopping = true
+      await all
+      if (failure) throw failure
+    },
+  }
 }
